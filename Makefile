@@ -1,0 +1,87 @@
+# xfer: build, test, demo. `make test` and `make demo` install what is
+# missing first (scripts/install-deps.sh), so a fresh Debian machine needs
+# nothing else.
+
+CC       ?= cc
+PKGS     := cairo freetype2 libpng yaml-0.1 sqlite3 zlib gsl
+# GSL calls CBLAS; OpenBLAS provides it, so GSL's slow reference CBLAS is left out.
+OPT      ?= -O2 -march=native
+WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter -Wno-format-truncation
+CPPFLAGS := -Isrc -I/usr/include/x86_64-linux-gnu/openblas-pthread -D_GNU_SOURCE \
+            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+CFLAGS   := -std=c11 $(OPT) -g $(WARN)
+LDLIBS   := $(filter-out -lgslcblas,$(shell pkg-config --libs $(PKGS) 2>/dev/null)) -lcjson -llapacke -lopenblas -lm -lpthread
+
+BUILD    ?= build
+LIB_SRC  := $(sort $(shell find src -name '*.c' -not -path 'src/cli/*'))
+CLI_SRC  := $(sort $(wildcard src/cli/*.c))
+TEST_SRC := $(sort $(wildcard tests/test_*.c)) tests/support.c
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
+TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
+
+SAN_FLAGS := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+.PHONY: all test test-fast test-san demo bench fuzz clean deps tools-deps
+all: $(BUILD)/xfer $(BUILD)/xfer-tests
+
+deps:
+	scripts/install-deps.sh build
+
+tools-deps:
+	scripts/install-deps.sh tools
+
+$(BUILD)/libxfer.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/xfer: $(CLI_OBJ) $(BUILD)/libxfer.a
+	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libxfer.a $(LDLIBS)
+
+$(BUILD)/xfer-tests: $(TEST_OBJ) $(BUILD)/libxfer.a
+	$(CC) $(CFLAGS) -o $@ $(TEST_OBJ) $(BUILD)/libxfer.a -lcriterion $(LDLIBS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+-include $(shell find $(BUILD) build-san -name '*.d' 2>/dev/null)
+
+# The suite runs twice: optimised, then under AddressSanitizer and UBSan.
+# Tests find the xfer binary and fixtures through these variables.
+TEST_ENV := XFER_TEST_ROOT=$(CURDIR)
+test: deps
+	$(MAKE) test-fast
+	$(MAKE) test-san
+
+test-fast: $(BUILD)/xfer $(BUILD)/xfer-tests
+	$(TEST_ENV) XFER_BIN=$(CURDIR)/$(BUILD)/xfer $(BUILD)/xfer-tests --jobs 2
+
+test-san:
+	$(MAKE) BUILD=build-san OPT="$(SAN_FLAGS)" build-san/xfer build-san/xfer-tests
+	$(TEST_ENV) XFER_BIN=$(CURDIR)/build-san/xfer ASAN_OPTIONS=detect_leaks=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1 build-san/xfer-tests --jobs 2
+
+demo: deps $(BUILD)/xfer
+	$(BUILD)/xfer study examples/quick.yaml
+	$(BUILD)/xfer report runs/quick
+	@echo "report: runs/quick/report/index.html"
+
+bench: deps $(BUILD)/xfer
+	bench/run.sh $(BUILD)/xfer
+
+FUZZ_TARGETS := $(patsubst fuzz/%.c,build-fuzz/%,$(wildcard fuzz/fuzz_*.c))
+FUZZ_SECONDS ?= 60
+build-fuzz/fuzz_%: fuzz/fuzz_%.c $(LIB_SRC)
+	@mkdir -p build-fuzz
+	clang $(CPPFLAGS) -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -o $@ $< $(LIB_SRC) $(LDLIBS)
+
+fuzz: deps $(FUZZ_TARGETS)
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p build-fuzz/corpus-$$(basename $$t); \
+	  echo "fuzzing $$t for $(FUZZ_SECONDS)s"; \
+	  $$t -max_total_time=$(FUZZ_SECONDS) build-fuzz/corpus-$$(basename $$t) fuzz/seeds/$$(basename $$t) || exit 1; \
+	done
+
+clean:
+	rm -rf build build-san build-fuzz

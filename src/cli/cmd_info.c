@@ -1,0 +1,24 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/commands.h"
+#include "core/blas.h"
+
+int cmd_info(int argc, char **argv) {
+    if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        printf("usage: xfer info\n\nPrints the OpenBLAS kernel in use, the best one this CPU "
+               "runs, the thread count and a quick sgemm GFLOP/s (1024 x 1024).\n");
+        return 0;
+    }
+    if (argc > 1) return cli_usage("xfer info");
+    const char *user = getenv("OPENBLAS_CORETYPE");
+    const char *best = xf_blas_best_core();
+    printf("blas core:        %s\n", xf_blas_core());
+    printf("best core (cpu):  %s\n", best ? best : "(none known)");
+    printf("OPENBLAS_CORETYPE: %s%s\n", user ? user : "(unset)",
+           getenv("XFER_BLAS_REEXEC") ? " (set by xfer)" : "");
+    printf("blas threads:     %d\n", xf_blas_threads());
+    printf("sgemm 1024^3:     %.1f GFLOP/s\n", xf_blas_sgemm_gflops(1024, 1.0));
+    return 0;
+}

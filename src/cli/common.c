@@ -1,0 +1,14 @@
+#include <stdio.h>
+
+#include "cli/commands.h"
+
+int cli_fail(xf_status status, const char *context) {
+    fprintf(stderr, "xfer: %s: %s\n", context, xf_error_message()[0] ? xf_error_message()
+                                                                       : xf_status_name(status));
+    return 1;
+}
+
+int cli_usage(const char *usage) {
+    fprintf(stderr, "usage: %s\n", usage);
+    return 2;
+}

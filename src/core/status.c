@@ -1,0 +1,53 @@
+#include "core/status.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { MESSAGE_CAPACITY = 2048 };
+
+static _Thread_local char error_message[MESSAGE_CAPACITY];
+
+xf_status xf_fail(xf_status code, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(error_message, sizeof error_message, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+xf_status xf_fail_context(xf_status code, const char *fmt, ...) {
+    char prefix[MESSAGE_CAPACITY];
+    char previous[MESSAGE_CAPACITY];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(prefix, sizeof prefix, fmt, ap);
+    va_end(ap);
+    memcpy(previous, error_message, sizeof previous);
+    snprintf(error_message, sizeof error_message, "%s%s", prefix, previous);
+    return code;
+}
+
+const char *xf_error_message(void) { return error_message; }
+
+const char *xf_status_name(xf_status code) {
+    switch (code) {
+    case XF_OK: return "ok";
+    case XF_EINVAL: return "invalid argument";
+    case XF_EIO: return "i/o error";
+    case XF_EFORMAT: return "format error";
+    case XF_ENOMEM: return "out of memory";
+    case XF_ENOTFOUND: return "not found";
+    case XF_EDIVERGED: return "diverged";
+    case XF_EDB: return "store error";
+    case XF_ENUMERIC: return "numerical error";
+    }
+    return "unknown error";
+}
+
+void xf_assert_fail(const char *cond, const char *file, int line) {
+    fprintf(stderr, "xfer: internal error: %s:%d: assertion '%s' failed\n",
+            file, line, cond);
+    abort();
+}

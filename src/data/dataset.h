@@ -1,0 +1,49 @@
+/* A labelled image set held in memory: n images of H x W x C uint8 pixels
+ * (channels last, rows top to bottom) and one int32 label per image in
+ * [0, n_classes). Every reader and named task produces one. */
+#ifndef XF_DATASET_H
+#define XF_DATASET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/status.h"
+
+typedef struct {
+    char name[64];   /* task name, for messages and records */
+    int n;           /* number of images */
+    int height, width, channels;
+    int n_classes;
+    uint8_t *images; /* n x height x width x channels */
+    int32_t *labels; /* n */
+} xf_dataset;
+
+/* Bytes per image. */
+static inline size_t xf_dataset_image_size(const xf_dataset *ds) {
+    return (size_t)ds->height * ds->width * ds->channels;
+}
+
+/* Allocates storage for n images of the given shape (contents undefined). */
+xf_status xf_dataset_alloc(xf_dataset *ds, const char *name, int n, int height, int width,
+                           int channels, int n_classes);
+void xf_dataset_free(xf_dataset *ds);
+
+/* Pixel scaling every model sees: v / 255 * 2 - 1, so inputs lie in [-1, 1]. */
+static inline float xf_pixel_to_float(uint8_t v) { return (float)v * (2.0f / 255.0f) - 1.0f; }
+
+/* Converts images idx[0..count) to floats (count x H x W x C) and copies
+ * their labels (labels may be NULL). */
+void xf_dataset_gather(const xf_dataset *ds, const int *idx, int count, float *images,
+                       int32_t *labels);
+
+/* A deterministic subset of `fraction` (0 < fraction <= 1) of the images,
+ * the same fraction of each class (at least one per class), chosen by seed.
+ * `out` owns a copy. */
+xf_status xf_dataset_subset(const xf_dataset *src, double fraction, uint64_t seed,
+                            xf_dataset *out);
+
+/* Checks the invariants every consumer relies on: labels in range, n > 0.
+ * `origin` names the source in the error message. */
+xf_status xf_dataset_validate(const xf_dataset *ds, const char *origin);
+
+#endif

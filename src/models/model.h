@@ -1,0 +1,106 @@
+/* The seam every model family plugs into.
+ *
+ * A model owns one contiguous parameter buffer and one gradient buffer of
+ * the same size; each named tensor is a view (offset, shape) into them, with
+ * a group (body or head) so the optimizer can apply head lr and head wd.
+ * Activations live in an arena sized by xf_model_reserve() for a batch size,
+ * so forward and backward never allocate.
+ *
+ * Taps: after a forward pass with taps enabled, xf_model_tap(m, t) is the
+ * pooled output of tap t (each block's output, then the pre-logits last) as
+ * batch x tap_dims[t] floats. The trainer and the probes use only this
+ * interface. */
+#ifndef XF_MODEL_H
+#define XF_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/status.h"
+
+typedef enum { XF_FAMILY_MLP = 0 } xf_family;
+
+typedef struct {
+    xf_family family;
+    int height, width, channels; /* input image shape */
+    int n_classes;
+    struct {
+        int width; /* hidden units per block */
+        int depth; /* number of hidden blocks (Linear + GELU) */
+    } mlp;
+} xf_model_config;
+
+typedef enum { XF_GROUP_BODY = 0, XF_GROUP_HEAD = 1 } xf_param_group;
+
+enum { XF_MAX_DIMS = 4, XF_NAME_LEN = 96 };
+
+typedef struct {
+    char name[XF_NAME_LEN]; /* PyTorch state_dict name, e.g. "blocks.0.fc.weight" */
+    size_t offset;          /* into params / grads, in floats */
+    size_t numel;
+    int ndim;
+    int shape[XF_MAX_DIMS]; /* PyTorch layout: Linear weight is [out, in] */
+    xf_param_group group;
+} xf_tensor_info;
+
+typedef struct xf_model xf_model;
+
+typedef struct {
+    /* Fills the tensor table, tap table and flops for m->config. */
+    xf_status (*build)(xf_model *m);
+    /* Default initialisation of every parameter from rng. */
+    void (*init_weights)(xf_model *m, uint64_t seed);
+    /* (Re)allocates the activation arena for up to `batch` images. */
+    xf_status (*reserve)(xf_model *m, int batch);
+    /* x: batch x H x W x C, logits: batch x n_classes. Computes taps when
+     * m->taps_enabled. */
+    void (*forward)(xf_model *m, const float *x, int batch, float *logits);
+    /* dlogits: batch x n_classes, for the inputs of the last forward.
+     * Accumulates into m->grads. */
+    void (*backward)(xf_model *m, const float *dlogits, int batch);
+    const float *(*tap)(const xf_model *m, int t);
+    void (*free_impl)(xf_model *m);
+} xf_model_ops;
+
+struct xf_model {
+    xf_model_config config;
+    const xf_model_ops *ops;
+    float *params;          /* n_params */
+    float *grads;           /* n_params */
+    size_t n_params;
+    xf_tensor_info *tensors;
+    int n_tensors;
+    int n_taps;
+    int *tap_dims;          /* n_taps */
+    char (*tap_names)[32];  /* n_taps, e.g. "block0", "prelogits" */
+    double flops_per_image; /* forward, multiply-add counted as 2 */
+    int reserved_batch;
+    bool taps_enabled;
+    void *impl;             /* family's own state: arena, shapes */
+};
+
+/* Builds the model for cfg: tensor table, parameter and gradient buffers
+ * (zeroed), taps. Weights are set by xf_model_init_weights or a checkpoint. */
+xf_status xf_model_init(xf_model *m, const xf_model_config *cfg);
+void xf_model_free(xf_model *m);
+
+void xf_model_init_weights(xf_model *m, uint64_t seed);
+xf_status xf_model_reserve(xf_model *m, int batch);
+void xf_model_forward(xf_model *m, const float *x, int batch, float *logits);
+void xf_model_backward(xf_model *m, const float *dlogits, int batch);
+void xf_model_zero_grad(xf_model *m);
+const float *xf_model_tap(const xf_model *m, int t);
+
+/* Looks a tensor up by name (NULL if none). */
+const xf_tensor_info *xf_model_find_tensor(const xf_model *m, const char *name);
+
+/* The config as a JSON object (a new string, caller frees), and back.
+ * Parsing names the offending field on error. */
+char *xf_model_config_to_json(const xf_model_config *cfg);
+xf_status xf_model_config_from_json(const char *json, xf_model_config *cfg);
+
+const char *xf_family_name(xf_family f);
+xf_status xf_family_parse(const char *name, xf_family *f);
+
+#endif

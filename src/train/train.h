@@ -1,0 +1,41 @@
+/* Pre-training: AdamW with separate head lr / weight decay, linear warmup
+ * then cosine decay, softmax cross-entropy; and evaluation. */
+#ifndef XF_TRAIN_H
+#define XF_TRAIN_H
+
+#include <stdint.h>
+
+#include "data/dataset.h"
+#include "models/model.h"
+
+typedef struct {
+    int epochs;
+    int batch_size;
+    double lr, weight_decay;           /* body group */
+    double head_lr, head_weight_decay; /* head group */
+    double warmup_fraction;            /* of all steps, linear from 0 */
+    double beta1, beta2, eps;          /* AdamW */
+    uint64_t seed;                     /* weight init and data order */
+} xf_train_config;
+
+/* Sensible defaults: 1 epoch, batch 128, lr 1e-3, wd 1e-4, head lr = lr,
+ * head wd = wd, warmup 5%, betas (0.9, 0.999), eps 1e-8, seed 0. */
+void xf_train_config_default(xf_train_config *cfg);
+
+typedef struct {
+    double final_loss;  /* mean training loss over the last epoch */
+    long steps;
+    double seconds;
+    double train_flops; /* 3 x forward FLOPs x images seen */
+} xf_train_result;
+
+/* Initialises m's weights from cfg->seed and trains it on `train`. Returns
+ * XF_EDIVERGED (with the step in the message) when the loss becomes NaN or
+ * Inf; shows a progress line. */
+xf_status xf_train(xf_model *m, const xf_dataset *train, const xf_train_config *cfg,
+                   xf_train_result *result);
+
+/* Top-1 accuracy of m on `test`, in [0, 1]. */
+xf_status xf_evaluate(xf_model *m, const xf_dataset *test, double *accuracy);
+
+#endif

@@ -1,0 +1,104 @@
+#include <criterion/criterion.h>
+#include <math.h>
+#include <string.h>
+
+#include "core/blas.h"
+#include "core/mem.h"
+#include "core/progress.h"
+#include "core/rng.h"
+#include "core/status.h"
+
+Test(rng, same_seed_same_stream_and_uniform_in_range) {
+    xf_rng a, b;
+    xf_rng_seed(&a, 42);
+    xf_rng_seed(&b, 42);
+    for (int i = 0; i < 1000; i++) {
+        double u = xf_rng_uniform(&a);
+        cr_assert_eq(u, xf_rng_uniform(&b));
+        cr_assert(u >= 0 && u < 1);
+    }
+    xf_rng_seed(&b, 43);
+    cr_assert_neq(xf_rng_next(&a), xf_rng_next(&b));
+}
+
+Test(rng, normal_has_unit_moments) {
+    xf_rng r;
+    xf_rng_seed(&r, 7);
+    double sum = 0, sq = 0;
+    const int n = 200000;
+    for (int i = 0; i < n; i++) {
+        double x = xf_rng_normal(&r);
+        sum += x;
+        sq += x * x;
+    }
+    cr_assert(fabs(sum / n) < 0.01, "mean %g", sum / n);
+    cr_assert(fabs(sq / n - 1) < 0.02, "variance %g", sq / n);
+}
+
+Test(rng, shuffle_is_a_permutation) {
+    int items[100], seen[100] = {0};
+    for (int i = 0; i < 100; i++) items[i] = i;
+    xf_rng r;
+    xf_rng_seed(&r, 1);
+    xf_rng_shuffle(&r, items, 100);
+    int moved = 0;
+    for (int i = 0; i < 100; i++) {
+        seen[items[i]]++;
+        moved += items[i] != i;
+    }
+    for (int i = 0; i < 100; i++) cr_assert_eq(seen[i], 1);
+    cr_assert_gt(moved, 50);
+}
+
+Test(status, message_and_context) {
+    xf_status st = xf_fail(XF_EFORMAT, "byte %d: bad magic", 3);
+    cr_assert_eq(st, XF_EFORMAT);
+    xf_fail_context(st, "%s: ", "file.idx");
+    cr_assert_str_eq(xf_error_message(), "file.idx: byte 3: bad magic");
+}
+
+Test(mem, fopen_names_path_and_caller) {
+    FILE *f = xf_fopen("/nonexistent/dir/file", "rb");
+    cr_assert_null(f);
+    cr_assert(strstr(xf_error_message(), "/nonexistent/dir/file"));
+    cr_assert(strstr(xf_error_message(), "test_core.c"));
+}
+
+Test(progress, durations) {
+    char buf[32];
+    xf_format_duration(5, buf, sizeof buf);
+    cr_assert_str_eq(buf, "5s");
+    xf_format_duration(185, buf, sizeof buf);
+    cr_assert_str_eq(buf, "3m05s");
+    xf_format_duration(3720, buf, sizeof buf);
+    cr_assert_str_eq(buf, "1h02m");
+}
+
+Test(blas, sgemm_transposes_match_naive) {
+    enum { M = 5, N = 4, K = 3 };
+    float a[M * K], b[K * N], at[K * M], bt[N * K], c[M * N], ref[M * N];
+    for (int i = 0; i < M * K; i++) a[i] = (float)(i % 7) - 3;
+    for (int i = 0; i < K * N; i++) b[i] = (float)(i % 5) * 0.5f;
+    for (int i = 0; i < M; i++)
+        for (int k = 0; k < K; k++) at[k * M + i] = a[i * K + k];
+    for (int k = 0; k < K; k++)
+        for (int j = 0; j < N; j++) bt[j * K + k] = b[k * N + j];
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++) {
+            float s = 0;
+            for (int k = 0; k < K; k++) s += a[i * K + k] * b[k * N + j];
+            ref[i * N + j] = s;
+        }
+    for (int ta = 0; ta < 2; ta++)
+        for (int tb = 0; tb < 2; tb++) {
+            for (int i = 0; i < M * N; i++) c[i] = 1;
+            xf_sgemm(ta, tb, M, N, K, 1, ta ? at : a, ta ? M : K, tb ? bt : b, tb ? K : N, 0,
+                     c, N);
+            for (int i = 0; i < M * N; i++) cr_assert_float_eq(c[i], ref[i], 1e-5);
+        }
+}
+
+Test(blas, preferred_core_respects_user_setting) {
+    setenv("OPENBLAS_CORETYPE", "Prescott", 1);
+    cr_assert_null(xf_blas_preferred_core());
+}
