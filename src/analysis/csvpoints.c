@@ -1,0 +1,167 @@
+#include "analysis/csvpoints.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/mem.h"
+
+enum { MAX_FIELDS = 4096 };
+
+/* One record's fields, unquoted in place (the buffer is ours). */
+typedef struct {
+    char *field[MAX_FIELDS];
+    int n;
+} record;
+
+/* Splits the record starting at *at, advancing past its line end. Returns 0
+ * at the end of the data, -1 on a malformed record, -2 on too many fields. */
+static int next_record(char **at, char *end, record *r, int *line) {
+    char *p = *at;
+    if (p >= end) return 0;
+    r->n = 0;
+    for (;;) {
+        if (r->n == MAX_FIELDS) return -2;
+        char *out = p, *start = p;
+        r->field[r->n++] = start;
+        if (p < end && *p == '"') {
+            p++;
+            for (;;) {
+                if (p >= end) return -1;
+                if (*p == '"' && p + 1 < end && p[1] == '"') *out++ = '"', p += 2;
+                else if (*p == '"') { p++; break; }
+                else {
+                    if (*p == '\n') (*line)++;
+                    *out++ = *p++;
+                }
+            }
+            if (p < end && *p != ',' && *p != '\n' && *p != '\r') return -1;
+        } else {
+            while (p < end && *p != ',' && *p != '\n' && *p != '\r') *out++ = *p++;
+        }
+        int sep = p < end ? *p : '\n';
+        if (p < end && *p == '\r') p++;
+        if (p < end) p++;
+        if (sep == '\r' && p < end && *p == '\n') p++;
+        *out = 0;
+        if (sep != ',') break;
+    }
+    *at = p;
+    return 1;
+}
+
+static int find_column(const record *header, const char *name) {
+    for (int i = 0; i < header->n; i++)
+        if (strcmp(header->field[i], name) == 0) return i;
+    return -1;
+}
+
+static xf_status parse_acc(const char *path, int line, const char *col, const char *text,
+                           double *out) {
+    char *end;
+    *out = strtod(text, &end);
+    while (*end == ' ' || *end == '\t') end++;
+    if (end == text || *end)
+        return xf_fail(XF_EFORMAT, "%s: line %d: column '%s': '%s' is not a number", path, line,
+                       col, text);
+    if (!(*out >= 0 && *out <= 1))
+        return xf_fail(XF_EFORMAT, "%s: line %d: column '%s': %s is not an accuracy in [0, 1]",
+                       path, line, col, text);
+    return XF_OK;
+}
+
+static xf_status add_point(xf_point_set **sets, int *n_sets, const char *group, xf_point pt,
+                           const char *path, int line) {
+    int s = 0;
+    while (s < *n_sets && strcmp((*sets)[s].ds_task, group) != 0) s++;
+    if (s == *n_sets) {
+        if (strlen(group) >= sizeof((*sets)->ds_task))
+            return xf_fail(XF_EFORMAT, "%s: line %d: group name longer than %zu bytes", path,
+                           line, sizeof((*sets)->ds_task) - 1);
+        xf_point_set *bigger = xf_realloc(*sets, (size_t)(s + 1) * sizeof *bigger);
+        if (!bigger) return XF_ENOMEM;
+        *sets = bigger;
+        bigger[s] = (xf_point_set){0};
+        snprintf(bigger[s].ds_task, sizeof bigger[s].ds_task, "%s", group);
+        (*n_sets)++;
+    }
+    xf_point_set *set = &(*sets)[s];
+    if ((set->n_points & (set->n_points - 1)) == 0) { /* grow at powers of two */
+        xf_point *bigger =
+            xf_realloc(set->points, (size_t)(set->n_points ? 2 * set->n_points : 1) * sizeof pt);
+        if (!bigger) return XF_ENOMEM;
+        set->points = bigger;
+    }
+    set->points[set->n_points++] = pt;
+    return XF_OK;
+}
+
+static xf_status read_points(const char *path, char *data, size_t size, const char *us_col,
+                             const char *ds_col, const char *group_col, xf_point_set **sets,
+                             int *n_sets) {
+    record *header = xf_malloc(sizeof *header), *row = xf_malloc(sizeof *row);
+    xf_status st = header && row ? XF_OK : XF_ENOMEM;
+    char *at = data, *end = data + size;
+    int line = 1, rc = 0;
+    if (st == XF_OK && (rc = next_record(&at, end, header, &line)) <= 0)
+        st = xf_fail(XF_EFORMAT, "%s: line 1: %s", path,
+                     rc == 0 ? "empty file, expected a header row" : "malformed header row");
+    int cols[3] = {-1, -1, -1};
+    const char *names[3] = {us_col, ds_col, group_col};
+    for (int c = 0; c < 3 && st == XF_OK; c++)
+        if (names[c] && (cols[c] = find_column(header, names[c])) < 0)
+            st = xf_fail(XF_ENOTFOUND, "%s: line 1: no column named '%s' in the header", path,
+                         names[c]);
+    while (st == XF_OK) {
+        int record_line = ++line;
+        rc = next_record(&at, end, row, &line);
+        if (rc == 0) break;
+        if (rc < 0) {
+            st = xf_fail(XF_EFORMAT, "%s: line %d: %s", path, record_line,
+                         rc == -1 ? "unterminated or malformed quoted field" : "too many fields");
+            break;
+        }
+        if (row->n == 1 && row->field[0][0] == 0) continue; /* blank line */
+        int need = cols[0] > cols[1] ? cols[0] : cols[1];
+        if (cols[2] > need) need = cols[2];
+        if (row->n <= need) {
+            st = xf_fail(XF_EFORMAT, "%s: line %d: %d fields, the header has %d", path,
+                         record_line, row->n, header->n);
+            break;
+        }
+        xf_point pt = {0};
+        snprintf(pt.trial_id, sizeof pt.trial_id, "line %d", record_line);
+        st = parse_acc(path, record_line, us_col, row->field[cols[0]], &pt.us_acc);
+        if (st == XF_OK) st = parse_acc(path, record_line, ds_col, row->field[cols[1]], &pt.ds_acc);
+        if (st == XF_OK)
+            st = add_point(sets, n_sets, group_col ? row->field[cols[2]] : "all", pt, path,
+                           record_line);
+    }
+    free(header);
+    free(row);
+    return st;
+}
+
+xf_status xf_csv_point_sets(const char *path, const char *us_col, const char *ds_col,
+                            const char *group_col, xf_point_set **sets, int *n_sets) {
+    *sets = NULL;
+    *n_sets = 0;
+    unsigned char *data;
+    size_t size;
+    xf_status st = xf_read_file(path, &data, &size);
+    if (st != XF_OK) return st;
+    st = read_points(path, (char *)data, size, us_col, ds_col, group_col, sets, n_sets);
+    free(data);
+    if (st != XF_OK) {
+        xf_csv_point_sets_free(*sets, *n_sets);
+        *sets = NULL;
+        *n_sets = 0;
+    }
+    return st;
+}
+
+void xf_csv_point_sets_free(xf_point_set *sets, int n_sets) {
+    if (!sets) return;
+    for (int s = 0; s < n_sets; s++) free(sets[s].points);
+    free(sets);
+}

@@ -1,0 +1,101 @@
+#include "report/report.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "report/base64.h"
+#include "report/plot.h"
+
+static const char style[] =
+    "body{font-family:'DejaVu Sans',Helvetica,Arial,sans-serif;margin:2em auto;max-width:1500px;"
+    "color:#222;padding:0 1em}"
+    "table{border-collapse:collapse;margin:1em 0;font-size:14px}"
+    "th,td{padding:4px 10px;border-bottom:1px solid #ddd;text-align:right}"
+    "th{border-bottom:2px solid #444;background:#f6f6f6}"
+    "td:first-child,th:first-child{text-align:left}"
+    ".panels{display:flex;flex-wrap:wrap;gap:12px}"
+    "figure{margin:0;max-width:720px}figure img{width:100%;height:auto}"
+    "figcaption{font-size:13px;color:#555}"
+    "p.note{font-size:13px;color:#555;max-width:60em}";
+
+static void num(xf_sbuf *b, const char *fmt, double v) {
+    if (isnan(v))
+        xf_sbuf_puts(b, "<td>&ndash;</td>");
+    else {
+        xf_sbuf_puts(b, "<td>");
+        xf_sbuf_printf(b, fmt, v);
+        xf_sbuf_puts(b, "</td>");
+    }
+}
+
+static void table(xf_sbuf *b, const xf_set_fit *fits, int n_sets) {
+    xf_sbuf_puts(b, "<table>\n<tr><th>DS task</th><th>shots</th><th>points</th>"
+                    "<th>hull points</th><th>k</th><th>&alpha;</th><th>e<sub>IR</sub></th>"
+                    "<th>saturation 1&minus;e<sub>IR</sub></th><th>RMS</th><th>fit</th></tr>\n");
+    for (int i = 0; i < n_sets; i++) {
+        const xf_set_fit *s = &fits[i];
+        xf_sbuf_puts(b, "<tr><td>");
+        xf_sbuf_html(b, s->ds_task);
+        xf_sbuf_printf(b, "</td><td>%d</td><td>%d</td><td>%d</td>", s->shots, s->n_points,
+                       s->n_hull);
+        num(b, "%.4g", s->fit.k);
+        num(b, "%.4g", s->fit.alpha);
+        num(b, "%.4f", s->fit.e_ir);
+        num(b, "%.4f", xf_satfit_saturation(&s->fit));
+        num(b, "%.3g", s->fit.rms);
+        xf_sbuf_printf(b, "<td>%s</td></tr>\n", xf_satfit_status_name(s->fit.status));
+    }
+    xf_sbuf_puts(b, "</table>\n");
+}
+
+static xf_status figure(xf_sbuf *b, const xf_point_set *set, const xf_set_fit *fit) {
+    char title[128];
+    snprintf(title, sizeof title, "%s, %d-shot", set->ds_task, set->shots);
+    xf_panel panel = {title, set->points, set->n_points, fit->hull, fit->n_hull, &fit->fit};
+    unsigned char *png;
+    size_t size;
+    xf_status st = xf_plot_panel_png(&panel, XF_PLOT_WIDTH, XF_PLOT_HEIGHT, &png, &size);
+    if (st != XF_OK) return st;
+    xf_sbuf_puts(b, "<figure><img alt=\"");
+    xf_sbuf_html(b, title);
+    xf_sbuf_puts(b, "\" src=\"data:image/png;base64,");
+    char *at = xf_sbuf_reserve(b, xf_base64_len(size));
+    if (at) {
+        xf_base64_encode(png, size, at);
+        b->len += xf_base64_len(size);
+    }
+    free(png);
+    xf_sbuf_puts(b, "\"><figcaption>");
+    xf_sbuf_html(b, title);
+    xf_sbuf_printf(b, ": %d models, %d on the upper hull.</figcaption></figure>\n",
+                   set->n_points, fit->n_hull);
+    return XF_OK;
+}
+
+xf_status xf_report_html(const char *study, const xf_point_set *sets, const xf_set_fit *fits,
+                         int n_sets, xf_sbuf *out) {
+    xf_sbuf_puts(out, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+                      "<title>xfer report: ");
+    xf_sbuf_html(out, study);
+    xf_sbuf_printf(out, "</title>\n<style>%s</style>\n</head>\n<body>\n<h1>xfer report: ", style);
+    xf_sbuf_html(out, study);
+    xf_sbuf_puts(out, "</h1>\n<p class=\"note\">Downstream (DS) against upstream (US) accuracy "
+                      "of every finished model, probed few-shot at its last layer (mean over "
+                      "draws). The saturation law e<sub>DS</sub> = k&middot;e<sub>US</sub>"
+                      "<sup>&alpha;</sup> + e<sub>IR</sub> (e = 1 &minus; accuracy) is fitted by "
+                      "least squares to the rising part of the upper convex hull; DS accuracy "
+                      "saturates at 1 &minus; e<sub>IR</sub>. A fit needs at least 3 hull points "
+                      "with distinct US accuracy.</p>\n<h2>Fits</h2>\n");
+    if (n_sets == 0)
+        xf_sbuf_puts(out, "<p>No finished trials with probes yet.</p>\n");
+    else
+        table(out, fits, n_sets);
+    xf_sbuf_puts(out, "<h2>DS vs US accuracy</h2>\n<div class=\"panels\">\n");
+    for (int i = 0; i < n_sets; i++) {
+        xf_status st = figure(out, &sets[i], &fits[i]);
+        if (st != XF_OK) return st;
+    }
+    xf_sbuf_puts(out, "</div>\n</body>\n</html>\n");
+    return xf_sbuf_status(out);
+}

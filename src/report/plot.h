@@ -1,0 +1,35 @@
+/* One figure panel: DS accuracy against US accuracy for one (DS task, shots)
+ * pair, the models coloured by family, the upper hull, the fitted saturation
+ * curve and its asymptote, rendered with cairo to PNG bytes in memory. */
+#ifndef XF_PLOT_H
+#define XF_PLOT_H
+
+#include <stddef.h>
+
+#include "analysis/satfit.h"
+#include "core/status.h"
+#include "study/store.h"
+
+#define XF_PLOT_WIDTH 720
+#define XF_PLOT_HEIGHT 540
+
+typedef struct {
+    const char *title;
+    const xf_point *points;
+    int n_points;
+    const int *hull; /* indices into points, increasing US accuracy */
+    int n_hull;
+    const xf_satfit *fit; /* NULL, or underdetermined: no curve is drawn */
+} xf_panel;
+
+/* Renders the panel at width x height pixels (fonts and lines scale with
+ * the width) into a new PNG buffer the caller frees. */
+xf_status xf_plot_panel_png(const xf_panel *panel, int width, int height, unsigned char **png,
+                            size_t *size);
+
+/* Frees the font caches cairo and fontconfig keep for the whole process,
+ * which leak checkers otherwise report at exit. Call only when no cairo
+ * object is alive, e.g. at the end of a command or a test. */
+void xf_plot_release_caches(void);
+
+#endif

@@ -1,0 +1,29 @@
+/* The study report: one self-contained HTML page (the fit table and one
+ * figure per (DS task, shots) pair, embedded as base64 PNG) and the fit
+ * table as CSV, both under DIR/report/. */
+#ifndef XF_REPORT_H
+#define XF_REPORT_H
+
+#include <stddef.h>
+
+#include "analysis/setfit.h"
+#include "core/status.h"
+#include "report/sbuf.h"
+#include "study/store.h"
+
+/* The fit table as CSV, one row per set: ds_task, shots, n_points, n_hull,
+ * status, k, alpha, e_ir, saturation, rms, sse (empty fields when the fit is
+ * underdetermined). */
+void xf_report_csv(const xf_set_fit *fits, int n_sets, xf_sbuf *out);
+
+/* The HTML page for a study named `study`; fits[i] belongs to sets[i]. */
+xf_status xf_report_html(const char *study, const xf_point_set *sets, const xf_set_fit *fits,
+                         int n_sets, xf_sbuf *out);
+
+/* Writes DIR/report/index.html and DIR/report/fits.csv, each atomically,
+ * creating DIR/report if needed. html_path (may be NULL) receives the
+ * page's path. */
+xf_status xf_report_write(const char *dir, const char *study, const xf_point_set *sets,
+                          const xf_set_fit *fits, int n_sets, char *html_path, size_t cap);
+
+#endif

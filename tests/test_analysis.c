@@ -1,0 +1,306 @@
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis/csvpoints.h"
+#include "analysis/hull.h"
+#include "analysis/satfit.h"
+#include "analysis/setfit.h"
+#include "core/rng.h"
+#include "core/status.h"
+#include "support.h"
+
+/* Runs the hull and checks the kept indices, in order. */
+static void expect_hull(const double *x, const double *y, int n, const int *want, int n_want) {
+    int hull[64], n_hull = -1;
+    cr_assert_eq(xf_hull_upper(x, y, n, hull, &n_hull), XF_OK, "%s", xf_error_message());
+    cr_assert_eq(n_hull, n_want, "kept %d points, want %d", n_hull, n_want);
+    for (int i = 0; i < n_want; i++)
+        cr_assert_eq(hull[i], want[i], "hull[%d] = %d, want %d", i, hull[i], want[i]);
+}
+
+Test(analysis, hull_single_point_and_empty) {
+    double x[] = {0.4}, y[] = {0.7};
+    expect_hull(x, y, 1, (int[]){0}, 1);
+    expect_hull(x, y, 0, NULL, 0);
+}
+
+Test(analysis, hull_two_points) {
+    double x[] = {0.8, 0.3}, y[] = {0.6, 0.5};
+    expect_hull(x, y, 2, (int[]){1, 0}, 2); /* rising: both, in increasing x */
+    double yd[] = {0.4, 0.5};
+    expect_hull(x, yd, 2, (int[]){1}, 1); /* falling: the right one is dominated */
+}
+
+Test(analysis, hull_collinear_interior_points_dropped) {
+    double x[] = {0.0, 0.5, 1.0, 0.25}, y[] = {0.0, 0.5, 1.0, 0.25};
+    expect_hull(x, y, 4, (int[]){0, 2}, 2);
+}
+
+Test(analysis, hull_same_x_keeps_the_best) {
+    double x[] = {0.5, 0.5, 0.7, 0.5}, y[] = {0.1, 0.3, 0.4, 0.2};
+    expect_hull(x, y, 4, (int[]){1, 2}, 2);
+    /* also at the left end, where the chain has nothing to pop against */
+    double x2[] = {0.2, 0.2, 0.6}, y2[] = {0.1, 0.5, 0.9};
+    expect_hull(x2, y2, 3, (int[]){1, 2}, 2);
+    /* exact duplicates: one of them, the first */
+    double x3[] = {0.3, 0.3}, y3[] = {0.4, 0.4};
+    expect_hull(x3, y3, 2, (int[]){0}, 1);
+}
+
+Test(analysis, hull_points_below_excluded) {
+    /* A concave frontier 0,2,4,6 with points under it (1, 3, 5). */
+    double x[] = {0.1, 0.3, 0.2, 0.5, 0.6, 0.7, 0.9};
+    double y[] = {0.2, 0.3, 0.5, 0.55, 0.7, 0.6, 0.75};
+    expect_hull(x, y, 7, (int[]){0, 2, 4, 6}, 4);
+    /* a point just under the chord of two vertices is out, just above is in */
+    double xc[] = {0.0, 0.5, 1.0}, yc[] = {0.0, 0.5 - 1e-9, 1.0};
+    expect_hull(xc, yc, 3, (int[]){0, 2}, 2);
+    yc[1] = 0.5 + 1e-9;
+    expect_hull(xc, yc, 3, (int[]){0, 1, 2}, 3);
+}
+
+Test(analysis, hull_drops_falling_tail_keeps_flat_top) {
+    double x[] = {0.1, 0.5, 0.9, 0.95}, y[] = {0.2, 0.6, 0.5, 0.3};
+    expect_hull(x, y, 4, (int[]){0, 1}, 2);
+    double yf[] = {0.2, 0.6, 0.6, 0.3};
+    expect_hull(x, yf, 4, (int[]){0, 1, 2}, 3);
+}
+
+Test(analysis, hull_rejects_nan) {
+    double x[] = {0.1, NAN}, y[] = {0.2, 0.3};
+    int hull[2], n;
+    cr_assert_eq(xf_hull_upper(x, y, 2, hull, &n), XF_EINVAL);
+    cr_assert(strstr(xf_error_message(), "point 1"), "%s", xf_error_message());
+}
+
+static const double K = 0.6, ALPHA = 1.3, EIR = 0.08;
+
+static double law(double e) { return K * pow(e, ALPHA) + EIR; }
+
+Test(analysis, satfit_exact_recovery_without_noise) {
+    double eu[30], ed[30];
+    for (int i = 0; i < 30; i++) {
+        eu[i] = 0.05 + 0.55 * i / 29.0;
+        ed[i] = law(eu[i]);
+    }
+    xf_satfit f;
+    cr_assert_eq(xf_satfit_errors(eu, ed, 30, &f), XF_OK, "%s", xf_error_message());
+    cr_assert_eq(f.status, XF_SATFIT_OK);
+    cr_assert_eq(f.n, 30);
+    cr_assert(fabs(f.k - K) < 1e-6, "k %.10g", f.k);
+    cr_assert(fabs(f.alpha - ALPHA) < 1e-6, "alpha %.10g", f.alpha);
+    cr_assert(fabs(f.e_ir - EIR) < 1e-6, "e_ir %.10g", f.e_ir);
+    cr_assert(f.rms < 1e-8, "rms %g", f.rms);
+    cr_assert(fabs(xf_satfit_predict(&f, 0.3) - law(0.3)) < 1e-8);
+    cr_assert(fabs(xf_satfit_saturation(&f) - (1 - EIR)) < 1e-6);
+}
+
+/* Inverse of a symmetric 3x3 matrix by cofactors. */
+static void inverse3(const double a[3][3], double inv[3][3]) {
+    double c00 = a[1][1] * a[2][2] - a[1][2] * a[2][1];
+    double c01 = a[1][2] * a[2][0] - a[1][0] * a[2][2];
+    double c02 = a[1][0] * a[2][1] - a[1][1] * a[2][0];
+    double det = a[0][0] * c00 + a[0][1] * c01 + a[0][2] * c02;
+    inv[0][0] = c00 / det;
+    inv[1][1] = (a[0][0] * a[2][2] - a[0][2] * a[2][0]) / det;
+    inv[2][2] = (a[0][0] * a[1][1] - a[0][1] * a[1][0]) / det;
+    inv[0][1] = inv[1][0] = c01 / det;
+    inv[0][2] = inv[2][0] = c02 / det;
+    inv[1][2] = inv[2][1] = (a[0][2] * a[1][0] - a[0][0] * a[1][2]) / det;
+}
+
+/* 30 points with noise sd 0.002. The tolerance is 4 standard errors of each
+ * parameter from the linearised least-squares covariance sd^2 (J^T J)^-1 at
+ * the true parameters, so a correct fitter fails with probability ~1e-4 per
+ * parameter for an arbitrary seed (and the seed is fixed). Independently of
+ * noise, a least-squares minimum cannot be worse than the true parameters. */
+Test(analysis, satfit_recovers_known_parameters_from_noisy_points) {
+    enum { N = 30 };
+    const double sd = 0.002;
+    double eu[N], ed[N], jtj[3][3] = {{0}}, cov[3][3];
+    xf_rng rng;
+    xf_rng_seed(&rng, 2021);
+    for (int i = 0; i < N; i++) {
+        eu[i] = 0.05 + 0.55 * xf_rng_uniform(&rng);
+        ed[i] = law(eu[i]) + sd * xf_rng_normal(&rng);
+        double g[3] = {pow(eu[i], ALPHA), K * pow(eu[i], ALPHA) * log(eu[i]), 1};
+        for (int a = 0; a < 3; a++)
+            for (int b = 0; b < 3; b++) jtj[a][b] += g[a] * g[b];
+    }
+    inverse3(jtj, cov);
+    xf_satfit f;
+    cr_assert_eq(xf_satfit_errors(eu, ed, N, &f), XF_OK, "%s", xf_error_message());
+    cr_assert_eq(f.status, XF_SATFIT_OK);
+    double got[3] = {f.k, f.alpha, f.e_ir}, want[3] = {K, ALPHA, EIR};
+    const char *name[3] = {"k", "alpha", "e_ir"};
+    for (int p = 0; p < 3; p++) {
+        double se = sd * sqrt(cov[p][p]);
+        cr_assert(se < 0.5 * want[p], "%s: the design cannot identify it (se %g)", name[p], se);
+        cr_assert(fabs(got[p] - want[p]) < 4 * se, "%s = %g, want %g +- %g", name[p], got[p],
+                  want[p], 4 * se);
+    }
+    double sse_true = 0;
+    for (int i = 0; i < N; i++) sse_true += (ed[i] - law(eu[i])) * (ed[i] - law(eu[i]));
+    cr_assert(f.sse <= sse_true + 1e-15, "fit sse %g > sse at truth %g", f.sse, sse_true);
+    cr_assert(fabs(f.rms - sqrt(f.sse / N)) < 1e-15);
+    cr_assert(f.rms > 0.5 * sd && f.rms < 1.5 * sd, "rms %g for noise sd %g", f.rms, sd);
+}
+
+Test(analysis, satfit_keeps_e_ir_at_zero_when_data_want_it_negative) {
+    /* e_DS = 0.5 e_US - 0.05: the unconstrained line has intercept -0.05. */
+    double eu[20], ed[20];
+    for (int i = 0; i < 20; i++) {
+        eu[i] = 0.2 + 0.7 * i / 19.0;
+        ed[i] = 0.5 * eu[i] - 0.05;
+    }
+    xf_satfit f;
+    cr_assert_eq(xf_satfit_errors(eu, ed, 20, &f), XF_OK, "%s", xf_error_message());
+    cr_assert_eq(f.e_ir, 0.0, "e_ir %g", f.e_ir);
+    cr_assert(f.k > 0 && f.alpha > 1, "k %g alpha %g: a steeper power replaces the offset", f.k,
+              f.alpha);
+    /* no worse than the best feasible straight line through the origin */
+    double sxy = 0, sxx = 0, sse_line = 0;
+    for (int i = 0; i < 20; i++) {
+        sxy += eu[i] * ed[i];
+        sxx += eu[i] * eu[i];
+    }
+    for (int i = 0; i < 20; i++) sse_line += pow(ed[i] - sxy / sxx * eu[i], 2);
+    cr_assert(f.sse < sse_line, "sse %g vs line %g", f.sse, sse_line);
+    for (int i = 0; i < 20; i++) cr_assert(xf_satfit_predict(&f, eu[i]) >= 0);
+}
+
+Test(analysis, satfit_flat_when_ds_error_rises_as_us_error_falls) {
+    double eu[] = {0.1, 0.3, 0.5, 0.7}, ed[] = {0.48, 0.44, 0.40, 0.36};
+    xf_satfit f;
+    cr_assert_eq(xf_satfit_errors(eu, ed, 4, &f), XF_OK);
+    cr_assert_eq(f.status, XF_SATFIT_FLAT);
+    cr_assert_eq(f.k, 0.0);
+    cr_assert(fabs(f.e_ir - 0.42) < 1e-12, "e_ir %g is the mean", f.e_ir);
+    cr_assert(fabs(xf_satfit_predict(&f, 0.05) - 0.42) < 1e-12);
+}
+
+Test(analysis, satfit_underdetermined_below_three_distinct_us_errors) {
+    double eu[] = {0.2, 0.4, 0.4}, ed[] = {0.3, 0.5, 0.45};
+    xf_satfit f;
+    cr_assert_eq(xf_satfit_errors(eu, ed, 2, &f), XF_OK);
+    cr_assert_eq(f.status, XF_SATFIT_UNDERDETERMINED);
+    cr_assert_eq(f.n, 2);
+    cr_assert(isnan(f.k) && isnan(f.alpha) && isnan(f.e_ir));
+    cr_assert_eq(xf_satfit_errors(eu, ed, 3, &f), XF_OK);
+    cr_assert_eq(f.status, XF_SATFIT_UNDERDETERMINED);
+    cr_assert(isnan(xf_satfit_predict(&f, 0.1)));
+    cr_assert_str_eq(xf_satfit_status_name(f.status), "underdetermined");
+}
+
+Test(analysis, satfit_rejects_errors_outside_unit_interval) {
+    double eu[] = {0.2, 1.5, 0.4}, ed[] = {0.3, 0.5, 0.45};
+    xf_satfit f;
+    cr_assert_eq(xf_satfit_errors(eu, ed, 3, &f), XF_EINVAL);
+    cr_assert(strstr(xf_error_message(), "point 1: US error 1.5"), "%s", xf_error_message());
+}
+
+/* Points on the law (a concave frontier for alpha > 1) plus dominated models
+ * under it: the set fit keeps exactly the frontier and recovers the law,
+ * while a fit of all points is pulled off. */
+Test(analysis, set_fit_uses_the_hull) {
+    enum { ON = 12, UNDER = 20 };
+    xf_point pts[ON + UNDER];
+    xf_rng rng;
+    xf_rng_seed(&rng, 5);
+    for (int i = 0; i < ON + UNDER; i++) {
+        double e = i < ON ? 0.05 + 0.5 * i / (ON - 1.0) : 0.1 + 0.4 * xf_rng_uniform(&rng);
+        double drop = i < ON ? 0 : 0.03 + 0.1 * xf_rng_uniform(&rng);
+        pts[i] = (xf_point){.us_acc = 1 - e, .ds_acc = 1 - law(e) - drop, .params = 1000};
+        snprintf(pts[i].trial_id, sizeof pts[i].trial_id, "t%02d", i);
+        snprintf(pts[i].family, sizeof pts[i].family, "mlp");
+    }
+    xf_point_set set = {.ds_task = "digits", .shots = 10, .points = pts, .n_points = ON + UNDER};
+    xf_set_fit *fits;
+    cr_assert_eq(xf_set_fits_compute(&set, 1, &fits), XF_OK, "%s", xf_error_message());
+    cr_assert_str_eq(fits[0].ds_task, "digits");
+    cr_assert_eq(fits[0].shots, 10);
+    cr_assert_eq(fits[0].n_points, ON + UNDER);
+    cr_assert_eq(fits[0].n_hull, ON);
+    for (int i = 0; i < ON; i++) cr_assert_eq(fits[0].hull[i], ON - 1 - i); /* rising US acc */
+    cr_assert(fabs(fits[0].fit.k - K) < 1e-6 && fabs(fits[0].fit.alpha - ALPHA) < 1e-6 &&
+                  fabs(fits[0].fit.e_ir - EIR) < 1e-6,
+              "k %g alpha %g e_ir %g", fits[0].fit.k, fits[0].fit.alpha, fits[0].fit.e_ir);
+    double us[ON + UNDER], ds[ON + UNDER];
+    for (int i = 0; i < ON + UNDER; i++) {
+        us[i] = pts[i].us_acc;
+        ds[i] = pts[i].ds_acc;
+    }
+    xf_satfit all;
+    cr_assert_eq(xf_satfit_accuracies(us, ds, ON + UNDER, &all), XF_OK);
+    cr_assert(fabs(all.e_ir - EIR) > 0.01, "all-points e_ir %g", all.e_ir);
+    xf_set_fits_free(fits, 1);
+}
+
+static char *write_tmp_csv(const char *text) {
+    char *dir = test_tmpdir();
+    cr_assert_not_null(dir);
+    char *path = malloc(strlen(dir) + 16);
+    sprintf(path, "%s/acc.csv", dir);
+    cr_assert_eq(test_write_file(path, text, strlen(text)), 0);
+    free(dir);
+    return path;
+}
+
+static void remove_tmp_csv(char *path) {
+    remove(path);
+    *strrchr(path, '/') = 0;
+    remove(path);
+    free(path);
+}
+
+Test(analysis, csv_points_grouped_with_quotes_and_crlf) {
+    char *path = write_tmp_csv("model,\"task, name\",us,ds\r\n"
+                               "a,\"x \"\"1\"\"\",0.5,0.4\r\n"
+                               "b,y,0.6,0.45\r\n"
+                               "\r\n"
+                               "c,\"x \"\"1\"\"\",0.7, 0.5\r\n");
+    xf_point_set *sets;
+    int n;
+    cr_assert_eq(xf_csv_point_sets(path, "us", "ds", "task, name", &sets, &n), XF_OK, "%s",
+                 xf_error_message());
+    cr_assert_eq(n, 2);
+    cr_assert_str_eq(sets[0].ds_task, "x \"1\"");
+    cr_assert_eq(sets[0].n_points, 2);
+    cr_assert_eq(sets[0].points[1].us_acc, 0.7);
+    cr_assert_eq(sets[0].points[1].ds_acc, 0.5);
+    cr_assert_str_eq(sets[0].points[1].trial_id, "line 5");
+    cr_assert_str_eq(sets[1].ds_task, "y");
+    cr_assert_eq(sets[1].points[0].ds_acc, 0.45);
+    xf_csv_point_sets_free(sets, n);
+    cr_assert_eq(xf_csv_point_sets(path, "us", "ds", NULL, &sets, &n), XF_OK);
+    cr_assert_eq(n, 1);
+    cr_assert_str_eq(sets[0].ds_task, "all");
+    cr_assert_eq(sets[0].n_points, 3);
+    xf_csv_point_sets_free(sets, n);
+    remove_tmp_csv(path);
+}
+
+Test(analysis, csv_points_errors_name_line_and_column) {
+    char *path = write_tmp_csv("us,ds\n0.5,0.4\n0.6,abc\n");
+    xf_point_set *sets;
+    int n;
+    cr_assert_eq(xf_csv_point_sets(path, "us", "ds", NULL, &sets, &n), XF_EFORMAT);
+    cr_assert(strstr(xf_error_message(), "acc.csv: line 3: column 'ds': 'abc' is not a number"),
+              "%s", xf_error_message());
+    cr_assert_null(sets);
+    cr_assert_eq(xf_csv_point_sets(path, "us", "acc", NULL, &sets, &n), XF_ENOTFOUND);
+    cr_assert(strstr(xf_error_message(), "no column named 'acc'"), "%s", xf_error_message());
+    remove_tmp_csv(path);
+    path = write_tmp_csv("us,ds\n0.5,40\n");
+    cr_assert_eq(xf_csv_point_sets(path, "us", "ds", NULL, &sets, &n), XF_EFORMAT);
+    cr_assert(strstr(xf_error_message(), "line 2: column 'ds': 40 is not an accuracy in [0, 1]"),
+              "%s", xf_error_message());
+    remove_tmp_csv(path);
+    path = write_tmp_csv("us,ds\n0.5,\"0.4\n");
+    cr_assert_eq(xf_csv_point_sets(path, "us", "ds", NULL, &sets, &n), XF_EFORMAT);
+    cr_assert(strstr(xf_error_message(), "line 2: unterminated"), "%s", xf_error_message());
+    remove_tmp_csv(path);
+}
