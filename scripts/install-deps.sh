@@ -8,7 +8,7 @@ set -euo pipefail
 DEBS=(
   build-essential pkg-config clang libclang-rt-14-dev
   libopenblas-dev liblapacke-dev libsqlite3-dev zlib1g-dev libyaml-dev
-  libcjson-dev libcairo2-dev libfreetype-dev libpng-dev libgsl-dev
+  libcjson-dev libcairo2-dev libfontconfig-dev fonts-dejavu-core libfreetype-dev libpng-dev libgsl-dev
   libcriterion-dev
   dataset-fashion-mnist
   sqlite3

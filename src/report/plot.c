@@ -1,7 +1,7 @@
 #include "report/plot.h"
 
 #include <cairo.h>
-#include <dlfcn.h>
+#include <fontconfig/fontconfig.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -360,12 +360,5 @@ xf_status xf_plot_panel_png(const xf_panel *panel, int width, int height, unsign
 
 void xf_plot_release_caches(void) {
     cairo_debug_reset_static_data();
-    /* fontconfig comes in through cairo and is not linked directly, so its
-     * FcFini is looked up rather than called. */
-    void *fini = dlsym(RTLD_DEFAULT, "FcFini");
-    if (fini) {
-        void (*fn)(void);
-        memcpy(&fn, &fini, sizeof fn);
-        fn();
-    }
+    FcFini();
 }
