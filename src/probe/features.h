@@ -1,0 +1,32 @@
+/* Pooled features of every tap of a frozen model, for chosen images of a
+ * dataset: one forward pass per batch, taps copied out after each. */
+#ifndef XF_FEATURES_H
+#define XF_FEATURES_H
+
+#include "data/dataset.h"
+#include "models/model.h"
+
+/* Images per forward pass: bounds the activation arena. */
+enum { XF_FEATURES_BATCH = 256 };
+
+typedef struct {
+    int n; /* images (rows) */
+    int n_taps;
+    int *dims;    /* n_taps: features per row of each tap */
+    float **data; /* n_taps matrices, n x dims[t], row i = image idx[i] */
+} xf_features;
+
+/* Fails with a message naming the dataset when its images are not the
+ * model's input shape. */
+xf_status xf_features_check_shape(const xf_model *m, const xf_dataset *ds);
+
+/* Features of images idx[0..count) of ds (idx NULL: images 0..count-1) at
+ * every tap of m. Reserves m's arena, with taps on, for up to
+ * XF_FEATURES_BATCH images (it stays reserved); m->taps_enabled is restored
+ * on return. Shows a progress line when the pass takes long. */
+xf_status xf_features_extract(xf_model *m, const xf_dataset *ds, const int *idx, int count,
+                              xf_features *out);
+
+void xf_features_free(xf_features *f);
+
+#endif
