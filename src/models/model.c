@@ -1,0 +1,212 @@
+/* The family-independent half of the model interface: building and freeing
+ * a model, dispatch to its family, and the config's JSON form, e.g.
+ *
+ *   {"family":"mlp","height":28,"width":28,"channels":1,"n_classes":10,
+ *    "mlp":{"width":256,"depth":2}}
+ *
+ * (the family's own object is named after it, so image "width" and the
+ * mlp's "width" never meet). */
+#include "models/model.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/mem.h"
+#include "models/mlp.h"
+
+static const char *const family_names[] = {[XF_FAMILY_MLP] = "mlp"};
+enum { N_FAMILIES = sizeof family_names / sizeof family_names[0] };
+
+const char *xf_family_name(xf_family f) {
+    return (unsigned)f < N_FAMILIES ? family_names[f] : "unknown";
+}
+
+xf_status xf_family_parse(const char *name, xf_family *f) {
+    for (int i = 0; i < N_FAMILIES; i++)
+        if (strcmp(name, family_names[i]) == 0) {
+            *f = (xf_family)i;
+            return XF_OK;
+        }
+    return xf_fail(XF_EINVAL, "unknown model family '%s' (known: mlp)", name);
+}
+
+static xf_status check_range(const char *field, int v, int lo, int hi) {
+    if (v < lo || v > hi)
+        return xf_fail(XF_EINVAL, "model config: field '%s' is %d, expected %d..%d", field, v, lo,
+                       hi);
+    return XF_OK;
+}
+
+/* Limits keep every tensor's element count and every gemm dimension within
+ * int, which BLAS takes. */
+static xf_status validate(const xf_model_config *c) {
+    xf_status st;
+    if ((unsigned)c->family >= N_FAMILIES)
+        return xf_fail(XF_EINVAL, "model config: field 'family' is %d, not a known family",
+                       (int)c->family);
+    if ((st = check_range("height", c->height, 1, 4096)) ||
+        (st = check_range("width", c->width, 1, 4096)) ||
+        (st = check_range("channels", c->channels, 1, 64)) ||
+        (st = check_range("n_classes", c->n_classes, 2, 1 << 20)))
+        return st;
+    switch (c->family) {
+    case XF_FAMILY_MLP:
+        if ((st = check_range("mlp.width", c->mlp.width, 1, 1 << 16)) ||
+            (st = check_range("mlp.depth", c->mlp.depth, 1, 256)))
+            return st;
+        if ((double)c->height * c->width * c->channels * c->mlp.width > (double)(1u << 31) - 1)
+            return xf_fail(XF_EINVAL,
+                           "model config: input %d x %d x %d times mlp.width %d is too many "
+                           "weights for one layer",
+                           c->height, c->width, c->channels, c->mlp.width);
+        break;
+    }
+    return XF_OK;
+}
+
+static const xf_model_ops *family_ops(xf_family f) {
+    switch (f) {
+    case XF_FAMILY_MLP:
+        return &xf_mlp_ops;
+    }
+    return NULL;
+}
+
+xf_status xf_model_init(xf_model *m, const xf_model_config *cfg) {
+    memset(m, 0, sizeof *m);
+    xf_status st = validate(cfg);
+    if (st != XF_OK) return st;
+    m->config = *cfg;
+    m->ops = family_ops(cfg->family);
+    st = m->ops->build(m);
+    if (st == XF_OK) {
+        m->params = xf_calloc(m->n_params, sizeof(float));
+        m->grads = xf_calloc(m->n_params, sizeof(float));
+        if (!m->params || !m->grads) st = XF_ENOMEM;
+    }
+    if (st != XF_OK) xf_model_free(m);
+    return st;
+}
+
+void xf_model_free(xf_model *m) {
+    if (m->ops && m->ops->free_impl) m->ops->free_impl(m);
+    free(m->params);
+    free(m->grads);
+    free(m->tensors);
+    free(m->tap_dims);
+    free(m->tap_names);
+    memset(m, 0, sizeof *m);
+}
+
+void xf_model_init_weights(xf_model *m, uint64_t seed) { m->ops->init_weights(m, seed); }
+
+xf_status xf_model_reserve(xf_model *m, int batch) {
+    if (batch < 1) return xf_fail(XF_EINVAL, "model reserve: batch %d, expected >= 1", batch);
+    if (batch <= m->reserved_batch) return XF_OK;
+    xf_status st = m->ops->reserve(m, batch);
+    if (st == XF_OK) m->reserved_batch = batch;
+    return st;
+}
+
+void xf_model_forward(xf_model *m, const float *x, int batch, float *logits) {
+    XF_ASSERT(batch >= 1 && batch <= m->reserved_batch);
+    m->ops->forward(m, x, batch, logits);
+}
+
+void xf_model_backward(xf_model *m, const float *dlogits, int batch) {
+    XF_ASSERT(batch >= 1 && batch <= m->reserved_batch);
+    m->ops->backward(m, dlogits, batch);
+}
+
+void xf_model_zero_grad(xf_model *m) { memset(m->grads, 0, sizeof(float) * m->n_params); }
+
+const float *xf_model_tap(const xf_model *m, int t) {
+    XF_ASSERT(t >= 0 && t < m->n_taps && m->reserved_batch > 0);
+    return m->ops->tap(m, t);
+}
+
+const xf_tensor_info *xf_model_find_tensor(const xf_model *m, const char *name) {
+    for (int i = 0; i < m->n_tensors; i++)
+        if (strcmp(m->tensors[i].name, name) == 0) return &m->tensors[i];
+    return NULL;
+}
+
+char *xf_model_config_to_json(const xf_model_config *cfg) {
+    cJSON *o = cJSON_CreateObject();
+    char *text = NULL;
+    if (!o || !cJSON_AddStringToObject(o, "family", xf_family_name(cfg->family)) ||
+        !cJSON_AddNumberToObject(o, "height", cfg->height) ||
+        !cJSON_AddNumberToObject(o, "width", cfg->width) ||
+        !cJSON_AddNumberToObject(o, "channels", cfg->channels) ||
+        !cJSON_AddNumberToObject(o, "n_classes", cfg->n_classes))
+        goto done;
+    if (cfg->family == XF_FAMILY_MLP) {
+        cJSON *mlp = cJSON_AddObjectToObject(o, "mlp");
+        if (!mlp || !cJSON_AddNumberToObject(mlp, "width", cfg->mlp.width) ||
+            !cJSON_AddNumberToObject(mlp, "depth", cfg->mlp.depth))
+            goto done;
+    }
+    text = cJSON_PrintUnformatted(o);
+done:
+    if (!text) xf_fail(XF_ENOMEM, "model config: building its JSON form");
+    cJSON_Delete(o);
+    return text;
+}
+
+/* field: the dotted path for messages ("mlp.width"). */
+static xf_status get_int(const cJSON *obj, const char *key, const char *field, int *out) {
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (!item) return xf_fail(XF_EFORMAT, "model config: missing field '%s'", field);
+    double v = item->valuedouble;
+    if (!cJSON_IsNumber(item) || v != floor(v) || fabs(v) > 2147483647.0)
+        return xf_fail(XF_EFORMAT, "model config: field '%s': expected an integer", field);
+    *out = (int)v;
+    return XF_OK;
+}
+
+xf_status xf_model_config_from_json(const char *json, xf_model_config *cfg) {
+    memset(cfg, 0, sizeof *cfg);
+    cJSON *o = cJSON_Parse(json);
+    if (!o) return xf_fail(XF_EFORMAT, "model config: not valid JSON");
+    xf_status st = XF_OK;
+    if (!cJSON_IsObject(o)) {
+        st = xf_fail(XF_EFORMAT, "model config: expected a JSON object");
+        goto done;
+    }
+    const cJSON *family = cJSON_GetObjectItemCaseSensitive(o, "family");
+    if (!family) {
+        st = xf_fail(XF_EFORMAT, "model config: missing field 'family'");
+        goto done;
+    }
+    if (!cJSON_IsString(family)) {
+        st = xf_fail(XF_EFORMAT, "model config: field 'family': expected a string");
+        goto done;
+    }
+    if ((st = xf_family_parse(family->valuestring, &cfg->family)) != XF_OK) {
+        xf_fail_context(st, "model config: field 'family': ");
+        goto done;
+    }
+    if ((st = get_int(o, "height", "height", &cfg->height)) ||
+        (st = get_int(o, "width", "width", &cfg->width)) ||
+        (st = get_int(o, "channels", "channels", &cfg->channels)) ||
+        (st = get_int(o, "n_classes", "n_classes", &cfg->n_classes)))
+        goto done;
+    if (cfg->family == XF_FAMILY_MLP) {
+        const cJSON *mlp = cJSON_GetObjectItemCaseSensitive(o, "mlp");
+        if (!cJSON_IsObject(mlp)) {
+            st = mlp ? xf_fail(XF_EFORMAT, "model config: field 'mlp': expected an object")
+                     : xf_fail(XF_EFORMAT, "model config: missing field 'mlp'");
+            goto done;
+        }
+        if ((st = get_int(mlp, "width", "mlp.width", &cfg->mlp.width)) ||
+            (st = get_int(mlp, "depth", "mlp.depth", &cfg->mlp.depth)))
+            goto done;
+    }
+    st = validate(cfg);
+done:
+    cJSON_Delete(o);
+    return st;
+}

@@ -1,0 +1,18 @@
+#include "nn/loss.h"
+
+#include <stddef.h>
+
+#include "core/status.h"
+#include "nn/real.h"
+
+#define REAL float
+#define XF_NN_NAME(base) base
+#include "nn/loss.inc"
+#undef REAL
+#undef XF_NN_NAME
+
+#define REAL double
+#define XF_NN_NAME(base) XF_NN_CAT(base, _f64)
+#include "nn/loss.inc"
+#undef REAL
+#undef XF_NN_NAME
