@@ -45,4 +45,70 @@ typedef struct {
 xf_status xf_store_points(xf_store *store, xf_point_set **sets, int *n_sets);
 void xf_point_sets_free(xf_point_set *sets, int n_sets);
 
+/* What the store knows of a trial. */
+typedef enum {
+    XF_TRIAL_ABSENT = 0, /* never recorded */
+    XF_TRIAL_FINISHED,
+    XF_TRIAL_FAILED,
+    XF_TRIAL_DIVERGED,
+} xf_trial_status;
+
+/* "finished", "failed", "diverged" ("absent" for XF_TRIAL_ABSENT). */
+const char *xf_trial_status_name(xf_trial_status status);
+
+xf_status xf_store_trial_status(xf_store *store, const char *id, xf_trial_status *status);
+
+/* One trial's row. Strings are borrowed; error may be NULL. */
+typedef struct {
+    const char *id;
+    const char *study;
+    const char *config_json;
+    const char *family;
+    const char *us_task;
+    xf_trial_status status;
+    double us_acc;
+    long long params;
+    double flops_per_image;
+    double train_flops;
+    double seconds;
+    const char *error;
+} xf_trial_record;
+
+/* One probe accuracy of a trial. */
+typedef struct {
+    const char *ds_task;
+    int layer;
+    const char *layer_name;
+    int n_layers;
+    int shots;
+    int draw;
+    double acc;
+} xf_probe_row;
+
+/* Writes the trial row and its n probe rows in one transaction, replacing
+ * any earlier record of the same trial (a re-run of a failed one) and its
+ * probes. finished_at is set to the current UTC time. */
+xf_status xf_store_write_trial(xf_store *store, const xf_trial_record *record,
+                               const xf_probe_row *probes, int n);
+
+/* A stored trial's row, as read back (fixed-size copies). */
+typedef struct {
+    xf_trial_status status;
+    char family[16];
+    char us_task[64];
+    double us_acc;
+    long long params;
+    double seconds;
+    char finished_at[32];
+    char error[256];
+} xf_trial_info;
+
+/* XF_ENOTFOUND when the trial is not in the store. */
+xf_status xf_store_trial_get(xf_store *store, const char *id, xf_trial_info *info);
+
+/* Number of trials with the given status (or all, for XF_TRIAL_ABSENT),
+ * and of probe rows. */
+xf_status xf_store_count(xf_store *store, xf_trial_status status, long long *trials,
+                         long long *probes);
+
 #endif
