@@ -11,6 +11,8 @@ slow=$(OPENBLAS_CORETYPE=Prescott "$xfer" info | awk '/sgemm/ {print $3}')
 fast=$(env -u OPENBLAS_CORETYPE "$xfer" info | tee /dev/stderr | awk '/sgemm/ {print $3}')
 echo "Prescott fallback: $slow GFLOP/s; xfer's choice: $fast GFLOP/s; ratio $(awk -v a="$fast" -v b="$slow" 'BEGIN {printf "%.2f", a / b}')x"
 
+"$here/probe.sh" "$xfer"
+
 if ! /usr/bin/python3 -c 'import torch' 2>/dev/null; then
   echo "PyTorch peer skipped: run 'make tools-deps' (python3-torch) first" >&2
   exit 0

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/mem.h"
+#include "core/npy.h"
 #include "data/dataset.h"
 #include "models/model.h"
 #include "probe/features.h"
@@ -489,4 +490,275 @@ Test(probe, cli_probes_a_checkpoint_on_an_idx_task) {
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     test_system(cmd);
     free(dir);
+}
+
+/* ---- .npy files ---- */
+
+Test(probe, npy_round_trip_and_errors_name_the_byte) {
+    char *dir = test_tmpdir();
+    char path[512];
+    snprintf(path, sizeof path, "%s/m.npy", dir);
+    const float m[6] = {1, 2, 3, 4, 5, -6.5f};
+    cr_assert_eq(xf_npy_write(path, XF_NPY_F4, 2, (int64_t[]){2, 3}, m), XF_OK, "%s",
+                 xf_error_message());
+    float *back;
+    int rows, cols;
+    cr_assert_eq(xf_npy_read_matrix(path, &back, &rows, &cols), XF_OK, "%s", xf_error_message());
+    cr_assert(rows == 2 && cols == 3 && memcmp(back, m, sizeof m) == 0);
+    free(back);
+    unsigned char *raw;
+    size_t size;
+    cr_assert_eq(xf_read_file(path, &raw, &size), XF_OK);
+    cr_assert_eq((10 + raw[8]) % 64, 0, "data not 64-byte aligned");
+
+    /* A Fortran-order float64 file, as NumPy writes np.asfortranarray. */
+    const char *head = "{'descr': '<f8', 'fortran_order': True, 'shape': (2, 3), }";
+    unsigned char buf[256] = "\x93NUMPY\x01\x00";
+    size_t hlen = 128 - 10;
+    buf[8] = (unsigned char)hlen;
+    memset(buf + 10, ' ', hlen);
+    memcpy(buf + 10, head, strlen(head));
+    buf[10 + hlen - 1] = '\n';
+    const double fm[6] = {1, 4, 2, 5, 3, -6.5}; /* column-major m */
+    memcpy(buf + 128, fm, sizeof fm);
+    cr_assert_eq(test_write_file(path, buf, 128 + sizeof fm), 0);
+    cr_assert_eq(xf_npy_read_matrix(path, &back, &rows, &cols), XF_OK, "%s", xf_error_message());
+    cr_assert(rows == 2 && cols == 3 && memcmp(back, m, sizeof m) == 0);
+    free(back);
+    /* One byte short of the shape. */
+    cr_assert_eq(test_write_file(path, buf, 128 + sizeof fm - 1), 0);
+    cr_assert_eq(xf_npy_read_matrix(path, &back, &rows, &cols), XF_EFORMAT);
+    cr_assert(strstr(xf_error_message(), "byte 175") && strstr(xf_error_message(), path), "%s",
+              xf_error_message());
+    /* An unsupported descr, named with its offset. */
+    memcpy(buf + 10 + 10, "'>f8'", 5);
+    cr_assert_eq(test_write_file(path, buf, 128 + sizeof fm), 0);
+    cr_assert_eq(xf_npy_read_matrix(path, &back, &rows, &cols), XF_EFORMAT);
+    cr_assert(strstr(xf_error_message(), "byte 20") && strstr(xf_error_message(), "'>f8'"), "%s",
+              xf_error_message());
+
+    /* Labels of every integer width; floats are refused. */
+    const int64_t wide[3] = {0, 9, 2};
+    cr_assert_eq(xf_npy_write(path, XF_NPY_I8, 1, (int64_t[]){3}, wide), XF_OK);
+    int32_t *y;
+    int n;
+    cr_assert_eq(xf_npy_read_labels(path, &y, &n), XF_OK, "%s", xf_error_message());
+    cr_assert(n == 3 && y[0] == 0 && y[1] == 9 && y[2] == 2);
+    free(y);
+    const uint8_t narrow[2] = {7, 255};
+    cr_assert_eq(xf_npy_write(path, XF_NPY_U1, 1, (int64_t[]){2}, narrow), XF_OK);
+    cr_assert_eq(xf_npy_read_labels(path, &y, &n), XF_OK);
+    cr_assert(n == 2 && y[0] == 7 && y[1] == 255);
+    free(y);
+    cr_assert_eq(xf_npy_write(path, XF_NPY_F4, 1, (int64_t[]){2}, m), XF_OK);
+    cr_assert_eq(xf_npy_read_labels(path, &y, &n), XF_EFORMAT);
+    cr_assert_eq(test_write_file(path, "not npy", 7), 0);
+    cr_assert_eq(xf_npy_read_labels(path, &y, &n), XF_EFORMAT);
+    cr_assert(strstr(xf_error_message(), "byte 0"), "%s", xf_error_message());
+    free(raw);
+    snprintf(path, sizeof path, "rm -rf %s", dir);
+    test_system(path);
+    free(dir);
+}
+
+/* ---- several lambdas, LOO and --shots all against tools/ridge_reference.py ---- */
+
+typedef struct {
+    bool loo;
+    double lambdas[32];
+    int n_lambdas, support[64], n_support, chosen, loo_errors[32], heads;
+    double accuracy[8];
+    int predictions[8][64];
+} path_case;
+
+static void read_path_case(const char *name, path_case *pc) {
+    FILE *f = open_fixture(name);
+    char line[8192];
+    memset(pc, 0, sizeof *pc);
+    pc->chosen = -1;
+    while (fgets(line, sizeof line, f)) {
+        char *save = NULL, *key = strtok_r(line, " \n", &save), *tok;
+        int n = 0;
+        while ((tok = strtok_r(NULL, " \n", &save))) {
+            if (strcmp(key, "loo") == 0) pc->loo = atoi(tok);
+            if (strcmp(key, "lambdas") == 0) pc->lambdas[pc->n_lambdas++] = strtod(tok, NULL);
+            if (strcmp(key, "support") == 0) pc->support[pc->n_support++] = atoi(tok);
+            if (strcmp(key, "chosen") == 0) pc->chosen = atoi(tok);
+            if (strcmp(key, "loo_errors") == 0) pc->loo_errors[n] = atoi(tok);
+            if (strcmp(key, "accuracy") == 0) pc->accuracy[pc->heads] = strtod(tok, NULL);
+            if (strcmp(key, "predictions") == 0) pc->predictions[pc->heads - 1][n] = atoi(tok);
+            n++;
+        }
+        if (strcmp(key, "accuracy") == 0) pc->heads++;
+    }
+    fclose(f);
+}
+
+static void check_path_case(const char *name) {
+    fixture fx;
+    load_fixture(&fx);
+    path_case pc;
+    read_path_case(name, &pc);
+    cr_assert_eq(pc.heads, pc.loo ? 1 : pc.n_lambdas, "%s", name);
+    xf_probe_data data = {fx.train, fx.train_labels, fx.n_train, fx.test,
+                          fx.test_labels, fx.n_test, fx.dim, fx.n_classes};
+    const int *sets[1] = {pc.support};
+    double acc[32], used[32];
+    int32_t pred[32 * 64];
+    cr_assert_eq(xf_probe_sets(&data, sets, &pc.n_support, 1, pc.lambdas, pc.n_lambdas, pc.loo,
+                               acc, used, pred),
+                 XF_OK, "%s: %s", name, xf_error_message());
+    for (int h = 0; h < pc.heads; h++) {
+        for (int i = 0; i < fx.n_test; i++)
+            cr_assert_eq(pred[h * fx.n_test + i], pc.predictions[h][i],
+                         "%s head %d test row %d: %d, NumPy says %d", name, h, i,
+                         pred[h * fx.n_test + i], pc.predictions[h][i]);
+        cr_assert_eq(acc[h], pc.accuracy[h], "%s head %d: accuracy %.17g, NumPy %.17g", name, h,
+                     acc[h], pc.accuracy[h]);
+        cr_assert_eq(used[h], pc.loo ? pc.lambdas[pc.chosen] : pc.lambdas[h], "%s", name);
+    }
+    if (pc.loo) {
+        xf_ridge r;
+        xf_ridge_loo scores[32];
+        int chosen = -1;
+        cr_assert_eq(xf_ridge_fit_path(fx.train, fx.train_labels, pc.support, pc.n_support,
+                                       fx.dim, fx.n_classes, pc.lambdas, pc.n_lambdas, true, &r,
+                                       &chosen, scores),
+                     XF_OK, "%s", xf_error_message());
+        cr_assert_eq(chosen, pc.chosen, "%s: LOO chose %d, NumPy %d", name, chosen, pc.chosen);
+        for (int l = 0; l < pc.n_lambdas; l++)
+            cr_assert_eq(scores[l].errors, pc.loo_errors[l], "%s: lambda %g: %d LOO errors, NumPy %d",
+                         name, pc.lambdas[l], scores[l].errors, pc.loo_errors[l]);
+        xf_ridge_free(&r);
+    }
+    free(fx.train);
+    free(fx.test);
+    free(fx.train_labels);
+    free(fx.test_labels);
+}
+
+Test(probe, several_lambdas_match_numpy_reference) {
+    check_path_case("path_primal_lambdas.txt");
+    check_path_case("path_dual_lambdas.txt");
+    check_path_case("path_all_lambdas.txt");
+}
+
+Test(probe, loo_choice_matches_numpy_reference) {
+    check_path_case("path_primal_loo.txt");
+    check_path_case("path_dual_loo.txt");
+    check_path_case("path_all_loo.txt");
+}
+
+/* The batched, folded float32 scoring gives NumPy's predictions on the
+ * fixed-lambda cases too (they were made for the double path). */
+Test(probe, batched_sets_match_numpy_reference) {
+    const char *cases[] = {"case_primal.txt",         "case_dual.txt",
+                           "case_primal_lambda1.txt", "case_dual_lambda1.txt",
+                           "case_primal_unbalanced.txt", "case_dual_unbalanced.txt"};
+    fixture fx;
+    load_fixture(&fx);
+    xf_probe_data data = {fx.train, fx.train_labels, fx.n_train, fx.test,
+                          fx.test_labels, fx.n_test, fx.dim, fx.n_classes};
+    int support[6][64], sizes[6], expected[6][64];
+    double lambdas[6], accuracy[6];
+    const int *sets[6];
+    for (int c = 0; c < 6; c++) {
+        FILE *f = open_fixture(cases[c]);
+        read_case_line(f, "lambda", NULL, 0, &lambdas[c]);
+        sizes[c] = read_case_line(f, "support", support[c], 64, NULL);
+        read_case_line(f, "accuracy", NULL, 0, &accuracy[c]);
+        read_case_line(f, "predictions", expected[c], 64, NULL);
+        fclose(f);
+        sets[c] = support[c];
+        double acc;
+        int32_t pred[64];
+        cr_assert_eq(xf_probe_sets(&data, &sets[c], &sizes[c], 1, &lambdas[c], 1, false, &acc,
+                                   NULL, pred),
+                     XF_OK, "%s", xf_error_message());
+        for (int i = 0; i < fx.n_test; i++)
+            cr_assert_eq(pred[i], expected[c][i], "%s row %d", cases[c], i);
+        cr_assert_eq(acc, accuracy[c], "%s", cases[c]);
+    }
+    /* Many sets in one call score each as if alone. */
+    double acc[6];
+    cr_assert_eq(xf_probe_sets(&data, sets, sizes, 6, (double[]){1024}, 1, false, acc, NULL, NULL),
+                 XF_OK);
+    cr_assert_eq(acc[0], accuracy[0]);
+    cr_assert_eq(acc[1], accuracy[1]);
+    free(fx.train);
+    free(fx.test);
+    free(fx.train_labels);
+    free(fx.test_labels);
+}
+
+/* xfer probe --features on .npy files: --shots all with several lambdas
+ * and loo give NumPy's accuracies; --layers picks the taps. */
+Test(probe, cli_features_match_numpy_reference) {
+    fixture fx;
+    load_fixture(&fx);
+    path_case lam, loo;
+    read_path_case("path_all_lambdas.txt", &lam);
+    read_path_case("path_all_loo.txt", &loo);
+    char *dir = test_tmpdir();
+    char p[4][512], cmd[4096];
+    const char *names[4] = {"tr.npy", "trl.npy", "te.npy", "tel.npy"};
+    for (int i = 0; i < 4; i++) snprintf(p[i], sizeof p[i], "%s/%s", dir, names[i]);
+    cr_assert_eq(xf_npy_write(p[0], XF_NPY_F4, 2, (int64_t[]){fx.n_train, fx.dim}, fx.train), XF_OK);
+    cr_assert_eq(xf_npy_write(p[1], XF_NPY_I4, 1, (int64_t[]){fx.n_train}, fx.train_labels), XF_OK);
+    cr_assert_eq(xf_npy_write(p[2], XF_NPY_F4, 2, (int64_t[]){fx.n_test, fx.dim}, fx.test), XF_OK);
+    cr_assert_eq(xf_npy_write(p[3], XF_NPY_I4, 1, (int64_t[]){fx.n_test}, fx.test_labels), XF_OK);
+    for (int mode = 0; mode < 2; mode++) {
+        /* The same file twice is two layers; --layers last keeps one. */
+        snprintf(cmd, sizeof cmd,
+                 "%s -q probe --features %s,%s --labels %s --test-features %s,%s --test-labels %s "
+                 "--shots all,2 --draws 2 --lambda %s --layers last --json > %s/out.json",
+                 test_xfer_bin(), p[0], p[0], p[1], p[2], p[2], p[3],
+                 mode ? "loo" : "1024,64,4,0.25", dir);
+        cr_assert_eq(test_system(cmd), 0, "%s", cmd);
+        snprintf(cmd, sizeof cmd, "%s/out.json", dir);
+        char *text = read_text(cmd);
+        cJSON *doc = cJSON_Parse(text);
+        cr_assert_not_null(doc, "%s", text);
+        const cJSON *results = cJSON_GetObjectItem(doc, "results");
+        cr_assert_eq(cJSON_GetArraySize(results), mode ? 2 : 8, "%s", text);
+        const cJSON *item = cJSON_GetArrayItem(results, 0);
+        cr_assert_str_eq(cJSON_GetObjectItem(item, "shots")->valuestring, "all");
+        cr_assert_eq(cJSON_GetObjectItem(item, "layer_index")->valueint, 1);
+        cr_assert_str_eq(cJSON_GetObjectItem(item, "layer")->valuestring, "tr");
+        for (int h = 0; h < (mode ? 1 : 4); h++) {
+            item = cJSON_GetArrayItem(results, h);
+            const cJSON *accs = cJSON_GetObjectItem(item, "accuracies");
+            cr_assert_eq(cJSON_GetArraySize(accs), 1, "--shots all has one draw");
+            cr_assert_eq(cJSON_GetArrayItem(accs, 0)->valuedouble,
+                         mode ? loo.accuracy[0] : lam.accuracy[h], "head %d: %s", h, text);
+            if (mode)
+                cr_assert_eq(cJSON_GetArrayItem(cJSON_GetObjectItem(item, "chosen_lambdas"), 0)
+                                 ->valuedouble,
+                             loo.lambdas[loo.chosen]);
+            else
+                cr_assert_eq(cJSON_GetObjectItem(item, "lambda")->valuedouble, lam.lambdas[h]);
+        }
+        /* The 2-shot row of the 4-lambda run has both draws. */
+        item = cJSON_GetArrayItem(results, mode ? 1 : 4);
+        cr_assert_eq(cJSON_GetObjectItem(item, "shots")->valueint, 2);
+        cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(item, "accuracies")), 2);
+        cJSON_Delete(doc);
+        free(text);
+    }
+    /* Mismatched rows are refused by file name. */
+    snprintf(cmd, sizeof cmd,
+             "%s probe --features %s --labels %s --test-features %s --test-labels %s 2> %s/err",
+             test_xfer_bin(), p[0], p[3], p[2], p[3], dir);
+    cr_assert_eq(test_system(cmd), 1);
+    snprintf(cmd, sizeof cmd, "%s/err", dir);
+    char *text = read_text(cmd);
+    cr_assert(strstr(text, p[0]), "%s", text);
+    free(text);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    test_system(cmd);
+    free(dir);
+    free(fx.train);
+    free(fx.test);
+    free(fx.train_labels);
+    free(fx.test_labels);
 }

@@ -10,12 +10,23 @@ it. Run it with Debian's interpreter: /usr/bin/python3 (python3-numpy).
     ridge_reference.py --npy TRAIN.npy TRAIN_LABELS.npy TEST.npy TEST_LABELS.npy \
                        SUPPORT.npy [--lambda 1024]
     ridge_reference.py --make-fixture DIR           # writes tests/fixtures/probe
+    ridge_reference.py --make-fixture DIR --paths-only  # only the path_*.txt cases
+
+It also holds the protocol's other pieces for bench/probe_numpy.py: the
+support sets (fewshot_support: xoshiro256** as src/core/rng.c), several
+lambdas (ridge_lambdas) and the closed-form leave-one-out choice
+(loo_scores, loo_choose), each computed directly rather than as the C code
+does, so the fixtures check the C algebra.
 
 Text formats (whitespace separated):
   FEATURES: "n_train n_test dim n_classes", then n_train + n_test lines
             "label f_1 ... f_dim" (training rows first), values are float32.
   CASE:     "lambda L", "support i ...", and once made, "accuracy A" and
             "predictions p ..." (the expected output of the C solver).
+  PATH:     path_{primal,dual,all}_{lambdas,loo}.txt: "loo 0|1",
+            "lambdas L ..." (the grid with loo), "support i ...", with loo
+            "chosen k" and "loo_errors e ..." (per grid value), then per head
+            "accuracy A" and "predictions p ...".
 """
 import argparse
 import sys
@@ -23,6 +34,68 @@ import sys
 import numpy as np
 
 BIAS = 100.0
+MASK = (1 << 64) - 1
+LOO_GRID = [2.0 ** e for e in range(-4, 17)]  # XF_PROBE_LOO_MIN_LOG2 .. MAX_LOG2
+
+
+class Xoshiro:
+    """xoshiro256** seeded by splitmix64, as src/core/rng.c: the support
+    sets of the protocol depend on its exact stream."""
+
+    def __init__(self, seed):
+        x = seed & MASK
+        self.s = []
+        for _ in range(4):
+            x = (x + 0x9E3779B97F4A7C15) & MASK
+            z = x
+            z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK
+            z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK
+            self.s.append(z ^ (z >> 31))
+
+    @staticmethod
+    def _rotl(x, k):
+        return ((x << k) | (x >> (64 - k))) & MASK
+
+    def next(self):
+        s = self.s
+        result = (self._rotl((s[1] * 5) & MASK, 7) * 9) & MASK
+        t = (s[1] << 17) & MASK
+        s[2] ^= s[0]
+        s[3] ^= s[1]
+        s[1] ^= s[2]
+        s[0] ^= s[3]
+        s[2] ^= t
+        s[3] = self._rotl(s[3], 45)
+        return result
+
+    def below(self, n):
+        limit = MASK - MASK % n
+        while True:
+            x = self.next()
+            if x < limit:
+                return x % n
+
+    def shuffle(self, items):
+        for i in range(len(items), 1, -1):
+            j = self.below(i)
+            items[i - 1], items[j] = items[j], items[i - 1]
+
+
+def fewshot_support(labels, n_classes, shots, draw):
+    """The support set of xf_fewshot_support: per draw, each class's
+    indices (ascending) shuffled in class order; the first `shots` kept.
+    shots None means every training image (--shots all)."""
+    if shots is None:
+        return np.arange(len(labels))
+    rng = Xoshiro(draw)
+    out = []
+    for c in range(n_classes):
+        members = [int(i) for i in np.flatnonzero(labels == c)]
+        if len(members) < shots:
+            sys.exit(f"class {c} has {len(members)} training images, fewer than {shots} shots")
+        rng.shuffle(members)
+        out.extend(members[:shots])
+    return np.array(out, dtype=np.int64)
 
 
 def ridge_probe(train, train_labels, support, test, n_classes, lam):
@@ -44,6 +117,61 @@ def ridge_probe(train, train_labels, support, test, n_classes, lam):
         w = xs.T @ np.linalg.solve(xs @ xs.T + lam * np.eye(n), y)
     scores = design(test) @ w
     return np.argmax(scores, axis=1), scores
+
+
+def standardised(train, support):
+    """The support rows standardised with their own statistics plus the
+    bias column, and the function that does the same to other rows."""
+    x = train[support].astype(np.float64)
+    mu = x.mean(axis=0)
+    sigma = x.std(axis=0) + 1e-5
+
+    def design(rows):
+        z = (rows.astype(np.float64) - mu) / sigma
+        return np.hstack([z, np.full((z.shape[0], 1), BIAS)])
+
+    return design(train[support]), design
+
+
+def ridge_lambdas(train, train_labels, support, test, n_classes, lambdas):
+    """Predictions of one head per lambda, each solved on its own (the C
+    code solves them all from one eigendecomposition instead)."""
+    xs, design = standardised(train, support)
+    y = 2.0 * np.eye(n_classes)[train_labels[support]] - 1.0
+    n, d = xs.shape
+    zt = design(test)
+    preds = []
+    for lam in lambdas:
+        if n >= d:
+            w = np.linalg.solve(xs.T @ xs + lam * np.eye(d), xs.T @ y)
+        else:
+            w = xs.T @ np.linalg.solve(xs @ xs.T + lam * np.eye(n), y)
+        preds.append(np.argmax(zt @ w, axis=1))
+    return preds
+
+
+def loo_scores(train, train_labels, support, n_classes, grid):
+    """(errors, press) of every grid lambda from the explicit hat matrix
+    H = X (X^T X + lambda I)^-1 X^T: the LOO residual of row i is
+    (y_i - yhat_i) / (1 - H_ii); an error is a row whose LOO scores
+    y_i - residual have their argmax (first on ties) off its label."""
+    xs, _ = standardised(train, support)
+    labels = train_labels[support]
+    y = 2.0 * np.eye(n_classes)[labels] - 1.0
+    n, d = xs.shape
+    out = []
+    for lam in grid:
+        h = xs @ np.linalg.solve(xs.T @ xs + lam * np.eye(d), xs.T)
+        e = (y - h @ y) / (1.0 - np.diag(h))[:, None]
+        errors = int(np.sum(np.argmax(y - e, axis=1) != labels))
+        out.append((errors, float(np.sum(e * e))))
+    return out
+
+
+def loo_choose(scores):
+    """The grid index with the fewest LOO errors, then the smallest PRESS,
+    then the first."""
+    return min(range(len(scores)), key=lambda i: (scores[i][0], scores[i][1], i))
 
 
 def top2_margin(scores):
@@ -120,15 +248,56 @@ def make_fixture(out_dir):
               f"smallest top-2 score margin {top2_margin(scores):.3g}")
 
 
+def make_path_fixtures(out_dir):
+    """Cases for --shots all, several lambdas and --lambda loo on the same
+    features (a separate rng, so the older cases stay as they were)."""
+    train, ytr, test, yte, n_classes = read_features(f"{out_dir}/features.txt")
+    rng = np.random.default_rng(5)
+    lambdas = [1024.0, 64.0, 4.0, 0.25]
+    per_class = {"primal": (5, 5, 5), "dual": (2, 2, 2), "all": None}
+    for form, shots in per_class.items():
+        if shots is None:
+            support = np.arange(len(train))
+        else:
+            support = np.concatenate(
+                [rng.permutation(np.flatnonzero(ytr == c))[:k] for c, k in enumerate(shots)])
+        for mode in ("lambdas", "loo"):
+            if mode == "loo":
+                scores = loo_scores(train, ytr, support, n_classes, LOO_GRID)
+                chosen = loo_choose(scores)
+                heads = [LOO_GRID[chosen]]
+            else:
+                heads = lambdas
+            preds = ridge_lambdas(train, ytr, support, test, n_classes, heads)
+            with open(f"{out_dir}/path_{form}_{mode}.txt", "w") as f:
+                f.write(f"loo {int(mode == 'loo')}\n")
+                grid = LOO_GRID if mode == "loo" else lambdas
+                f.write("lambdas " + " ".join(repr(v) for v in grid) + "\n")
+                f.write("support " + " ".join(str(i) for i in support) + "\n")
+                if mode == "loo":
+                    f.write(f"chosen {chosen}\n")
+                    f.write("loo_errors " + " ".join(str(e) for e, _ in scores) + "\n")
+                for h, pred in enumerate(preds):
+                    acc = float(np.sum(pred == yte)) / len(yte)
+                    f.write(f"accuracy {acc!r}\n")
+                    f.write("predictions " + " ".join(str(p) for p in pred) + "\n")
+            print(f"path_{form}_{mode}: {len(support)} support rows"
+                  + (f", loo chose lambda {heads[0]}" if mode == "loo" else ""))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("inputs", nargs="*")
     ap.add_argument("--npy", action="store_true", help="inputs are five .npy files")
     ap.add_argument("--lambda", dest="lam", type=float, default=1024.0)
     ap.add_argument("--make-fixture", metavar="DIR")
+    ap.add_argument("--paths-only", action="store_true",
+                    help="with --make-fixture: only the --shots all / lambdas / loo cases")
     args = ap.parse_args()
     if args.make_fixture:
-        make_fixture(args.make_fixture)
+        if not args.paths_only:
+            make_fixture(args.make_fixture)
+        make_path_fixtures(args.make_fixture)
         return
     if args.npy:
         if len(args.inputs) != 5:

@@ -32,6 +32,34 @@ bool xf_ridge_uses_primal(int n, int dim);
 xf_status xf_ridge_fit(const float *train, const int32_t *train_labels, const int *support,
                        int n_support, int dim, int n_classes, double lambda, xf_ridge *out);
 
+/* Leave-one-out scores of one lambda on the support set (closed form, from
+ * the hat matrix H = X (X^T X + lambda I)^-1 X^T of the standardised
+ * support rows X: the LOO residual of row i is (y_i - yhat_i) / (1 - H_ii)). */
+typedef struct {
+    int errors;   /* rows whose LOO scores' argmax is not their label */
+    double press; /* sum of squared LOO residuals over rows and classes */
+} xf_ridge_loo;
+
+/* Heads for several lambdas from one symmetric eigendecomposition of the
+ * Gram matrix (X^T X in the primal, X X^T in the dual form):
+ * W(lambda) = V diag(1 / (s + lambda)) V^T X^T Y. Without `loo`, out[l] is
+ * the head of lambdas[l] for every l < n_lambdas. With `loo`, `lambdas` is
+ * a grid: out[0] is the head of the grid value with the fewest LOO errors
+ * (then the smallest PRESS, then the first), *chosen its index; `scores`
+ * (may be NULL) receives every grid value's LOO scores. */
+xf_status xf_ridge_fit_path(const float *train, const int32_t *train_labels, const int *support,
+                            int n_support, int dim, int n_classes, const double *lambdas,
+                            int n_lambdas, bool loo, xf_ridge *out, int *chosen,
+                            xf_ridge_loo *scores);
+
+/* Folds the standardisation into the weights so a head scores raw
+ * features: score = (x - center) . w + bias, with w[j] = W[j] / scale[j]
+ * and bias = 100 W[dim] - sum_j (mean[j] - center[j]) w[j]. center (dim;
+ * NULL: zeros) is any point near the data: subtracting it from the test
+ * rows keeps float32 sums from cancelling. Writes w as dim rows of
+ * n_classes floats at stride ldw, and n_classes biases. */
+void xf_ridge_fold(const xf_ridge *r, const double *center, float *w, int ldw, float *bias);
+
 /* predictions[i] = argmax over classes of the standardised x row i times
  * the weights (the first class on ties); x: n x dim. */
 xf_status xf_ridge_predict(const xf_ridge *r, const float *x, int n, int32_t *predictions);
