@@ -5,6 +5,8 @@
  * cost O(width) per image against the products' O(in * width). */
 #include "models/mlp.h"
 
+#include <cjson/cJSON.h>
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +14,7 @@
 
 #include "core/mem.h"
 #include "core/rng.h"
+#include "models/family.h"
 #include "nn/activation.h"
 #include "nn/linear.h"
 #include "nn/loss.h"
@@ -174,3 +177,37 @@ xf_status xf_mlp_loss_f64(const xf_model *m, const double *params, const double 
     free(arena);
     return XF_OK;
 }
+
+static xf_status mlp_validate(const xf_model_config *c) {
+    xf_status st;
+    if ((st = xf_config_check_range("mlp.width", c->mlp.width, 1, 1 << 16)) ||
+        (st = xf_config_check_range("mlp.depth", c->mlp.depth, 1, 256)))
+        return st;
+    if ((double)input_dim(c) * c->mlp.width > (double)(1u << 31) - 1)
+        return xf_fail(XF_EINVAL,
+                       "model config: input %d x %d x %d times mlp.width %d is too many "
+                       "weights for one layer",
+                       c->height, c->width, c->channels, c->mlp.width);
+    return XF_OK;
+}
+
+static bool mlp_to_json(const xf_model_config *c, cJSON *obj) {
+    return cJSON_AddNumberToObject(obj, "width", c->mlp.width) &&
+           cJSON_AddNumberToObject(obj, "depth", c->mlp.depth);
+}
+
+static xf_status mlp_from_json(const cJSON *obj, xf_model_config *c) {
+    xf_status st;
+    if ((st = xf_json_get_int(obj, "width", "mlp.width", &c->mlp.width)) ||
+        (st = xf_json_get_int(obj, "depth", "mlp.depth", &c->mlp.depth)))
+        return st;
+    return XF_OK;
+}
+
+const xf_family_info xf_mlp_family = {
+    .name = "mlp",
+    .ops = &xf_mlp_ops,
+    .validate = mlp_validate,
+    .to_json = mlp_to_json,
+    .from_json = mlp_from_json,
+};

@@ -15,25 +15,31 @@
 #include <string.h>
 
 #include "core/mem.h"
-#include "models/mlp.h"
+#include "models/family.h"
 
-static const char *const family_names[] = {[XF_FAMILY_MLP] = "mlp"};
-enum { N_FAMILIES = sizeof family_names / sizeof family_names[0] };
+static const xf_family_info *const families[XF_N_FAMILIES] = {
+    [XF_FAMILY_MLP] = &xf_mlp_family,
+};
 
 const char *xf_family_name(xf_family f) {
-    return (unsigned)f < N_FAMILIES ? family_names[f] : "unknown";
+    return (unsigned)f < XF_N_FAMILIES && families[f] ? families[f]->name : "unknown";
 }
 
 xf_status xf_family_parse(const char *name, xf_family *f) {
-    for (int i = 0; i < N_FAMILIES; i++)
-        if (strcmp(name, family_names[i]) == 0) {
+    char known[128] = "";
+    for (int i = 0; i < XF_N_FAMILIES; i++) {
+        if (!families[i]) continue;
+        if (strcmp(name, families[i]->name) == 0) {
             *f = (xf_family)i;
             return XF_OK;
         }
-    return xf_fail(XF_EINVAL, "unknown model family '%s' (known: mlp)", name);
+        snprintf(known + strlen(known), sizeof known - strlen(known), "%s%s", known[0] ? ", " : "",
+                 families[i]->name);
+    }
+    return xf_fail(XF_EINVAL, "unknown model family '%s' (known: %s)", name, known);
 }
 
-static xf_status check_range(const char *field, int v, int lo, int hi) {
+xf_status xf_config_check_range(const char *field, int v, int lo, int hi) {
     if (v < lo || v > hi)
         return xf_fail(XF_EINVAL, "model config: field '%s' is %d, expected %d..%d", field, v, lo,
                        hi);
@@ -44,35 +50,15 @@ static xf_status check_range(const char *field, int v, int lo, int hi) {
  * int, which BLAS takes. */
 static xf_status validate(const xf_model_config *c) {
     xf_status st;
-    if ((unsigned)c->family >= N_FAMILIES)
+    if ((unsigned)c->family >= XF_N_FAMILIES || !families[c->family])
         return xf_fail(XF_EINVAL, "model config: field 'family' is %d, not a known family",
                        (int)c->family);
-    if ((st = check_range("height", c->height, 1, 4096)) ||
-        (st = check_range("width", c->width, 1, 4096)) ||
-        (st = check_range("channels", c->channels, 1, 64)) ||
-        (st = check_range("n_classes", c->n_classes, 2, 1 << 20)))
+    if ((st = xf_config_check_range("height", c->height, 1, 4096)) ||
+        (st = xf_config_check_range("width", c->width, 1, 4096)) ||
+        (st = xf_config_check_range("channels", c->channels, 1, 64)) ||
+        (st = xf_config_check_range("n_classes", c->n_classes, 2, 1 << 20)))
         return st;
-    switch (c->family) {
-    case XF_FAMILY_MLP:
-        if ((st = check_range("mlp.width", c->mlp.width, 1, 1 << 16)) ||
-            (st = check_range("mlp.depth", c->mlp.depth, 1, 256)))
-            return st;
-        if ((double)c->height * c->width * c->channels * c->mlp.width > (double)(1u << 31) - 1)
-            return xf_fail(XF_EINVAL,
-                           "model config: input %d x %d x %d times mlp.width %d is too many "
-                           "weights for one layer",
-                           c->height, c->width, c->channels, c->mlp.width);
-        break;
-    }
-    return XF_OK;
-}
-
-static const xf_model_ops *family_ops(xf_family f) {
-    switch (f) {
-    case XF_FAMILY_MLP:
-        return &xf_mlp_ops;
-    }
-    return NULL;
+    return families[c->family]->validate(c);
 }
 
 xf_status xf_model_init(xf_model *m, const xf_model_config *cfg) {
@@ -80,7 +66,7 @@ xf_status xf_model_init(xf_model *m, const xf_model_config *cfg) {
     xf_status st = validate(cfg);
     if (st != XF_OK) return st;
     m->config = *cfg;
-    m->ops = family_ops(cfg->family);
+    m->ops = families[cfg->family]->ops;
     st = m->ops->build(m);
     if (st == XF_OK) {
         m->params = xf_calloc(m->n_params, sizeof(float));
@@ -135,6 +121,7 @@ const xf_tensor_info *xf_model_find_tensor(const xf_model *m, const char *name) 
 }
 
 char *xf_model_config_to_json(const xf_model_config *cfg) {
+    XF_ASSERT((unsigned)cfg->family < XF_N_FAMILIES && families[cfg->family]);
     cJSON *o = cJSON_CreateObject();
     char *text = NULL;
     if (!o || !cJSON_AddStringToObject(o, "family", xf_family_name(cfg->family)) ||
@@ -143,12 +130,9 @@ char *xf_model_config_to_json(const xf_model_config *cfg) {
         !cJSON_AddNumberToObject(o, "channels", cfg->channels) ||
         !cJSON_AddNumberToObject(o, "n_classes", cfg->n_classes))
         goto done;
-    if (cfg->family == XF_FAMILY_MLP) {
-        cJSON *mlp = cJSON_AddObjectToObject(o, "mlp");
-        if (!mlp || !cJSON_AddNumberToObject(mlp, "width", cfg->mlp.width) ||
-            !cJSON_AddNumberToObject(mlp, "depth", cfg->mlp.depth))
-            goto done;
-    }
+    const xf_family_info *family = families[cfg->family];
+    cJSON *own = cJSON_AddObjectToObject(o, family->name);
+    if (!own || !family->to_json(cfg, own)) goto done;
     text = cJSON_PrintUnformatted(o);
 done:
     if (!text) xf_fail(XF_ENOMEM, "model config: building its JSON form");
@@ -157,13 +141,32 @@ done:
 }
 
 /* field: the dotted path for messages ("mlp.width"). */
-static xf_status get_int(const cJSON *obj, const char *key, const char *field, int *out) {
+xf_status xf_json_get_int(const cJSON *obj, const char *key, const char *field, int *out) {
     const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, key);
     if (!item) return xf_fail(XF_EFORMAT, "model config: missing field '%s'", field);
     double v = item->valuedouble;
     if (!cJSON_IsNumber(item) || v != floor(v) || fabs(v) > 2147483647.0)
         return xf_fail(XF_EFORMAT, "model config: field '%s': expected an integer", field);
     *out = (int)v;
+    return XF_OK;
+}
+
+xf_status xf_json_get_double(const cJSON *obj, const char *key, const char *field, double *out) {
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (!item) return xf_fail(XF_EFORMAT, "model config: missing field '%s'", field);
+    if (!cJSON_IsNumber(item) || !isfinite(item->valuedouble))
+        return xf_fail(XF_EFORMAT, "model config: field '%s': expected a number", field);
+    *out = item->valuedouble;
+    return XF_OK;
+}
+
+xf_status xf_json_get_string(const cJSON *obj, const char *key, const char *field,
+                             const char **out) {
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (!item) return xf_fail(XF_EFORMAT, "model config: missing field '%s'", field);
+    if (!cJSON_IsString(item))
+        return xf_fail(XF_EFORMAT, "model config: field '%s': expected a string", field);
+    *out = item->valuestring;
     return XF_OK;
 }
 
@@ -189,22 +192,19 @@ xf_status xf_model_config_from_json(const char *json, xf_model_config *cfg) {
         xf_fail_context(st, "model config: field 'family': ");
         goto done;
     }
-    if ((st = get_int(o, "height", "height", &cfg->height)) ||
-        (st = get_int(o, "width", "width", &cfg->width)) ||
-        (st = get_int(o, "channels", "channels", &cfg->channels)) ||
-        (st = get_int(o, "n_classes", "n_classes", &cfg->n_classes)))
+    if ((st = xf_json_get_int(o, "height", "height", &cfg->height)) ||
+        (st = xf_json_get_int(o, "width", "width", &cfg->width)) ||
+        (st = xf_json_get_int(o, "channels", "channels", &cfg->channels)) ||
+        (st = xf_json_get_int(o, "n_classes", "n_classes", &cfg->n_classes)))
         goto done;
-    if (cfg->family == XF_FAMILY_MLP) {
-        const cJSON *mlp = cJSON_GetObjectItemCaseSensitive(o, "mlp");
-        if (!cJSON_IsObject(mlp)) {
-            st = mlp ? xf_fail(XF_EFORMAT, "model config: field 'mlp': expected an object")
-                     : xf_fail(XF_EFORMAT, "model config: missing field 'mlp'");
-            goto done;
-        }
-        if ((st = get_int(mlp, "width", "mlp.width", &cfg->mlp.width)) ||
-            (st = get_int(mlp, "depth", "mlp.depth", &cfg->mlp.depth)))
-            goto done;
+    const char *name = families[cfg->family]->name;
+    const cJSON *own = cJSON_GetObjectItemCaseSensitive(o, name);
+    if (!cJSON_IsObject(own)) {
+        st = own ? xf_fail(XF_EFORMAT, "model config: field '%s': expected an object", name)
+                 : xf_fail(XF_EFORMAT, "model config: missing field '%s'", name);
+        goto done;
     }
+    if ((st = families[cfg->family]->from_json(own, cfg))) goto done;
     st = validate(cfg);
 done:
     cJSON_Delete(o);

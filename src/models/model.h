@@ -19,7 +19,16 @@
 
 #include "core/status.h"
 
-typedef enum { XF_FAMILY_MLP = 0 } xf_family;
+typedef enum {
+    XF_FAMILY_MLP = 0,
+    XF_FAMILY_VIT,
+    XF_FAMILY_MIXER,
+    XF_FAMILY_RESNET,
+    XF_N_FAMILIES
+} xf_family;
+
+typedef enum { XF_POOL_GAP = 0, XF_POOL_CLS = 1 } xf_vit_pool;
+typedef enum { XF_NORM_GROUP_WS = 0, XF_NORM_BATCH = 1 } xf_resnet_norm;
 
 typedef struct {
     xf_family family;
@@ -29,6 +38,20 @@ typedef struct {
         int width; /* hidden units per block */
         int depth; /* number of hidden blocks (Linear + GELU) */
     } mlp;
+    struct {
+        int patch, dim, depth, heads;
+        double mlp_ratio;  /* MLP hidden = round(dim * mlp_ratio) */
+        xf_vit_pool pool;
+    } vit;
+    struct {
+        int patch, dim, depth, token_mlp_dim, channel_mlp_dim;
+    } mixer;
+    struct {
+        int stages;        /* 3 */
+        int blocks[4];     /* blocks per stage */
+        int base_width;    /* channels of stage 0; doubled each stage */
+        xf_resnet_norm norm;
+    } resnet;
 } xf_model_config;
 
 typedef enum { XF_GROUP_BODY = 0, XF_GROUP_HEAD = 1 } xf_param_group;
@@ -77,6 +100,7 @@ struct xf_model {
     double flops_per_image; /* forward, multiply-add counted as 2 */
     int reserved_batch;
     bool taps_enabled;
+    bool training;          /* batch statistics for BatchNorm; set by the trainer */
     void *impl;             /* family's own state: arena, shapes */
 };
 
