@@ -3,10 +3,14 @@
 #ifndef XF_TRAIN_H
 #define XF_TRAIN_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "data/dataset.h"
 #include "models/model.h"
+
+typedef enum { XF_OPTIMIZER_ADAMW = 0, XF_OPTIMIZER_SGD = 1 } xf_optimizer_kind;
+typedef enum { XF_DECAY_COSINE = 0, XF_DECAY_LINEAR = 1 } xf_decay_kind;
 
 typedef struct {
     int epochs;
@@ -15,7 +19,16 @@ typedef struct {
     double head_lr, head_weight_decay; /* head group */
     double warmup_fraction;            /* of all steps, linear from 0 */
     double beta1, beta2, eps;          /* AdamW */
-    uint64_t seed;                     /* weight init and data order */
+    xf_optimizer_kind optimizer;
+    double momentum;                   /* SGD (PyTorch's, with weight decay added to the grad) */
+    xf_decay_kind decay;               /* after warmup */
+    double clip_norm;                  /* global gradient-norm clip; 0 = off */
+    double label_smoothing;            /* 0 = off */
+    int crop_padding;                  /* random crop after zero padding; 0 = off */
+    bool flip;                         /* random horizontal flip */
+    uint64_t seed;                     /* weight init */
+    uint64_t data_seed;                /* data order */
+    uint64_t augment_seed;             /* crops and flips */
 } xf_train_config;
 
 /* Sensible defaults: 1 epoch, batch 128, lr 1e-3, wd 1e-4, head lr = lr,
