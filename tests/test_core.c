@@ -7,6 +7,7 @@
 #include "core/progress.h"
 #include "core/rng.h"
 #include "core/status.h"
+#include "support.h"
 
 Test(rng, same_seed_same_stream_and_uniform_in_range) {
     xf_rng a, b;
@@ -101,4 +102,26 @@ Test(blas, sgemm_transposes_match_naive) {
 Test(blas, preferred_core_respects_user_setting) {
     setenv("OPENBLAS_CORETYPE", "Prescott", 1);
     cr_assert_null(xf_blas_preferred_core());
+}
+
+Test(blas, core_ranks_order_the_kernels) {
+    cr_assert_lt(xf_blas_core_rank("Prescott"), xf_blas_core_rank("Haswell"));
+    cr_assert_lt(xf_blas_core_rank("Sandybridge"), xf_blas_core_rank("Haswell"));
+    cr_assert_lt(xf_blas_core_rank("Haswell"), xf_blas_core_rank("SkylakeX"));
+    cr_assert_eq(xf_blas_core_rank("Cooperlake"), xf_blas_core_rank("SkylakeX"));
+    cr_assert_eq(xf_blas_core_rank("skylakex"), xf_blas_core_rank("SkylakeX"));
+    cr_assert_gt(xf_blas_core_rank("SomeFutureCore"), xf_blas_core_rank("SapphireRapids"));
+}
+
+Test(blas, cli_leaves_a_user_setting_alone_and_never_runs_slower_kernels) {
+    char cmd[512];
+    snprintf(cmd, sizeof cmd,
+             "OPENBLAS_CORETYPE=Prescott %s info | grep -q '^blas core: *Prescott$'",
+             test_xfer_bin());
+    cr_assert_eq(test_system(cmd), 0, "a user's OPENBLAS_CORETYPE must be kept");
+    if (!xf_blas_best_core()) return; /* a CPU without AVX2 has nothing better */
+    snprintf(cmd, sizeof cmd,
+             "env -u OPENBLAS_CORETYPE %s info | grep '^blas core:' | grep -qv Prescott",
+             test_xfer_bin());
+    cr_assert_eq(test_system(cmd), 0, "xfer must not run the Prescott fallback by itself");
 }

@@ -51,9 +51,7 @@ const char *xf_blas_best_core(void) {
     return NULL;
 }
 
-/* Cores by the widest vector kernel they use; unknown names rank highest so
- * that xfer never overrides a core it does not know. */
-static int core_rank(const char *name) {
+int xf_blas_core_rank(const char *name) {
     static const char *const sse[] = {"prescott", "core2", "penryn", "dunnington", "nehalem",
                                       "atom", "katmai", "coppermine", "northwood", "banias",
                                       "opteron", "barcelona", "bobcat", "unknown", NULL};
@@ -73,7 +71,7 @@ const char *xf_blas_preferred_core(void) {
     if (user && *user) return NULL;
     const char *best = xf_blas_best_core();
     if (!best) return NULL;
-    return core_rank(xf_blas_core()) < core_rank(best) ? best : NULL;
+    return xf_blas_core_rank(xf_blas_core()) < xf_blas_core_rank(best) ? best : NULL;
 }
 
 void xf_blas_set_threads(int threads) { openblas_set_num_threads(threads); }

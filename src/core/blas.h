@@ -23,6 +23,11 @@ const char *xf_blas_core(void);
  * "SkylakeX" with AVX-512 F/BW/DQ/VL, "Haswell" with AVX2+FMA, else NULL. */
 const char *xf_blas_best_core(void);
 
+/* Orders OpenBLAS core names by the widest vector kernels they use: 0 SSE,
+ * 1 AVX, 2 AVX2, 3 AVX-512; names xfer does not know rank 4, so that xfer
+ * never replaces a core it cannot judge. */
+int xf_blas_core_rank(const char *name);
+
 /* The core xfer should ask for before OpenBLAS loads, or NULL when nothing
  * should change: the user set OPENBLAS_CORETYPE, or OpenBLAS already runs
  * the best core (or one at least as fast). */
