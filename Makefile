@@ -3,7 +3,7 @@
 # nothing else.
 
 CC       ?= cc
-PKGS     := cairo fontconfig freetype2 libpng yaml-0.1 sqlite3 zlib gsl
+PKGS     := cairo fontconfig freetype2 libpng libjpeg yaml-0.1 sqlite3 zlib gsl
 # GSL calls CBLAS; OpenBLAS provides it, so GSL's slow reference CBLAS is left out.
 OPT      ?= -O2 -march=native
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter -Wno-format-truncation

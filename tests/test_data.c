@@ -379,15 +379,16 @@ Test(data, data_dir_prefers_xfer_data_then_home) {
     cr_assert_not_null(strstr(xf_error_message(), "XFER_DATA"));
 }
 
-Test(data, registry_lists_both_tasks_and_rejects_unknown) {
-    cr_assert_eq(xf_task_count(), 2);
+Test(data, registry_lists_the_tasks_and_rejects_unknown) {
+    cr_assert_geq(xf_task_count(), 6);
     cr_assert_str_eq(xf_task_at(0)->name, "fashion-mnist");
     cr_assert_str_eq(xf_task_at(1)->name, "mnist");
-    cr_assert_null(xf_task_at(2));
+    cr_assert_null(xf_task_at(xf_task_count()));
     cr_assert_eq(xf_task_find("mnist"), xf_task_at(1));
+    cr_assert_eq(xf_task_find("quickdraw-us")->n_classes, 245);
     xf_dataset train, test;
     expect_error(xf_task_load("cifar-9", &train, &test), XF_ENOTFOUND, "cifar-9",
-                 "known tasks: fashion-mnist, mnist");
+                 "known tasks: fashion-mnist, mnist, quickdraw-us");
 }
 
 Test(data, registry_missing_package_says_how_to_install) {

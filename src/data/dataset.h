@@ -42,6 +42,28 @@ void xf_dataset_gather(const xf_dataset *ds, const int *idx, int count, float *i
 xf_status xf_dataset_subset(const xf_dataset *src, double fraction, uint64_t seed,
                             xf_dataset *out);
 
+/* The images of the listed classes only, relabelled 0..k-1 in list order
+ * (classes: k distinct labels of src). `out` owns a copy. */
+xf_status xf_dataset_select_classes(const xf_dataset *src, const int *classes, int k,
+                                    xf_dataset *out);
+
+/* At most `per_class` images of each class, chosen by seed, kept in their
+ * original order. `out` owns a copy. */
+xf_status xf_dataset_per_class(const xf_dataset *src, int per_class, uint64_t seed,
+                               xf_dataset *out);
+
+/* Splits src into train and test, stratified: each class puts
+ * round(test_fraction * size) images (at least one when it has two) into
+ * test, chosen by seed; both keep the source order. For sources that ship
+ * one set only. */
+xf_status xf_dataset_split(const xf_dataset *src, double test_fraction, uint64_t seed,
+                           xf_dataset *train, xf_dataset *test);
+
+/* The union of k datasets of one shape with disjoint label spaces: part i's
+ * labels are shifted by the class counts of parts 0..i-1. */
+xf_status xf_dataset_concat(const xf_dataset *const *parts, int k, const char *name,
+                            xf_dataset *out);
+
 /* Checks the invariants every consumer relies on: labels in range, n > 0.
  * `origin` names the source in the error message. */
 xf_status xf_dataset_validate(const xf_dataset *ds, const char *origin);

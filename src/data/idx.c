@@ -222,8 +222,8 @@ xf_status xf_idx_to_dataset(const xf_idx *images, const char *images_origin,
                             const xf_idx *labels, const char *labels_origin, const char *name,
                             int n_classes, xf_dataset *out) {
     memset(out, 0, sizeof *out);
-    if (images->rank != 3 || labels->rank != 1)
-        return xf_fail(XF_EINVAL, "%s: rank %d and %s: rank %d; images need rank 3, labels 1",
+    if ((images->rank != 3 && images->rank != 4) || labels->rank != 1)
+        return xf_fail(XF_EINVAL, "%s: rank %d and %s: rank %d; images need rank 3 or 4, labels 1",
                        images_origin, images->rank, labels_origin, labels->rank);
     if (n_classes < 0)
         return xf_fail(XF_EINVAL, "%s: n_classes %d is negative", name, n_classes);
@@ -239,8 +239,9 @@ xf_status xf_idx_to_dataset(const xf_idx *images, const char *images_origin,
         if (labels->data[i] >= classes)
             return xf_fail(XF_EFORMAT, "%s: byte %u: label %u of item %u is out of range [0, %d)",
                            labels_origin, 8 + i, labels->data[i], i, classes);
+    int channels = images->rank == 4 ? (int)images->dims[3] : 1;
     xf_status st = xf_dataset_alloc(out, name, (int)n, (int)images->dims[1],
-                                    (int)images->dims[2], 1, classes);
+                                    (int)images->dims[2], channels, classes);
     if (st != XF_OK) return st;
     memcpy(out->images, images->data, images->data_size);
     for (uint32_t i = 0; i < n; i++) out->labels[i] = labels->data[i];
@@ -256,7 +257,9 @@ xf_status xf_idx_load_pair(const char *images_path, const char *labels_path, con
     xf_status st = xf_idx_read_file(labels_path, &lbuf, &lsize);
     if (st == XF_OK) st = xf_idx_parse(lbuf, lsize, 1, labels_path, &labels);
     if (st == XF_OK) st = xf_idx_read_file(images_path, &ibuf, &isize);
-    if (st == XF_OK) st = xf_idx_parse(ibuf, isize, 3, images_path, &images);
+    /* Colour images (written by xfer's cache) carry a fourth dim, channels. */
+    int rank = st == XF_OK && isize > 3 && ibuf[3] == 4 ? 4 : 3;
+    if (st == XF_OK) st = xf_idx_parse(ibuf, isize, rank, images_path, &images);
     if (st == XF_OK)
         st = xf_idx_to_dataset(&images, images_path, &labels, labels_path, name, n_classes, out);
     free(ibuf);
@@ -273,6 +276,40 @@ xf_status xf_idx_count(const char *path, int expected_rank, int *count) {
     xf_idx idx;
     st = xf_idx_parse(buf, size, expected_rank, path, &idx);
     if (st == XF_OK) *count = (int)idx.dims[0];
+    free(buf);
+    return st;
+}
+
+static void put_be32(uint8_t *p, uint32_t v) {
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+xf_status xf_idx_write_dataset(const xf_dataset *ds, const char *images_path,
+                               const char *labels_path) {
+    if (ds->n_classes > 256)
+        return xf_fail(XF_EINVAL, "%s: %d classes do not fit IDX byte labels", labels_path,
+                       ds->n_classes);
+    int rank = ds->channels == 1 ? 3 : 4;
+    size_t header = 4 + 4 * (size_t)rank, data = xf_dataset_image_size(ds) * (size_t)ds->n;
+    uint8_t *buf = xf_malloc(header + (data > (size_t)ds->n + 8 ? data : (size_t)ds->n + 8));
+    if (!buf) return XF_ENOMEM;
+    uint32_t dims[4] = {(uint32_t)ds->n, (uint32_t)ds->height, (uint32_t)ds->width,
+                        (uint32_t)ds->channels};
+    buf[0] = buf[1] = 0;
+    buf[2] = 0x08;
+    buf[3] = (uint8_t)rank;
+    for (int i = 0; i < rank; i++) put_be32(buf + 4 + 4 * i, dims[i]);
+    memcpy(buf + header, ds->images, data);
+    xf_status st = xf_write_file_atomic(images_path, buf, header + data);
+    if (st == XF_OK) {
+        buf[3] = 1;
+        put_be32(buf + 4, (uint32_t)ds->n);
+        for (int i = 0; i < ds->n; i++) buf[8 + i] = (uint8_t)ds->labels[i];
+        st = xf_write_file_atomic(labels_path, buf, 8 + (size_t)ds->n);
+    }
     free(buf);
     return st;
 }

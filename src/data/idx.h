@@ -43,14 +43,22 @@ xf_status xf_idx_parse(const uint8_t *buf, size_t size, int expected_rank, const
 /* Reads and decodes a whole file (*out: caller frees). */
 xf_status xf_idx_read_file(const char *path, uint8_t **out, size_t *out_size);
 
-/* Builds a dataset from parsed images (rank 3) and labels (rank 1): checks
+/* Builds a dataset from parsed images (rank 3, or 4 with channels last)
+ * and labels (rank 1): checks
  * the counts agree and every label is below n_classes (n_classes 0: taken
  * as the largest label + 1). The origins name the files in messages. */
 xf_status xf_idx_to_dataset(const xf_idx *images, const char *images_origin,
                             const xf_idx *labels, const char *labels_origin, const char *name,
                             int n_classes, xf_dataset *out);
 
-/* Reads an image file and its label file into `out` (see xf_idx_to_dataset). */
+/* Writes a dataset as an uncompressed IDX pair: images rank 3 (grey) or
+ * rank 4 (count, rows, cols, channels), labels rank 1 (n_classes <= 256).
+ * Each file is written atomically. */
+xf_status xf_idx_write_dataset(const xf_dataset *ds, const char *images_path,
+                               const char *labels_path);
+
+/* Reads an image file and its label file into `out` (see xf_idx_to_dataset);
+ * an image file of rank 4 gives colour images (dims[3] channels). */
 xf_status xf_idx_load_pair(const char *images_path, const char *labels_path, const char *name,
                            int n_classes, xf_dataset *out);
 

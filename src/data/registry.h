@@ -1,7 +1,17 @@
 /* The named tasks xfer knows, where their files live, and how to load
- * them. Every task is a train/test pair of IDX files installed by a package
- * (never downloaded at run time). Besides the named tasks, "idx:DIR" loads
- * any folder holding the four standard MNIST file names (.gz or not). */
+ * them. Two kinds: tasks whose IDX files a package installs as they are
+ * (fashion-mnist, mnist), and tasks built from package files (QuickDraw,
+ * sklearn digits, rendered glyphs and emoji) that `xfer data prepare`
+ * converts once into the data cache (<data dir>/tasks/v1/<name>/, IDX).
+ * Nothing is downloaded at run time.
+ *
+ * Wherever a task name is accepted, xf_task_load also takes a task spec:
+ *   PART[+PART...]            union, label spaces disjoint (shifted in order)
+ *   PART = SOURCE[@OPT...]    OPT: classes=0,3,5-9 | per-class=N | fraction=F
+ *                                  | seed=S | size=HxW[xC]
+ *   SOURCE = NAME | idx:DIR | cifar:DIR | folder:DIR | npy:IMAGES,LABELS[,TEST_IMAGES,TEST_LABELS]
+ * Options apply to train and test alike, in the order classes, per-class,
+ * fraction, size; union parts of other shapes take the first part's shape. */
 #ifndef XF_REGISTRY_H
 #define XF_REGISTRY_H
 
@@ -21,13 +31,23 @@ const xf_task_info *xf_task_at(size_t i);
 /* The named task, or NULL. */
 const xf_task_info *xf_task_find(const char *name);
 
-/* True when all four files of the task are present. */
+/* True when the task can be loaded: its files are installed (IDX tasks) or
+ * it is prepared or its source package is installed (built tasks). */
 bool xf_task_available(const xf_task_info *task);
 
-/* Train and test sizes, read from the label files only. */
+/* True when loading needs no conversion: IDX tasks whose files are present,
+ * built tasks whose cache is complete. */
+bool xf_task_prepared(const xf_task_info *task);
+
+/* Builds a task from its source files into the data cache (again when
+ * `force`); for IDX tasks only checks the files. */
+xf_status xf_task_prepare(const xf_task_info *task, bool force);
+
+/* Train and test sizes, read from the (prepared) label files only. */
 xf_status xf_task_sizes(const xf_task_info *task, int *n_train, int *n_test);
 
-/* Loads a named task (or "idx:DIR"). A missing file is XF_ENOTFOUND with a
+/* Loads a named task or a task spec (see above); a built task that is not
+ * prepared yet is prepared first. A missing file is XF_ENOTFOUND with a
  * message naming it and the command that installs it; an unknown name is
  * XF_ENOTFOUND listing the known ones. On failure both sets are empty. */
 xf_status xf_task_load(const char *name, xf_dataset *train, xf_dataset *test);

@@ -1,0 +1,255 @@
+/* The user-data readers behind cifar:, npy: and folder:, on small files
+ * written here, including the bad inputs each must name. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdio.h> /* before jpeglib.h */
+#include <jpeglib.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core/status.h"
+#include "data/dataset.h"
+#include "data/image.h"
+#include "data/readers.h"
+#include "data/registry.h"
+#include "support.h"
+
+static char *tmp;
+
+static void make_tmp(void) {
+    tmp = test_tmpdir();
+    cr_assert_not_null(tmp);
+}
+
+static void remove_tmp(void) {
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
+    test_system(cmd);
+    free(tmp);
+}
+
+TestSuite(readers, .init = make_tmp, .fini = remove_tmp);
+
+static void expect_error(xf_status st, xf_status want, const char *needle) {
+    cr_assert_eq(st, want, "status %d, message: %s", st, xf_error_message());
+    cr_assert(strstr(xf_error_message(), needle), "message '%s' lacks '%s'", xf_error_message(),
+              needle);
+}
+
+static const char *path_of(const char *rel) {
+    static char buf[4][700];
+    static int slot;
+    char *p = buf[slot++ % 4];
+    snprintf(p, 700, "%s/%s", tmp, rel);
+    return p;
+}
+
+static void write_bytes(const char *rel, const void *data, size_t size) {
+    cr_assert_eq(test_write_file(path_of(rel), data, size), 0);
+}
+
+/* ---- CIFAR ---- */
+
+/* n CIFAR-10 records: label i % 10, red plane i, green 100, blue 200. */
+static void write_cifar10(const char *rel, int n) {
+    uint8_t *b = malloc((size_t)n * 3073);
+    for (int i = 0; i < n; i++) {
+        uint8_t *r = b + (size_t)i * 3073;
+        r[0] = (uint8_t)(i % 10);
+        memset(r + 1, i, 1024);
+        memset(r + 1 + 1024, 100, 1024);
+        memset(r + 1 + 2048, 200, 1024);
+    }
+    write_bytes(rel, b, (size_t)n * 3073);
+    free(b);
+}
+
+Test(readers, cifar10_reads_batches_channels_last) {
+    char name[32];
+    for (int i = 1; i <= 5; i++) {
+        snprintf(name, sizeof name, "data_batch_%d.bin", i);
+        write_cifar10(name, 3);
+    }
+    write_cifar10("test_batch.bin", 2);
+    char spec[700];
+    snprintf(spec, sizeof spec, "cifar:%s", tmp);
+    xf_dataset tr, te;
+    cr_assert_eq(xf_task_load(spec, &tr, &te), XF_OK, "%s", xf_error_message());
+    cr_assert_eq(tr.n, 15);
+    cr_assert_eq(te.n, 2);
+    cr_assert_eq(tr.height, 32);
+    cr_assert_eq(tr.channels, 3);
+    cr_assert_eq(tr.n_classes, 10);
+    cr_assert_eq(tr.labels[2], 2);
+    cr_assert_eq(tr.images[2 * 3072 + 0], 2, "red");
+    cr_assert_eq(tr.images[2 * 3072 + 1], 100, "green");
+    cr_assert_eq(tr.images[2 * 3072 + 5], 200, "blue of pixel 1");
+    xf_dataset_free(&tr);
+    xf_dataset_free(&te);
+}
+
+Test(readers, cifar_bad_inputs_name_file_and_byte) {
+    xf_dataset ds, tr, te;
+    cr_assert_eq(xf_dataset_alloc(&ds, "c", 4, 32, 32, 3, 10), XF_OK);
+    uint8_t rec[3073 + 10] = {0};
+    int count = 0;
+    expect_error(xf_cifar_parse(rec, 3073 + 10, 10, "b.bin", &ds, &count), XF_EFORMAT,
+                 "b.bin: byte 3073: file ends inside record 1");
+    rec[0] = 10;
+    expect_error(xf_cifar_parse(rec, 3073, 10, "b.bin", &ds, &count), XF_EFORMAT,
+                 "b.bin: byte 0: label 10 of record 0 is out of range");
+    xf_dataset_free(&ds);
+    char spec[700];
+    snprintf(spec, sizeof spec, "cifar:%s", tmp);
+    expect_error(xf_task_load(spec, &tr, &te), XF_ENOTFOUND, "data_batch_1.bin: missing");
+}
+
+/* ---- npy ---- */
+
+/* A version-1 .npy with the given header dict and data. */
+static size_t npy_bytes(uint8_t *out, const char *dict, const void *data, size_t size) {
+    char header[256];
+    int len = snprintf(header, sizeof header, "%s", dict);
+    while ((10 + len + 1) % 64) header[len++] = ' ';
+    header[len++] = '\n';
+    memcpy(out, "\x93NUMPY\x01\x00", 8);
+    out[8] = (uint8_t)len;
+    out[9] = 0;
+    memcpy(out + 10, header, (size_t)len);
+    memcpy(out + 10 + len, data, size);
+    return 10 + (size_t)len + size;
+}
+
+Test(readers, npy_pair_loads_and_splits) {
+    uint8_t img[12 * 4], buf[512];
+    int64_t lab[12];
+    for (int i = 0; i < 12; i++) {
+        memset(img + i * 4, i, 4);
+        lab[i] = i % 2;
+    }
+    size_t n = npy_bytes(buf, "{'descr': '|u1', 'fortran_order': False, 'shape': (12, 2, 2), }", img, sizeof img);
+    write_bytes("x.npy", buf, n);
+    n = npy_bytes(buf, "{'descr': '<i8', 'fortran_order': False, 'shape': (12,), }", lab, sizeof lab);
+    write_bytes("y.npy", buf, n);
+    char spec[1500];
+    snprintf(spec, sizeof spec, "npy:%s,%s", path_of("x.npy"), path_of("y.npy"));
+    xf_dataset tr, te;
+    cr_assert_eq(xf_task_load(spec, &tr, &te), XF_OK, "%s", xf_error_message());
+    cr_assert_eq(tr.n + te.n, 12);
+    cr_assert_eq(te.n, 2, "one of six per class is test");
+    cr_assert_eq(tr.n_classes, 2);
+    cr_assert_eq(tr.height, 2);
+    for (int i = 0; i < tr.n; i++) cr_assert_eq(tr.labels[i], tr.images[i * 4] % 2);
+    xf_dataset_free(&tr);
+    xf_dataset_free(&te);
+}
+
+Test(readers, npy_bad_inputs) {
+    uint8_t img[4] = {1, 2, 3, 4}, lab8[2] = {0, 1}, a[512], b[512];
+    int32_t neg[2] = {0, -3};
+    xf_dataset ds;
+    size_t na = npy_bytes(a, "{'descr': '|u1', 'fortran_order': False, 'shape': (2, 1, 2), }", img, 4);
+    size_t nb = npy_bytes(b, "{'descr': '|u1', 'fortran_order': False, 'shape': (2,), }", lab8, 2);
+    cr_assert_eq(xf_npy_parse_pair(a, na, "x", b, nb, "y", "t", &ds), XF_OK, "%s", xf_error_message());
+    xf_dataset_free(&ds);
+    expect_error(xf_npy_parse_pair((const uint8_t *)"PK\3\4zipzipzip", 14, "x", b, nb, "y", "t", &ds),
+                 XF_EFORMAT, "x: byte 0: no \\x93NUMPY magic");
+    expect_error(xf_npy_parse_pair(a, na - 1, "x", b, nb, "y", "t", &ds), XF_EFORMAT,
+                 "x: byte 128: 3 data bytes, shape and dtype need 4 (truncated file)");
+    size_t nc = npy_bytes(b, "{'descr': '|u1', 'fortran_order': False, 'shape': (3,), }", img, 3);
+    expect_error(xf_npy_parse_pair(a, na, "x", b, nc, "y", "t", &ds), XF_EFORMAT,
+                 "y: 3 labels, but x has 2 images");
+    nc = npy_bytes(b, "{'descr': '<i4', 'fortran_order': False, 'shape': (2,), }", neg, 8);
+    expect_error(xf_npy_parse_pair(a, na, "x", b, nc, "y", "t", &ds), XF_EFORMAT,
+                 "y: entry 1: label -3 out of range");
+    nc = npy_bytes(b, "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }", neg, 8);
+    expect_error(xf_npy_parse_pair(a, na, "x", b, nc, "y", "t", &ds), XF_EFORMAT, "integer dtype");
+    nc = npy_bytes(b, "{'descr': '|u1', 'fortran_order': True, 'shape': (2, 1, 2), }", img, 4);
+    expect_error(xf_npy_parse_pair(b, nc, "x", a, na, "y", "t", &ds), XF_EFORMAT, "fortran_order");
+}
+
+/* ---- folder ---- */
+
+static void mkdir_rel(const char *rel) { cr_assert_eq(mkdir(path_of(rel), 0755), 0); }
+
+static void write_png(const char *rel, int h, int w, int c, uint8_t v) {
+    uint8_t px[64 * 64 * 3];
+    memset(px, v, sizeof px);
+    cr_assert_eq(xf_png_write(path_of(rel), px, h, w, c), XF_OK, "%s", xf_error_message());
+}
+
+static void write_jpeg(const char *rel, int h, int w, uint8_t v) {
+    FILE *f = fopen(path_of(rel), "wb");
+    struct jpeg_compress_struct ci;
+    struct jpeg_error_mgr err;
+    ci.err = jpeg_std_error(&err);
+    jpeg_create_compress(&ci);
+    jpeg_stdio_dest(&ci, f);
+    ci.image_width = (JDIMENSION)w;
+    ci.image_height = (JDIMENSION)h;
+    ci.input_components = 3;
+    ci.in_color_space = JCS_RGB;
+    jpeg_set_defaults(&ci);
+    jpeg_set_quality(&ci, 95, TRUE);
+    jpeg_start_compress(&ci, TRUE);
+    uint8_t row[64 * 3];
+    memset(row, v, sizeof row);
+    while (ci.next_scanline < ci.image_height) {
+        JSAMPROW r = row;
+        jpeg_write_scanlines(&ci, &r, 1);
+    }
+    jpeg_finish_compress(&ci);
+    jpeg_destroy_compress(&ci);
+    fclose(f);
+}
+
+Test(readers, folder_reads_png_and_jpeg_classes_in_name_order) {
+    mkdir_rel("f");
+    mkdir_rel("f/cat");
+    mkdir_rel("f/ant");
+    for (int i = 0; i < 6; i++) {
+        char rel[64];
+        snprintf(rel, sizeof rel, "f/ant/%d.png", i);
+        write_png(rel, 5, 4, 3, 10);
+        snprintf(rel, sizeof rel, "f/cat/%d.jpg", i);
+        write_jpeg(rel, 5, 4, 200);
+    }
+    write_bytes("f/cat/notes.txt", "skip me", 7);
+    char spec[700];
+    snprintf(spec, sizeof spec, "folder:%s", path_of("f"));
+    xf_dataset tr, te;
+    cr_assert_eq(xf_task_load(spec, &tr, &te), XF_OK, "%s", xf_error_message());
+    cr_assert_eq(tr.n, 10);
+    cr_assert_eq(te.n, 2);
+    cr_assert_eq(tr.n_classes, 2);
+    cr_assert_eq(tr.channels, 3);
+    cr_assert_eq(tr.height, 5);
+    for (int i = 0; i < tr.n; i++) {
+        int v = tr.images[i * 60];
+        cr_assert(tr.labels[i] == 0 ? v == 10 : (v > 190 && v < 210), "image %d: %d", i, v);
+    }
+    xf_dataset_free(&tr);
+    xf_dataset_free(&te);
+}
+
+Test(readers, folder_bad_inputs) {
+    xf_dataset tr, te;
+    char spec[700];
+    mkdir_rel("f");
+    mkdir_rel("f/a");
+    mkdir_rel("f/b");
+    write_png("f/a/1.png", 4, 4, 1, 9);
+    snprintf(spec, sizeof spec, "folder:%s", path_of("f"));
+    expect_error(xf_task_load(spec, &tr, &te), XF_EFORMAT, "f/b: empty class folder");
+    write_bytes("f/b/2.png", "\x89PNG\r\n\x1a\nbroken", 14);
+    expect_error(xf_task_load(spec, &tr, &te), XF_EFORMAT, "f/b/2.png: unreadable PNG");
+    write_bytes("f/b/2.png", "GIF89a", 6);
+    expect_error(xf_task_load(spec, &tr, &te), XF_EFORMAT, "f/b/2.png: byte 0: neither a PNG");
+    write_png("f/b/2.png", 5, 4, 1, 9);
+    expect_error(xf_task_load(spec, &tr, &te), XF_EFORMAT, "f/b/2.png: image is 5 x 4");
+    uint8_t jpg[4] = {0xff, 0xd8, 0xff, 0xe0};
+    write_bytes("f/b/2.png", jpg, 4);
+    expect_error(xf_task_load(spec, &tr, &te), XF_EFORMAT, "f/b/2.png: unreadable JPEG");
+    cr_assert_null(tr.images);
+}
