@@ -304,3 +304,46 @@ Test(analysis, csv_points_errors_name_line_and_column) {
     cr_assert(strstr(xf_error_message(), "line 2: unterminated"), "%s", xf_error_message());
     remove_tmp_csv(path);
 }
+
+/* tools/fit_reference.py --fixtures wrote hull points and SciPy's fit of
+ * them; xfer must agree to 1e-3 relative in every parameter, or reach the
+ * same SSE within 1e-6 where the optimum is flat. */
+Test(analysis, satfit_agrees_with_scipy_on_fixtures) {
+    char path[1024];
+    snprintf(path, sizeof path, "%s/tests/fixtures/fit/expected.csv", test_root());
+    FILE *f = fopen(path, "r");
+    cr_assert_not_null(f, "%s", path);
+    char line[512];
+    cr_assert_not_null(fgets(line, sizeof line, f));
+    int cases = 0;
+    while (fgets(line, sizeof line, f)) {
+        char name[64];
+        int n_hull;
+        double k, alpha, e_ir, sse;
+        cr_assert_eq(sscanf(line, "%63[^,],%d,%lf,%lf,%lf,%lf", name, &n_hull, &k, &alpha, &e_ir,
+                            &sse), 6, "%s", line);
+        char csv[1024];
+        snprintf(csv, sizeof csv, "%s/tests/fixtures/fit/%s.csv", test_root(), name);
+        xf_point_set *sets;
+        int n_sets;
+        cr_assert_eq(xf_csv_point_sets(csv, "us_acc", "ds_acc", NULL, &sets, &n_sets), XF_OK, "%s",
+                     xf_error_message());
+        xf_set_fit *fits;
+        xf_fit_options o = xf_fit_options_default();
+        o.bootstrap = 0;
+        cr_assert_eq(xf_set_fits_compute_opts(sets, n_sets, &o, &fits), XF_OK);
+        const xf_satfit *fit = &fits[0].fit;
+        cr_assert_eq(fits[0].n_hull, n_hull, "%s: hull %d, SciPy's %d", name, fits[0].n_hull,
+                     n_hull);
+        int same = fabs(fit->k - k) <= 1e-3 * k && fabs(fit->alpha - alpha) <= 1e-3 * alpha &&
+                   fabs(fit->e_ir - e_ir) <= 1e-3 * fmax(e_ir, 1e-3);
+        cr_assert(same || fabs(fit->sse - sse) <= 1e-6, "%s: xfer k %g alpha %g e_IR %g sse %g",
+                  name, fit->k, fit->alpha, fit->e_ir, fit->sse);
+        cr_assert_leq(fit->sse, sse * (1 + 1e-9) + 1e-15, "%s: worse than SciPy", name);
+        xf_set_fits_free(fits, n_sets);
+        xf_csv_point_sets_free(sets, n_sets);
+        cases++;
+    }
+    fclose(f);
+    cr_assert_eq(cases, 4);
+}

@@ -104,7 +104,7 @@ Test(report, panel_renders_png_of_requested_size, .fini = release_cairo_caches) 
     make_set(pts, &set, "digits");
     xf_set_fit *fits;
     cr_assert_eq(xf_set_fits_compute(&set, 1, &fits), XF_OK, "%s", xf_error_message());
-    xf_panel panel = {"digits, 10-shot", pts, 32, fits[0].hull, fits[0].n_hull, &fits[0].fit};
+    xf_panel panel = {"digits, 10-shot", pts, 32, fits[0].hull, fits[0].n_hull, &fits[0].fit, 0};
     const int sizes[2][2] = {{XF_PLOT_WIDTH, XF_PLOT_HEIGHT}, {360, 270}};
     for (int i = 0; i < 2; i++) {
         unsigned char *png;
@@ -137,7 +137,7 @@ Test(report, panel_renders_png_of_requested_size, .fini = release_cairo_caches) 
 }
 
 Test(report, panel_without_points_and_bad_size, .fini = release_cairo_caches) {
-    xf_panel panel = {"empty", NULL, 0, NULL, 0, NULL};
+    xf_panel panel = {"empty", NULL, 0, NULL, 0, NULL, 0};
     unsigned char *png;
     size_t size;
     cr_assert_eq(xf_plot_panel_png(&panel, 400, 300, &png, &size), XF_OK, "%s",

@@ -6,43 +6,49 @@
 #include "analysis/hull.h"
 #include "core/mem.h"
 
-static xf_status fit_one(const xf_point_set *set, xf_set_fit *out) {
+xf_fit_options xf_fit_options_default(void) {
+    return (xf_fit_options){XF_BOOTSTRAP_DEFAULT, 1, XF_HOLDOUT_QUANTILE_DEFAULT};
+}
+
+static xf_status fit_one(const xf_point_set *set, const xf_fit_options *o, uint64_t seed,
+                         xf_set_fit *out) {
     int n = set->n_points;
     snprintf(out->ds_task, sizeof out->ds_task, "%s", set->ds_task);
     out->shots = set->shots;
     out->n_points = n;
     size_t count = n > 0 ? (size_t)n : 1;
-    double *buf = xf_malloc(4 * count * sizeof *buf);
+    double *buf = xf_malloc(2 * count * sizeof *buf);
     out->hull = xf_malloc(count * sizeof *out->hull);
     if (!buf || !out->hull) {
         free(buf);
         return XF_ENOMEM;
     }
-    double *us = buf, *ds = buf + count, *hus = buf + 2 * count, *hds = buf + 3 * count;
+    double *us = buf, *ds = buf + count;
     for (int i = 0; i < n; i++) {
         us[i] = set->points[i].us_acc;
         ds[i] = set->points[i].ds_acc;
     }
     xf_status st = xf_hull_upper(us, ds, n, out->hull, &out->n_hull);
-    if (st == XF_OK) {
-        for (int i = 0; i < out->n_hull; i++) {
-            hus[i] = us[out->hull[i]];
-            hds[i] = ds[out->hull[i]];
-        }
-        st = xf_satfit_accuracies(hus, hds, out->n_hull, &out->fit);
-    }
+    if (st == XF_OK) st = xf_frontier_fit(us, ds, n, 1, &out->fit);
+    if (st == XF_OK) st = xf_frontier_fit(us, ds, n, 0, &out->fit_all);
+    if (st == XF_OK) st = xf_frontier_bootstrap(us, ds, n, 1, o->bootstrap, seed, &out->ci);
+    if (st == XF_OK)
+        st = xf_frontier_bootstrap(us, ds, n, 0, o->bootstrap, seed + 7919, &out->ci_all);
+    if (st == XF_OK) st = xf_frontier_validate(us, ds, n, 1, o->quantile, &out->val);
+    if (st == XF_OK) st = xf_frontier_validate(us, ds, n, 0, o->quantile, &out->val_all);
     free(buf);
     if (st != XF_OK)
         return xf_fail_context(st, "%s, %d shots: ", set->ds_task, set->shots);
     return XF_OK;
 }
 
-xf_status xf_set_fits_compute(const xf_point_set *sets, int n_sets, xf_set_fit **fits) {
+xf_status xf_set_fits_compute_opts(const xf_point_set *sets, int n_sets,
+                                   const xf_fit_options *opts, xf_set_fit **fits) {
     *fits = NULL;
     xf_set_fit *out = xf_calloc(n_sets > 0 ? (size_t)n_sets : 1, sizeof *out);
     if (!out) return XF_ENOMEM;
     for (int s = 0; s < n_sets; s++) {
-        xf_status st = fit_one(&sets[s], &out[s]);
+        xf_status st = fit_one(&sets[s], opts, opts->seed + 1000003ull * (uint64_t)s, &out[s]);
         if (st != XF_OK) {
             xf_set_fits_free(out, n_sets);
             return st;
@@ -50,6 +56,11 @@ xf_status xf_set_fits_compute(const xf_point_set *sets, int n_sets, xf_set_fit *
     }
     *fits = out;
     return XF_OK;
+}
+
+xf_status xf_set_fits_compute(const xf_point_set *sets, int n_sets, xf_set_fit **fits) {
+    xf_fit_options o = xf_fit_options_default();
+    return xf_set_fits_compute_opts(sets, n_sets, &o, fits);
 }
 
 void xf_set_fits_free(xf_set_fit *fits, int n_sets) {

@@ -8,12 +8,15 @@
 
 #include "analysis/csvpoints.h"
 #include "analysis/setfit.h"
+#include "analysis/study.h"
 #include "analysis/studydir.h"
 #include "cli/commands.h"
+#include "report/json.h"
 #include "study/store.h"
 
-static const char usage[] = "xfer fit DIR [--json]\n"
-                            "       xfer fit FILE.csv --us COL --ds COL [--group COL] [--json]";
+static const char usage[] =
+    "xfer fit DIR [--json] [--bootstrap N] [--seed S] [--quantile Q]\n"
+    "       xfer fit FILE.csv --us COL --ds COL [--group COL] [--percent] [--json] [...]";
 
 static void print_help(void) {
     printf("usage: %s\n\n"
@@ -26,34 +29,21 @@ static void print_help(void) {
            "  --us COL     the CSV column of US accuracies\n"
            "  --ds COL     the CSV column of DS accuracies\n"
            "  --group COL  fit each value of this column separately\n"
-           "  --json       print a JSON array instead of a table\n\n"
+           "  --percent    the CSV accuracies are in 0..100\n"
+           "  --json       print JSON instead of a table: for DIR every analysis of the\n"
+           "               report (fits with intervals and validation, knobs, layers,\n"
+           "               head wd/lr sweeps, US diversity, cost); for a CSV the fits\n"
+           "  --bootstrap N  resamples for the 95%% intervals (default 200; 0: none)\n"
+           "  --seed S     bootstrap seed (default 1)\n"
+           "  --quantile Q validation: fit on US accuracy up to this quantile (0.7)\n\n"
            "A fit needs 3 hull points with distinct US accuracy; with fewer the row says\n"
            "'underdetermined'. 'flat' means DS accuracy does not rise with US accuracy.\n",
            usage);
 }
 
-static cJSON *json_num(double v) { return isnan(v) ? cJSON_CreateNull() : cJSON_CreateNumber(v); }
-
-static int print_json(const xf_set_fit *fits, int n, int csv_mode) {
-    cJSON *arr = cJSON_CreateArray();
-    for (int i = 0; i < n && arr; i++) {
-        const xf_set_fit *s = &fits[i];
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddItemToArray(arr, o);
-        cJSON_AddStringToObject(o, csv_mode ? "group" : "ds_task", s->ds_task);
-        if (!csv_mode) cJSON_AddNumberToObject(o, "shots", s->shots);
-        cJSON_AddNumberToObject(o, "n_points", s->n_points);
-        cJSON_AddNumberToObject(o, "n_hull", s->n_hull);
-        cJSON_AddStringToObject(o, "status", xf_satfit_status_name(s->fit.status));
-        cJSON_AddItemToObject(o, "k", json_num(s->fit.k));
-        cJSON_AddItemToObject(o, "alpha", json_num(s->fit.alpha));
-        cJSON_AddItemToObject(o, "e_ir", json_num(s->fit.e_ir));
-        cJSON_AddItemToObject(o, "saturation", json_num(xf_satfit_saturation(&s->fit)));
-        cJSON_AddItemToObject(o, "rms", json_num(s->fit.rms));
-        cJSON_AddItemToObject(o, "sse", json_num(s->fit.sse));
-    }
-    char *text = arr ? cJSON_Print(arr) : NULL;
-    cJSON_Delete(arr);
+static int print_json(cJSON *root) {
+    char *text = root ? cJSON_Print(root) : NULL;
+    cJSON_Delete(root);
     if (!text) return cli_fail(xf_fail(XF_ENOMEM, "out of memory writing JSON"), "fit");
     printf("%s\n", text);
     free(text);
@@ -81,7 +71,23 @@ static void print_table(const xf_set_fit *fits, int n, int csv_mode) {
                cell(c[3], 32, "%.4f", xf_satfit_saturation(&s->fit)),
                cell(c[4], 32, "%.3g", s->fit.rms), xf_satfit_status_name(s->fit.status));
     }
-    if (n == 0) printf("(no finished trials with probes yet)\n");
+    if (n == 0) {
+        printf("(no finished trials with probes yet)\n");
+        return;
+    }
+    printf("\n%-20s %5s  %-23s %-23s %-23s %s\n", csv_mode ? "group" : "ds_task",
+           csv_mode ? "" : "shots", "k 95%", "alpha 95%", "e_IR 95%", "validation rms fit/predict");
+    for (int i = 0; i < n; i++) {
+        const xf_set_fit *s = &fits[i];
+        char shots[16] = "", c[3][48];
+        if (!csv_mode) snprintf(shots, sizeof shots, "%d", s->shots);
+        snprintf(c[0], 48, "[%.4g, %.4g]", s->ci.k[0], s->ci.k[1]);
+        snprintf(c[1], 48, "[%.4g, %.4g]", s->ci.alpha[0], s->ci.alpha[1]);
+        snprintf(c[2], 48, "[%.4f, %.4f]", s->ci.e_ir[0], s->ci.e_ir[1]);
+        printf("%-20s %5s  %-23s %-23s %-23s hull %.3g/%.3g, all %.3g/%.3g\n", s->ds_task, shots,
+               c[0], c[1], c[2], s->val.fit_rms, s->val.predict_rms, s->val_all.fit_rms,
+               s->val_all.predict_rms);
+    }
 }
 
 static int ends_with(const char *s, const char *suffix) {
@@ -89,9 +95,21 @@ static int ends_with(const char *s, const char *suffix) {
     return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
+static int parse_num(const char *flag, const char *text, double lo, double hi, double *out) {
+    char *end;
+    double v = strtod(text, &end);
+    if (*text == 0 || *end != 0 || !(v >= lo && v <= hi)) {
+        fprintf(stderr, "xfer fit: %s '%s': expected a number in [%g, %g]\n", flag, text, lo, hi);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
 int cmd_fit(int argc, char **argv) {
     const char *input = NULL, *us = NULL, *ds = NULL, *group = NULL;
-    int json = 0;
+    const char *boot = NULL, *seed = NULL, *quant = NULL;
+    int json = 0, percent = 0;
     for (int i = 1; i < argc; i++) {
         const char **value = NULL;
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
@@ -99,12 +117,20 @@ int cmd_fit(int argc, char **argv) {
             return 0;
         } else if (strcmp(argv[i], "--json") == 0) {
             json = 1;
+        } else if (strcmp(argv[i], "--percent") == 0) {
+            percent = 1;
         } else if (strcmp(argv[i], "--us") == 0) {
             value = &us;
         } else if (strcmp(argv[i], "--ds") == 0) {
             value = &ds;
         } else if (strcmp(argv[i], "--group") == 0) {
             value = &group;
+        } else if (strcmp(argv[i], "--bootstrap") == 0) {
+            value = &boot;
+        } else if (strcmp(argv[i], "--seed") == 0) {
+            value = &seed;
+        } else if (strcmp(argv[i], "--quantile") == 0) {
+            value = &quant;
         } else if (argv[i][0] == '-' || input) {
             fprintf(stderr, "xfer fit: unexpected argument '%s'\n", argv[i]);
             return cli_usage(usage);
@@ -113,48 +139,61 @@ int cmd_fit(int argc, char **argv) {
         }
         if (value) {
             if (i + 1 >= argc) {
-                fprintf(stderr, "xfer fit: %s needs a column name\n", argv[i]);
+                fprintf(stderr, "xfer fit: %s needs a value\n", argv[i]);
                 return cli_usage(usage);
             }
             *value = argv[++i];
         }
     }
     if (!input) return cli_usage(usage);
-    int csv_mode = us || ds || group || ends_with(input, ".csv");
+    xf_fit_options opts = xf_fit_options_default();
+    double v;
+    if (boot) {
+        if (parse_num("--bootstrap", boot, 0, 100000, &v)) return 2;
+        opts.bootstrap = (int)v;
+    }
+    if (seed) {
+        if (parse_num("--seed", seed, 0, 1e18, &v)) return 2;
+        opts.seed = (uint64_t)v;
+    }
+    if (quant) {
+        if (parse_num("--quantile", quant, 1e-9, 1, &v)) return 2;
+        opts.quantile = v;
+    }
+    int csv_mode = us || ds || group || percent || ends_with(input, ".csv");
     if (csv_mode && (!us || !ds)) {
         fprintf(stderr, "xfer fit: a CSV file needs --us COL and --ds COL\n");
         return cli_usage(usage);
     }
-
+    if (!csv_mode) {
+        xf_study_results r;
+        xf_status st = xf_study_analyse(input, &opts, &r);
+        if (st != XF_OK) return cli_fail(st, "fit");
+        int rc = 0;
+        if (json) rc = print_json(xf_results_json(&r));
+        else print_table(r.fits, r.n_sets, 0);
+        xf_study_results_free(&r);
+        return rc;
+    }
     xf_point_set *sets = NULL;
     int n_sets = 0;
-    xf_store *store = NULL;
-    xf_status st;
-    if (csv_mode) {
-        st = xf_csv_point_sets(input, us, ds, group, &sets, &n_sets);
-    } else {
-        st = xf_studydir_open(input, &store);
-        if (st == XF_OK) st = xf_store_points(store, &sets, &n_sets);
-    }
-    if (st != XF_OK) {
-        if (store) xf_store_close(store);
-        return cli_fail(st, "fit");
-    }
+    xf_status st = xf_csv_point_sets(input, us, ds, group, &sets, &n_sets);
+    if (st != XF_OK) return cli_fail(st, "fit");
+    for (int i = 0; percent && i < n_sets; i++)
+        for (int j = 0; j < sets[i].n_points; j++) {
+            sets[i].points[j].us_acc /= 100;
+            sets[i].points[j].ds_acc /= 100;
+        }
     xf_set_fit *fits;
-    st = xf_set_fits_compute(sets, n_sets, &fits);
+    st = xf_set_fits_compute_opts(sets, n_sets, &opts, &fits);
     int rc = 0;
     if (st != XF_OK)
         rc = cli_fail(st, input);
     else if (json)
-        rc = print_json(fits, n_sets, csv_mode);
+        rc = print_json(xf_fits_json(fits, n_sets, 1));
     else
-        print_table(fits, n_sets, csv_mode);
+        print_table(fits, n_sets, 1);
     if (st == XF_OK) xf_set_fits_free(fits, n_sets);
-    if (csv_mode) {
-        xf_csv_point_sets_free(sets, n_sets);
-    } else {
-        xf_point_sets_free(sets, n_sets);
-        xf_store_close(store);
-    }
+    xf_csv_point_sets_free(sets, n_sets);
     return rc;
 }

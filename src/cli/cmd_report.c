@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "analysis/setfit.h"
+#include "analysis/study.h"
 #include "analysis/studydir.h"
 #include "cli/commands.h"
 #include "report/plot.h"
@@ -33,25 +34,16 @@ int cmd_report(int argc, char **argv) {
     }
     if (argc != 2 || argv[1][0] == '-') return cli_usage(usage);
     const char *dir = argv[1];
-    xf_store *store;
-    xf_status st = xf_studydir_open(dir, &store);
+    xf_fit_options opts = xf_fit_options_default();
+    xf_study_results r;
+    xf_status st = xf_study_analyse(dir, &opts, &r);
     if (st != XF_OK) return cli_fail(st, "report");
-    xf_point_set *sets = NULL;
-    int n_sets = 0;
-    st = xf_store_points(store, &sets, &n_sets);
-    xf_store_close(store);
-    if (st != XF_OK) return cli_fail(st, dir);
-    xf_set_fit *fits = NULL;
-    st = xf_set_fits_compute(sets, n_sets, &fits);
-    char name[256], *path = malloc(strlen(dir) + 32);
+    char name[256], path[1200];
     study_name(dir, name, sizeof name);
-    if (st == XF_OK && !path) st = xf_fail(XF_ENOMEM, "out of memory");
-    if (st == XF_OK) st = xf_report_write(dir, name, sets, fits, n_sets, path, strlen(dir) + 32);
+    st = xf_report_study_write(dir, name, &r, path, sizeof path);
     int rc = st == XF_OK ? 0 : cli_fail(st, dir);
     if (rc == 0) printf("%s\n", path);
-    free(path);
-    xf_set_fits_free(fits, n_sets);
-    xf_point_sets_free(sets, n_sets);
+    xf_study_results_free(&r);
     xf_plot_release_caches();
     return rc;
 }

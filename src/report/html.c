@@ -19,7 +19,7 @@ static const char style[] =
     "figcaption{font-size:13px;color:#555}"
     "p.note{font-size:13px;color:#555;max-width:60em}";
 
-static void num(xf_sbuf *b, const char *fmt, double v) {
+void xf_report_cell(xf_sbuf *b, const char *fmt, double v) {
     if (isnan(v))
         xf_sbuf_puts(b, "<td>&ndash;</td>");
     else {
@@ -29,7 +29,7 @@ static void num(xf_sbuf *b, const char *fmt, double v) {
     }
 }
 
-static void table(xf_sbuf *b, const xf_set_fit *fits, int n_sets) {
+void xf_report_fit_table(xf_sbuf *b, const xf_set_fit *fits, int n_sets) {
     xf_sbuf_puts(b, "<table>\n<tr><th>DS task</th><th>shots</th><th>points</th>"
                     "<th>hull points</th><th>k</th><th>&alpha;</th><th>e<sub>IR</sub></th>"
                     "<th>saturation 1&minus;e<sub>IR</sub></th><th>RMS</th><th>fit</th></tr>\n");
@@ -39,34 +39,40 @@ static void table(xf_sbuf *b, const xf_set_fit *fits, int n_sets) {
         xf_sbuf_html(b, s->ds_task);
         xf_sbuf_printf(b, "</td><td>%d</td><td>%d</td><td>%d</td>", s->shots, s->n_points,
                        s->n_hull);
-        num(b, "%.4g", s->fit.k);
-        num(b, "%.4g", s->fit.alpha);
-        num(b, "%.4f", s->fit.e_ir);
-        num(b, "%.4f", xf_satfit_saturation(&s->fit));
-        num(b, "%.3g", s->fit.rms);
+        xf_report_cell(b, "%.4g", s->fit.k);
+        xf_report_cell(b, "%.4g", s->fit.alpha);
+        xf_report_cell(b, "%.4f", s->fit.e_ir);
+        xf_report_cell(b, "%.4f", xf_satfit_saturation(&s->fit));
+        xf_report_cell(b, "%.3g", s->fit.rms);
         xf_sbuf_printf(b, "<td>%s</td></tr>\n", xf_satfit_status_name(s->fit.status));
     }
     xf_sbuf_puts(b, "</table>\n");
 }
 
-static xf_status figure(xf_sbuf *b, const xf_point_set *set, const xf_set_fit *fit) {
-    char title[128];
-    snprintf(title, sizeof title, "%s, %d-shot", set->ds_task, set->shots);
-    xf_panel panel = {title, set->points, set->n_points, fit->hull, fit->n_hull, &fit->fit};
-    unsigned char *png;
-    size_t size;
-    xf_status st = xf_plot_panel_png(&panel, XF_PLOT_WIDTH, XF_PLOT_HEIGHT, &png, &size);
-    if (st != XF_OK) return st;
-    xf_sbuf_puts(b, "<figure><img alt=\"");
-    xf_sbuf_html(b, title);
+void xf_report_img(xf_sbuf *b, const char *alt, const unsigned char *png, size_t size) {
+    xf_sbuf_puts(b, "<img alt=\"");
+    xf_sbuf_html(b, alt);
     xf_sbuf_puts(b, "\" src=\"data:image/png;base64,");
     char *at = xf_sbuf_reserve(b, xf_base64_len(size));
     if (at) {
         xf_base64_encode(png, size, at);
         b->len += xf_base64_len(size);
     }
+    xf_sbuf_puts(b, "\">");
+}
+
+static xf_status figure(xf_sbuf *b, const xf_point_set *set, const xf_set_fit *fit) {
+    char title[128];
+    snprintf(title, sizeof title, "%s, %d-shot", set->ds_task, set->shots);
+    xf_panel panel = {title, set->points, set->n_points, fit->hull, fit->n_hull, &fit->fit, 0};
+    unsigned char *png;
+    size_t size;
+    xf_status st = xf_plot_panel_png(&panel, XF_PLOT_WIDTH, XF_PLOT_HEIGHT, &png, &size);
+    if (st != XF_OK) return st;
+    xf_sbuf_puts(b, "<figure>");
+    xf_report_img(b, title, png, size);
     free(png);
-    xf_sbuf_puts(b, "\"><figcaption>");
+    xf_sbuf_puts(b, "<figcaption>");
     xf_sbuf_html(b, title);
     xf_sbuf_printf(b, ": %d models, %d on the upper hull.</figcaption></figure>\n",
                    set->n_points, fit->n_hull);
@@ -90,7 +96,7 @@ xf_status xf_report_html(const char *study, const xf_point_set *sets, const xf_s
     if (n_sets == 0)
         xf_sbuf_puts(out, "<p>No finished trials with probes yet.</p>\n");
     else
-        table(out, fits, n_sets);
+        xf_report_fit_table(out, fits, n_sets);
     xf_sbuf_puts(out, "<h2>DS vs US accuracy</h2>\n<div class=\"panels\">\n");
     for (int i = 0; i < n_sets; i++) {
         xf_status st = figure(out, &sets[i], &fits[i]);

@@ -1,5 +1,7 @@
 #include "report/plot.h"
 
+#include <cairo-pdf.h>
+#include <cairo-svg.h>
 #include <cairo.h>
 #include <fontconfig/fontconfig.h>
 #include <math.h>
@@ -7,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "report/plot_internal.h"
 #include "report/sbuf.h"
 
 /* Okabe-Ito, the colour-blind-safe palette. Families take the first six;
@@ -22,15 +25,16 @@ static const rgb fit_colour = HEX(0xD55E00);
 static const char *const known_families[] = {"vit", "mixer", "resnet", "mlp"};
 enum { N_COLOURS = 6, MAX_LEGEND_FAMILIES = 12, CURVE_SAMPLES = 240 };
 
-typedef struct {
-    cairo_t *cr;
-    double s;              /* scale: 1 at XF_PLOT_WIDTH */
-    double x0, y0, w, h;   /* plot area in pixels */
-    double xlo, xhi, ylo, yhi;
-} frame;
 
-static double px(const frame *f, double x) { return f->x0 + (x - f->xlo) / (f->xhi - f->xlo) * f->w; }
-static double py(const frame *f, double y) { return f->y0 + f->h - (y - f->ylo) / (f->yhi - f->ylo) * f->h; }
+/* Plotted coordinate of an accuracy: itself, or log10 of its error (errors
+ * below 1e-4 are drawn at 1e-4). */
+static double tv(const frame *f, double acc) { return f->log ? log10(fmax(1 - acc, 1e-4)) : acc; }
+static double untv(const frame *f, double v) { return f->log ? 1 - pow(10, v) : v; }
+
+static double pxr(const frame *f, double x) { return f->x0 + (x - f->xlo) / (f->xhi - f->xlo) * f->w; }
+static double px(const frame *f, double x) { return pxr(f, tv(f, x)); }
+static double pyr(const frame *f, double y) { return f->y0 + f->h - (y - f->ylo) / (f->yhi - f->ylo) * f->h; }
+static double py(const frame *f, double y) { return pyr(f, tv(f, y)); }
 
 static void set_rgb(cairo_t *cr, rgb c, double alpha) { cairo_set_source_rgba(cr, c.r, c.g, c.b, alpha); }
 
@@ -69,53 +73,78 @@ static void axis_range(double lo, double hi, double *out_lo, double *out_hi) {
     *out_hi = hi + pad;
 }
 
-static void draw_axes(const frame *f) {
+/* One tick at plotted value t of an axis: grid line, tick mark, label. */
+static void tick(const frame *f, int axis, double t, const char *label) {
     cairo_t *cr = f->cr;
-    double fs = 13 * f->s;
-    cairo_set_font_size(cr, fs);
-    for (int axis = 0; axis < 2; axis++) {
-        double lo = axis ? f->ylo : f->xlo, hi = axis ? f->yhi : f->xhi;
-        double step = nice_step(hi - lo, axis ? 6 : 7);
-        int dec = tick_decimals(step);
-        for (double t = ceil(lo / step - 1e-9) * step; t <= hi + 1e-9 * step; t += step) {
-            char label[32];
-            snprintf(label, sizeof label, "%.*f", dec, fabs(t) < 1e-12 ? 0.0 : t);
-            cairo_set_source_rgb(cr, 0.9, 0.9, 0.9);
-            cairo_set_line_width(cr, 1 * f->s);
-            if (axis) {
-                cairo_move_to(cr, f->x0, py(f, t));
-                cairo_line_to(cr, f->x0 + f->w, py(f, t));
-            } else {
-                cairo_move_to(cr, px(f, t), f->y0);
-                cairo_line_to(cr, px(f, t), f->y0 + f->h);
-            }
-            cairo_stroke(cr);
-            cairo_set_source_rgb(cr, 0.15, 0.15, 0.15);
-            if (axis) {
-                cairo_move_to(cr, f->x0, py(f, t));
-                cairo_line_to(cr, f->x0 - 5 * f->s, py(f, t));
-                cairo_stroke(cr);
-                text_at(cr, f->x0 - 8 * f->s, py(f, t), 1, 0.5, label);
-            } else {
-                cairo_move_to(cr, px(f, t), f->y0 + f->h);
-                cairo_line_to(cr, px(f, t), f->y0 + f->h + 5 * f->s);
-                cairo_stroke(cr);
-                text_at(cr, px(f, t), f->y0 + f->h + 8 * f->s, 0.5, 0, label);
-            }
-        }
+    cairo_set_source_rgb(cr, 0.9, 0.9, 0.9);
+    cairo_set_line_width(cr, 1 * f->s);
+    if (axis) {
+        cairo_move_to(cr, f->x0, pyr(f, t));
+        cairo_line_to(cr, f->x0 + f->w, pyr(f, t));
+    } else {
+        cairo_move_to(cr, pxr(f, t), f->y0);
+        cairo_line_to(cr, pxr(f, t), f->y0 + f->h);
     }
+    cairo_stroke(cr);
+    cairo_set_source_rgb(cr, 0.15, 0.15, 0.15);
+    if (axis) {
+        cairo_move_to(cr, f->x0, pyr(f, t));
+        cairo_line_to(cr, f->x0 - 5 * f->s, pyr(f, t));
+        cairo_stroke(cr);
+        text_at(cr, f->x0 - 8 * f->s, pyr(f, t), 1, 0.5, label);
+    } else {
+        cairo_move_to(cr, pxr(f, t), f->y0 + f->h);
+        cairo_line_to(cr, pxr(f, t), f->y0 + f->h + 5 * f->s);
+        cairo_stroke(cr);
+        text_at(cr, pxr(f, t), f->y0 + f->h + 8 * f->s, 0.5, 0, label);
+    }
+}
+
+void xf_axis_ticks(const frame *f, int axis, int log_axis) {
+    double lo = axis ? f->ylo : f->xlo, hi = axis ? f->yhi : f->xhi;
+    char label[32];
+    if (log_axis) {
+        /* 1, 2, 5 of each decade; only the decades when the range is wide */
+        static const double mult[] = {1, 2, 5};
+        int wide = hi - lo > 2.5;
+        for (int d = (int)floor(lo) - 1; d <= (int)ceil(hi); d++)
+            for (int m = 0; m < (wide ? 1 : 3); m++) {
+                double v = mult[m] * pow(10, d), t = log10(v);
+                if (t < lo - 1e-9 || t > hi + 1e-9) continue;
+                snprintf(label, sizeof label, "%g", v);
+                tick(f, axis, t, label);
+            }
+        return;
+    }
+    double step = nice_step(hi - lo, axis ? 6 : 7);
+    int dec = tick_decimals(step);
+    for (double t = ceil(lo / step - 1e-9) * step; t <= hi + 1e-9 * step; t += step) {
+        snprintf(label, sizeof label, "%.*f", dec, fabs(t) < 1e-12 ? 0.0 : t);
+        tick(f, axis, t, label);
+    }
+}
+
+void xf_axis_labels(const frame *f, const char *xlabel, const char *ylabel) {
+    cairo_t *cr = f->cr;
     cairo_set_source_rgb(cr, 0.15, 0.15, 0.15);
     cairo_set_line_width(cr, 1.2 * f->s);
     cairo_rectangle(cr, f->x0, f->y0, f->w, f->h);
     cairo_stroke(cr);
-
     cairo_set_font_size(cr, 15 * f->s);
-    text_at(cr, f->x0 + f->w / 2, f->y0 + f->h + 34 * f->s, 0.5, 0, "US accuracy");
+    text_at(cr, f->x0 + f->w / 2, f->y0 + f->h + 34 * f->s, 0.5, 0, xlabel);
     cairo_save(cr);
     cairo_translate(cr, f->x0 - 62 * f->s, f->y0 + f->h / 2);
     cairo_rotate(cr, -M_PI / 2);
-    text_at(cr, 0, 0, 0.5, 0, "DS accuracy");
+    text_at(cr, 0, 0, 0.5, 0, ylabel);
     cairo_restore(cr);
+}
+
+static void draw_axes(const frame *f) {
+    cairo_set_font_size(f->cr, 13 * f->s);
+    xf_axis_ticks(f, 0, f->log);
+    xf_axis_ticks(f, 1, f->log);
+    xf_axis_labels(f, f->log ? "US error (log)" : "US accuracy",
+                   f->log ? "DS error (log)" : "DS accuracy");
 }
 
 static void marker(cairo_t *cr, double x, double y, double r) {
@@ -152,7 +181,7 @@ static int covered(const frame *f, const xf_panel *p, double bx, double by, doub
         n += 2 * INSIDE(px(f, p->points[i].us_acc), py(f, p->points[i].ds_acc));
     if (fit_drawn(p->fit))
         for (int i = 0; i <= 60; i++) {
-            double x = f->xlo + (f->xhi - f->xlo) * i / 60;
+            double x = untv(f, f->xlo + (f->xhi - f->xlo) * i / 60);
             n += INSIDE(px(f, x), py(f, fit_acc(p->fit, x)));
         }
 #undef INSIDE
@@ -226,20 +255,31 @@ static double fit_acc(const xf_satfit *fit, double acc_us) {
 static void set_ranges(frame *f, const xf_panel *p) {
     double xmin = INFINITY, xmax = -INFINITY, ymin = INFINITY, ymax = -INFINITY;
     for (int i = 0; i < p->n_points; i++) {
-        xmin = fmin(xmin, p->points[i].us_acc);
-        xmax = fmax(xmax, p->points[i].us_acc);
-        ymin = fmin(ymin, p->points[i].ds_acc);
-        ymax = fmax(ymax, p->points[i].ds_acc);
+        double x = tv(f, p->points[i].us_acc), y = tv(f, p->points[i].ds_acc);
+        xmin = fmin(xmin, x);
+        xmax = fmax(xmax, x);
+        ymin = fmin(ymin, y);
+        ymax = fmax(ymax, y);
     }
-    if (p->n_points == 0) xmin = ymin = 0, xmax = ymax = 1;
+    if (p->n_points == 0) {
+        xmin = ymin = f->log ? -2 : 0;
+        xmax = ymax = f->log ? 0 : 1;
+    }
     axis_range(xmin, xmax, &f->xlo, &f->xhi);
     if (fit_drawn(p->fit)) {
         /* the asymptote is the figure's message, so it is always in view */
         double sat = xf_satfit_saturation(p->fit);
-        ymax = fmax(ymax, sat);
+        if (!f->log || p->fit->e_ir >= 1e-3) {
+            ymax = fmax(ymax, tv(f, sat));
+            ymin = fmin(ymin, tv(f, sat));
+        }
+        double span = ymax - ymin;
         for (int i = 0; i <= CURVE_SAMPLES; i++) {
-            double y = fit_acc(p->fit, f->xlo + (f->xhi - f->xlo) * i / CURVE_SAMPLES);
-            if (y >= ymin - 0.1 * (ymax - ymin)) ymin = fmin(ymin, y);
+            double y = tv(f, fit_acc(p->fit, untv(f, f->xlo + (f->xhi - f->xlo) * i / CURVE_SAMPLES)));
+            if (y >= ymin - 0.1 * span && y <= ymax + 0.1 * span) {
+                ymin = fmin(ymin, y);
+                ymax = fmax(ymax, y);
+            }
         }
     }
     axis_range(ymin, ymax, &f->ylo, &f->yhi);
@@ -251,14 +291,12 @@ static cairo_status_t to_sbuf(void *closure, const unsigned char *data, unsigned
     return b->failed ? CAIRO_STATUS_NO_MEMORY : CAIRO_STATUS_SUCCESS;
 }
 
-static void draw(frame *f, const xf_panel *p) {
+static void draw(frame *f, const xf_panel *p, double top) {
     cairo_t *cr = f->cr;
-    cairo_set_source_rgb(cr, 1, 1, 1);
-    cairo_paint(cr);
     cairo_select_font_face(cr, "DejaVu Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_BOLD);
     cairo_set_font_size(cr, 16 * f->s);
     cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
-    text_at(cr, f->x0 + f->w / 2, 12 * f->s, 0.5, 0, p->title ? p->title : "");
+    text_at(cr, f->x0 + f->w / 2, top + 12 * f->s, 0.5, 0, p->title ? p->title : "");
     cairo_select_font_face(cr, "DejaVu Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
     draw_axes(f);
 
@@ -294,7 +332,7 @@ static void draw(frame *f, const xf_panel *p) {
         cairo_set_dash(cr, NULL, 0, 0);
         cairo_set_line_width(cr, 2.4 * f->s);
         for (int i = 0; i <= CURVE_SAMPLES; i++) {
-            double x = f->xlo + (f->xhi - f->xlo) * i / CURVE_SAMPLES;
+            double x = untv(f, f->xlo + (f->xhi - f->xlo) * i / CURVE_SAMPLES);
             if (i == 0) cairo_move_to(cr, px(f, x), py(f, fit_acc(p->fit, x)));
             else cairo_line_to(cr, px(f, x), py(f, fit_acc(p->fit, x)));
         }
@@ -330,32 +368,103 @@ static void draw(frame *f, const xf_panel *p) {
     draw_legend(f, p, legend, n_legend);
 }
 
-xf_status xf_plot_panel_png(const xf_panel *panel, int width, int height, unsigned char **png,
-                            size_t *size) {
-    *png = NULL;
+void xf_plot_text(cairo_t *cr, double x, double y, double ha, double va, const char *s) {
+    text_at(cr, x, y, ha, va, s);
+}
+
+const char *xf_fig_ext(xf_fig_format format) {
+    return format == XF_FIG_SVG ? "svg" : format == XF_FIG_PDF ? "pdf" : "png";
+}
+
+/* The one code path of every figure: the surface is the only thing that
+ * differs between PNG, SVG and PDF (vector units are points, one per
+ * pixel of the PNG). */
+xf_status xf_plot_render(int width, int height, xf_fig_format format, xf_draw_fn fn,
+                         const void *ctx, const char *what, unsigned char **out, size_t *size) {
+    *out = NULL;
     *size = 0;
     if (width < 100 || height < 100 || width > 8000 || height > 8000)
-        return xf_fail(XF_EINVAL, "plot: size %dx%d is outside 100..8000 pixels", width, height);
-    cairo_surface_t *surface = cairo_image_surface_create(CAIRO_FORMAT_RGB24, width, height);
+        return xf_fail(XF_EINVAL, "plot '%s': size %dx%d is outside 100..8000 pixels", what,
+                       width, height);
+    xf_sbuf buf;
+    xf_sbuf_init(&buf);
+    cairo_surface_t *surface;
+    if (format == XF_FIG_SVG)
+        surface = cairo_svg_surface_create_for_stream(to_sbuf, &buf, width, height);
+    else if (format == XF_FIG_PDF)
+        surface = cairo_pdf_surface_create_for_stream(to_sbuf, &buf, width, height);
+    else
+        surface = cairo_image_surface_create(CAIRO_FORMAT_RGB24, width, height);
     cairo_t *cr = cairo_create(surface);
-    double s = width / (double)XF_PLOT_WIDTH;
-    frame f = {cr, s, 84 * s, 44 * s, width - 84 * s - 18 * s, height - 44 * s - 66 * s, 0, 0, 0, 0};
-    set_ranges(&f, panel);
-    draw(&f, panel);
+    cairo_set_source_rgb(cr, 1, 1, 1);
+    cairo_paint(cr);
+    fn(cr, width, height, ctx);
     cairo_status_t cs = cairo_status(cr);
-    xf_sbuf out;
-    xf_sbuf_init(&out);
-    if (cs == CAIRO_STATUS_SUCCESS) cs = cairo_surface_write_to_png_stream(surface, to_sbuf, &out);
     cairo_destroy(cr);
-    cairo_surface_destroy(surface);
-    if (cs != CAIRO_STATUS_SUCCESS || out.failed) {
-        xf_sbuf_free(&out);
-        return xf_fail(cs == CAIRO_STATUS_NO_MEMORY ? XF_ENOMEM : XF_EIO, "plot '%s': cairo: %s",
-                       panel->title ? panel->title : "", cairo_status_to_string(cs));
+    if (format == XF_FIG_PNG) {
+        if (cs == CAIRO_STATUS_SUCCESS)
+            cs = cairo_surface_write_to_png_stream(surface, to_sbuf, &buf);
+    } else {
+        cairo_surface_finish(surface); /* writes the rest of the vector stream */
+        if (cs == CAIRO_STATUS_SUCCESS) cs = cairo_surface_status(surface);
     }
-    *png = (unsigned char *)out.data;
-    *size = out.len;
+    cairo_surface_destroy(surface);
+    if (cs != CAIRO_STATUS_SUCCESS || buf.failed) {
+        xf_sbuf_free(&buf);
+        return xf_fail(cs == CAIRO_STATUS_NO_MEMORY || buf.failed ? XF_ENOMEM : XF_EIO,
+                       "plot '%s': cairo: %s", what, cairo_status_to_string(cs));
+    }
+    *out = (unsigned char *)buf.data;
+    *size = buf.len;
     return XF_OK;
+}
+
+/* Draws panel p in the cell of the given size whose top left is (ox, oy). */
+static void draw_cell(cairo_t *cr, const xf_panel *p, double ox, double oy, double cw, double ch) {
+    double s = cw / XF_PLOT_WIDTH;
+    frame f = {cr, s, ox + 84 * s, oy + 44 * s, cw - 84 * s - 18 * s, ch - 44 * s - 66 * s,
+               0, 0, 0, 0, p->log_error};
+    set_ranges(&f, p);
+    draw(&f, p, oy);
+}
+
+static void draw_panel(cairo_t *cr, int w, int h, const void *ctx) {
+    draw_cell(cr, ctx, 0, 0, w, h);
+}
+
+xf_status xf_plot_panel(const xf_panel *panel, int width, int height, xf_fig_format format,
+                        unsigned char **out, size_t *size) {
+    return xf_plot_render(width, height, format, draw_panel, panel,
+                          panel->title ? panel->title : "", out, size);
+}
+
+xf_status xf_plot_panel_png(const xf_panel *panel, int width, int height, unsigned char **png,
+                            size_t *size) {
+    return xf_plot_panel(panel, width, height, XF_FIG_PNG, png, size);
+}
+
+typedef struct {
+    const xf_panel *panels;
+    int n, cols;
+} grid;
+
+static void draw_grid(cairo_t *cr, int w, int h, const void *ctx) {
+    const grid *g = ctx;
+    int rows = (g->n + g->cols - 1) / g->cols;
+    double cw = (double)w / g->cols, ch = (double)h / rows;
+    for (int i = 0; i < g->n; i++)
+        draw_cell(cr, &g->panels[i], cw * (i % g->cols), ch * (i / g->cols), cw, ch);
+}
+
+xf_status xf_plot_grid(const xf_panel *panels, int n, int cols, int cell_width, int cell_height,
+                       xf_fig_format format, unsigned char **out, size_t *size) {
+    if (n <= 0 || cols <= 0)
+        return xf_fail(XF_EINVAL, "plot grid: %d panels in %d columns", n, cols);
+    if (cols > n) cols = n;
+    grid g = {panels, n, cols};
+    int rows = (n + cols - 1) / cols;
+    return xf_plot_render(cell_width * cols, cell_height * rows, format, draw_grid, &g, "grid",
+                          out, size);
 }
 
 void xf_plot_release_caches(void) {

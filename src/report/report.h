@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "analysis/setfit.h"
+#include "analysis/study.h"
 #include "core/status.h"
 #include "report/sbuf.h"
 #include "study/store.h"
@@ -25,5 +26,20 @@ xf_status xf_report_html(const char *study, const xf_point_set *sets, const xf_s
  * page's path. */
 xf_status xf_report_write(const char *dir, const char *study, const xf_point_set *sets,
                           const xf_set_fit *fits, int n_sets, char *html_path, size_t cap);
+
+/* The full study report (docs/analysis.md): DIR/report/index.html with
+ * every analysis and its figures embedded, plus fits.csv, intervals.csv
+ * (all-points fits, 95% intervals, validation), knobs.csv, results.json
+ * (every number) and figures/NAME.{png,svg,pdf}. */
+xf_status xf_report_study_write(const char *dir, const char *study, const xf_study_results *r,
+                                char *html_path, size_t cap);
+
+/* Appends a table cell with v printed by fmt, or a dash for NaN; used by the
+ * page writers. */
+void xf_report_cell(xf_sbuf *b, const char *fmt, double v);
+/* The fit table of xf_report_html. */
+void xf_report_fit_table(xf_sbuf *b, const xf_set_fit *fits, int n_sets);
+/* Appends an <img> with a PNG data URI. */
+void xf_report_img(xf_sbuf *b, const char *alt, const unsigned char *png, size_t size);
 
 #endif

@@ -15,6 +15,9 @@
 #ifndef XF_STORE_H
 #define XF_STORE_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 #include "core/status.h"
 
 typedef struct xf_store xf_store;
@@ -110,5 +113,41 @@ xf_status xf_store_trial_get(xf_store *store, const char *id, xf_trial_info *inf
  * and of probe rows. */
 xf_status xf_store_count(xf_store *store, xf_trial_status status, long long *trials,
                          long long *probes);
+
+/* ---- Read-only queries for the analysis (src/study/store_query.c) ----
+ * They open their own read-only connection to the store file, so a report
+ * can read while a study writes (WAL). */
+
+/* One trial row as the analysis reads it. */
+typedef struct {
+    char id[24];
+    char family[16];
+    char us_task[64];
+    char *config_json; /* owned by the table; "" when NULL in the store */
+    xf_trial_status status;
+    double us_acc, params, flops_per_image, train_flops, seconds;
+} xf_trial_full;
+
+/* One (trial, DS task, layer, shots) accuracy, averaged over draws. */
+typedef struct {
+    int trial; /* index into the table's trials */
+    char ds_task[64];
+    int layer, n_layers, shots, draws;
+    double acc;
+} xf_probe_mean;
+
+typedef struct {
+    xf_trial_full *trials; /* every trial, any status, ordered by id */
+    int n_trials;
+    xf_probe_mean *probes; /* finished trials only, by trial, task, shots, layer */
+    int n_probes;
+} xf_study_table;
+
+/* Reads every trial and the per-layer mean probe accuracies of the store
+ * file at path. Free with xf_study_table_free. */
+xf_status xf_store_read_table(const char *path, xf_study_table *table);
+void xf_study_table_free(xf_study_table *table);
+/* Index of the trial with this id, or -1. */
+int xf_study_table_find(const xf_study_table *table, const char *id);
 
 #endif

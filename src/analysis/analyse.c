@@ -1,0 +1,50 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis/study.h"
+#include "analysis/studydir.h"
+#include "core/mem.h"
+
+xf_status xf_study_analyse(const char *dir, const xf_fit_options *opts, xf_study_results *r) {
+    memset(r, 0, sizeof *r);
+    xf_store *store;
+    xf_status st = xf_studydir_open(dir, &store);
+    if (st != XF_OK) return st;
+    st = xf_store_points(store, &r->sets, &r->n_sets);
+    xf_store_close(store);
+    if (st == XF_OK) st = xf_set_fits_compute_opts(r->sets, r->n_sets, opts, &r->fits);
+    size_t n = strlen(dir) + 16;
+    char *path = xf_malloc(n);
+    if (st == XF_OK && !path) st = XF_ENOMEM;
+    if (st == XF_OK) {
+        snprintf(path, n, "%s/study.db", dir);
+        st = xf_store_read_table(path, &r->table);
+    }
+    free(path);
+    if (st == XF_OK) st = xf_knobs_analyse(&r->table, r->sets, r->fits, r->n_sets, &r->knobs);
+    if (st == XF_OK) st = xf_layers_analyse(&r->table, r->fits, r->n_sets, &r->layers, &r->layer_rho);
+    if (st == XF_OK) st = xf_sweep_analyse(&r->table, "head_wd", &r->wd, &r->n_wd, &r->wd_groups);
+    if (st == XF_OK) st = xf_sweep_analyse(&r->table, "head_lr", &r->lr, &r->n_lr, &r->lr_groups);
+    if (st == XF_OK) st = xf_diversity_analyse(&r->table, &r->diversity, &r->n_diversity);
+    for (int i = 0; i < r->table.n_trials; i++) {
+        r->cpu_seconds += r->table.trials[i].seconds;
+        r->train_flops += r->table.trials[i].train_flops;
+        r->n_finished += r->table.trials[i].status == XF_TRIAL_FINISHED;
+    }
+    r->n_trials = r->table.n_trials;
+    if (st != XF_OK) xf_study_results_free(r);
+    return st;
+}
+
+void xf_study_results_free(xf_study_results *r) {
+    xf_set_fits_free(r->fits, r->n_sets);
+    xf_point_sets_free(r->sets, r->n_sets);
+    xf_study_table_free(&r->table);
+    free(r->knobs);
+    free(r->layers);
+    free(r->wd);
+    free(r->lr);
+    free(r->diversity);
+    memset(r, 0, sizeof *r);
+}

@@ -1,0 +1,99 @@
+/* Layer-wise view: how DS accuracy changes with the depth of the probed tap
+ * for the best models, and whether DS tasks that saturate early (high
+ * e_IR) also stop improving with depth (best layer below the top). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis/study.h"
+#include "core/mem.h"
+
+static int by_us_desc(const void *a, const void *b, const xf_study_table *t) {
+    double x = t->trials[*(const int *)a].us_acc, y = t->trials[*(const int *)b].us_acc;
+    return (x < y) - (x > y);
+}
+
+static const xf_study_table *sort_table; /* qsort has no context argument in C11 */
+static int cmp_candidates(const void *a, const void *b) { return by_us_desc(a, b, sort_table); }
+
+static xf_status one_set(const xf_study_table *t, const xf_set_fit *fit, xf_layer_row *row) {
+    memset(row, 0, sizeof *row);
+    snprintf(row->ds_task, sizeof row->ds_task, "%s", fit->ds_task);
+    row->shots = fit->shots;
+    row->e_ir = fit->fit.status == XF_SATFIT_UNDERDETERMINED ? NAN : fit->fit.e_ir;
+    row->best_depth = NAN;
+    /* trials with >= 2 taps probed on this (task, shots): probes are ordered
+     * by trial, so each trial's run is contiguous */
+    int *cand = xf_malloc((size_t)(t->n_trials > 0 ? t->n_trials : 1) * sizeof *cand);
+    int *start = xf_malloc((size_t)(t->n_trials > 0 ? t->n_trials : 1) * sizeof *start);
+    if (!cand || !start) {
+        free(cand);
+        free(start);
+        return XF_ENOMEM;
+    }
+    for (int i = 0; i < t->n_trials; i++) start[i] = -1;
+    int n_cand = 0;
+    for (int i = 0; i < t->n_probes; i++) {
+        const xf_probe_mean *p = &t->probes[i];
+        if (p->shots != fit->shots || strcmp(p->ds_task, fit->ds_task) != 0) continue;
+        if (start[p->trial] < 0) {
+            start[p->trial] = i;
+            if (p->n_layers >= 2) cand[n_cand++] = p->trial;
+        }
+    }
+    sort_table = t;
+    qsort(cand, (size_t)n_cand, sizeof *cand, cmp_candidates);
+    double depth_sum = 0;
+    for (int c = 0; c < n_cand && row->n_curves < XF_LAYERS_TOP; c++) {
+        xf_layer_curve *cv = &row->curve[row->n_curves];
+        memset(cv, 0, sizeof *cv);
+        cv->trial = cand[c];
+        cv->us_acc = t->trials[cand[c]].us_acc;
+        for (int i = start[cand[c]]; i < t->n_probes && t->probes[i].trial == cand[c]; i++) {
+            const xf_probe_mean *p = &t->probes[i];
+            if (p->shots != fit->shots || strcmp(p->ds_task, fit->ds_task) != 0) break;
+            if (cv->n_layers == 16) break;
+            cv->depth[cv->n_layers] = (p->layer + 1.0) / p->n_layers;
+            cv->acc[cv->n_layers++] = p->acc;
+        }
+        if (cv->n_layers < 2) continue;
+        for (int l = 1; l < cv->n_layers; l++)
+            if (cv->acc[l] > cv->acc[cv->best]) cv->best = l;
+        depth_sum += cv->depth[cv->best];
+        row->n_curves++;
+    }
+    if (row->n_curves) row->best_depth = depth_sum / row->n_curves;
+    free(cand);
+    free(start);
+    return XF_OK;
+}
+
+xf_status xf_layers_analyse(const xf_study_table *t, const xf_set_fit *fits, int n_sets,
+                            xf_layer_row **rows, double *rho) {
+    *rho = NAN;
+    *rows = xf_calloc(n_sets > 0 ? (size_t)n_sets : 1, sizeof **rows);
+    double *x = xf_malloc(2 * (size_t)(n_sets > 0 ? n_sets : 1) * sizeof *x);
+    if (!*rows || !x) {
+        free(*rows);
+        free(x);
+        *rows = NULL;
+        return XF_ENOMEM;
+    }
+    int m = 0;
+    for (int s = 0; s < n_sets; s++) {
+        xf_status st = one_set(t, &fits[s], &(*rows)[s]);
+        if (st != XF_OK) {
+            free(*rows);
+            free(x);
+            *rows = NULL;
+            return st;
+        }
+        if (!isnan((*rows)[s].e_ir) && !isnan((*rows)[s].best_depth)) {
+            x[m] = (*rows)[s].e_ir;
+            x[n_sets + m++] = (*rows)[s].best_depth;
+        }
+    }
+    *rho = xf_spearman(x, x + n_sets, m);
+    free(x);
+    return XF_OK;
+}

@@ -1,0 +1,138 @@
+#include "analysis/stats.h"
+
+#include <gsl/gsl_cdf.h>
+#include <gsl/gsl_errno.h>
+#include <gsl/gsl_multifit.h>
+#include <math.h>
+#include <stdlib.h>
+
+#include "core/mem.h"
+
+/* Relative singular-value cutoff: columns are scaled to unit norm, so a
+ * knob that others reproduce to 1e-9 counts as no new direction. */
+#define RANK_TOL 1e-9
+
+xf_status xf_ols_sse(const double *x, int n, int p, const int *keep, const double *y, double *sse,
+                     int *rank) {
+    int q = 0;
+    for (int j = 0; j < p; j++) q += !keep || keep[j];
+    *sse = 0;
+    *rank = 0;
+    for (int i = 0; i < n; i++) *sse += y[i] * y[i];
+    if (q == 0 || n == 0) return XF_OK;
+    gsl_matrix *m = gsl_matrix_alloc((size_t)n, (size_t)q);
+    gsl_vector *v = gsl_vector_alloc((size_t)n), *c = gsl_vector_alloc((size_t)q);
+    gsl_matrix *cov = gsl_matrix_alloc((size_t)q, (size_t)q);
+    gsl_multifit_linear_workspace *w = gsl_multifit_linear_alloc((size_t)n, (size_t)q);
+    xf_status st = XF_OK;
+    if (!m || !v || !c || !cov || !w) {
+        st = xf_fail(XF_ENOMEM, "regression: out of memory for %d x %d", n, q);
+        goto done;
+    }
+    for (int j = 0, col = 0; j < p; j++) {
+        if (keep && !keep[j]) continue;
+        double norm = 0;
+        for (int i = 0; i < n; i++) norm += x[(size_t)i * p + j] * x[(size_t)i * p + j];
+        norm = norm > 0 ? sqrt(norm) : 1;
+        for (int i = 0; i < n; i++) gsl_matrix_set(m, (size_t)i, (size_t)col, x[(size_t)i * p + j] / norm);
+        col++;
+    }
+    for (int i = 0; i < n; i++) gsl_vector_set(v, (size_t)i, y[i]);
+    gsl_error_handler_t *old = gsl_set_error_handler_off();
+    size_t r = 0;
+    double chisq = 0;
+    int rc = gsl_multifit_linear_tsvd(m, v, RANK_TOL, c, cov, &chisq, &r, w);
+    gsl_set_error_handler(old);
+    if (rc != GSL_SUCCESS) {
+        st = xf_fail(XF_EINVAL, "regression: GSL: %s", gsl_strerror(rc));
+        goto done;
+    }
+    *sse = chisq;
+    *rank = (int)r;
+done:
+    gsl_matrix_free(m);
+    gsl_vector_free(v);
+    gsl_vector_free(c);
+    gsl_matrix_free(cov);
+    if (w) gsl_multifit_linear_free(w);
+    return st;
+}
+
+xf_status xf_nested_ftests(const double *x, int n, int p, const int *group, int n_groups,
+                           const double *y, xf_ftest *out, double *r2) {
+    int *keep = xf_malloc((size_t)(p > 0 ? p : 1) * sizeof *keep);
+    if (!keep) return XF_ENOMEM;
+    double sse_full;
+    int rank_full;
+    xf_status st = xf_ols_sse(x, n, p, NULL, y, &sse_full, &rank_full);
+    if (st == XF_OK && r2) {
+        double mean = 0, tss = 0;
+        for (int i = 0; i < n; i++) mean += y[i] / n;
+        for (int i = 0; i < n; i++) tss += (y[i] - mean) * (y[i] - mean);
+        *r2 = tss > 0 ? 1 - sse_full / tss : NAN;
+    }
+    for (int g = 0; st == XF_OK && g < n_groups; g++) {
+        for (int j = 0; j < p; j++) keep[j] = group[j] != g;
+        double sse_r;
+        int rank_r;
+        st = xf_ols_sse(x, n, p, keep, y, &sse_r, &rank_r);
+        xf_ftest *t = &out[g];
+        *t = (xf_ftest){rank_full - rank_r, n - rank_full, NAN, NAN, NAN, 0};
+        if (st != XF_OK || t->df_num <= 0 || t->df_den <= 0) continue;
+        t->testable = 1;
+        double gain = fmax(0, sse_r - sse_full);
+        t->partial_r2 = sse_r > 0 ? gain / sse_r : 0;
+        if (sse_full > 0) {
+            t->f = (gain / t->df_num) / (sse_full / t->df_den);
+            t->p = gsl_cdf_fdist_Q(t->f, t->df_num, t->df_den);
+        } else {
+            t->f = gain > 0 ? INFINITY : 0;
+            t->p = gain > 0 ? 0 : 1;
+        }
+    }
+    free(keep);
+    return st;
+}
+
+typedef struct {
+    double v;
+    int i;
+} ranked;
+
+static int cmp_ranked(const void *a, const void *b) {
+    double x = ((const ranked *)a)->v, y = ((const ranked *)b)->v;
+    return (x > y) - (x < y);
+}
+
+static int mid_ranks(const double *v, int n, double *rank) {
+    ranked *r = malloc((size_t)n * sizeof *r);
+    if (!r) return -1;
+    for (int i = 0; i < n; i++) r[i] = (ranked){v[i], i};
+    qsort(r, (size_t)n, sizeof *r, cmp_ranked);
+    for (int i = 0; i < n;) {
+        int j = i;
+        while (j + 1 < n && r[j + 1].v == r[i].v) j++;
+        for (int k = i; k <= j; k++) rank[r[k].i] = (i + j) / 2.0 + 1;
+        i = j + 1;
+    }
+    free(r);
+    return 0;
+}
+
+double xf_spearman(const double *x, const double *y, int n) {
+    if (n < 3) return NAN;
+    double *rx = malloc(2 * (size_t)n * sizeof *rx);
+    if (!rx) return NAN;
+    double *ry = rx + n, res = NAN;
+    if (mid_ranks(x, n, rx) == 0 && mid_ranks(y, n, ry) == 0) {
+        double mx = (n + 1) / 2.0, sxy = 0, sxx = 0, syy = 0;
+        for (int i = 0; i < n; i++) {
+            sxy += (rx[i] - mx) * (ry[i] - mx);
+            sxx += (rx[i] - mx) * (rx[i] - mx);
+            syy += (ry[i] - mx) * (ry[i] - mx);
+        }
+        if (sxx > 0 && syy > 0) res = sxy / sqrt(sxx * syy);
+    }
+    free(rx);
+    return res;
+}

@@ -1,0 +1,135 @@
+/* The study-level analyses beyond the saturation fit (docs/analysis.md):
+ *  - knobs: does anything beyond US accuracy predict DS accuracy?
+ *  - layers: DS accuracy against the relative depth of the probed tap;
+ *  - sweeps: US and DS accuracy against head weight decay / head learning
+ *    rate for otherwise equal configs;
+ *  - diversity: DS accuracy at matched US accuracy across US tasks.
+ * All read an xf_study_table (study/store.h); results are plain arrays the
+ * report and `xfer fit --json` print. */
+#ifndef XF_STUDY_ANALYSIS_H
+#define XF_STUDY_ANALYSIS_H
+
+#include "analysis/satfit.h"
+#include "analysis/setfit.h"
+#include "analysis/stats.h"
+#include "core/status.h"
+#include "study/store.h"
+
+/* ---- points straight from the table ---- */
+
+/* The last-layer points of (ds_task, shots), of one US task (NULL: all),
+ * ordered by US accuracy: caller frees *points. */
+xf_status xf_table_points(const xf_study_table *t, const char *ds_task, int shots,
+                          const char *us_task, xf_point **points, int *n);
+
+/* ---- knobs ---- */
+
+enum { XF_KNOB_PARAMS, XF_KNOB_EXAMPLES, XF_KNOB_EPOCHS, XF_KNOB_FAMILY, XF_N_KNOBS };
+/* "log params", "log US examples seen", "log epochs", "family". */
+const char *xf_knob_name(int knob);
+
+/* A knob adds information when p < XF_KNOB_P and partial R^2 >= XF_KNOB_R2. */
+#define XF_KNOB_P 0.01
+#define XF_KNOB_R2 0.05
+
+typedef struct {
+    char ds_task[64];
+    int shots;
+    int n;        /* models in the regression */
+    double r2;    /* of the full residual model */
+    xf_ftest knob[XF_N_KNOBS];
+    int informative[XF_N_KNOBS];
+} xf_knob_row;
+
+/* One row per fitted set (fits[i] for sets[i]): the residuals of the
+ * all-points fit in DS accuracy regressed on the knobs read from each
+ * trial's config_json. Sets with an underdetermined fit get n = 0. */
+xf_status xf_knobs_analyse(const xf_study_table *t, const xf_point_set *sets,
+                           const xf_set_fit *fits, int n_sets, xf_knob_row **rows);
+
+/* The same regression on given residuals and knob values (n models):
+ * params, examples, epochs > 0; family as small integer codes. */
+xf_status xf_knobs_regress(const double *resid, const double *params, const double *examples,
+                           const double *epochs, const int *family, int n, xf_knob_row *row);
+
+/* ---- layers ---- */
+
+#define XF_LAYERS_TOP 5
+
+typedef struct {
+    int trial;      /* index into the table */
+    double us_acc;
+    int n_layers;
+    double depth[16], acc[16]; /* relative depth (layer + 1) / n_layers */
+    int best;                  /* index of the best layer */
+} xf_layer_curve;
+
+typedef struct {
+    char ds_task[64];
+    int shots;
+    int n_curves;
+    xf_layer_curve curve[XF_LAYERS_TOP]; /* the best models with >= 2 taps */
+    double best_depth;                   /* mean relative depth of the best layer */
+    double e_ir;                         /* of the set's hull fit (NaN if none) */
+} xf_layer_row;
+
+/* One row per set (same order); the Spearman correlation across sets
+ * between e_IR and best_depth goes to *rho (NaN with fewer than 3). */
+xf_status xf_layers_analyse(const xf_study_table *t, const xf_set_fit *fits, int n_sets,
+                            xf_layer_row **rows, double *rho);
+
+/* ---- sweeps of one train knob (head_wd, head_lr) ---- */
+
+typedef struct {
+    char ds_task[64];
+    int shots;
+    int group;    /* configs equal but for the knob share a group */
+    double value; /* the knob */
+    double us_acc, ds_acc;
+} xf_sweep_point;
+
+/* Every finished trial whose group (config_json without train.<knob>) has
+ * at least two values of train.<knob>, at every (DS task, shots) at the
+ * last layer. *n_groups receives how many such groups there are. */
+xf_status xf_sweep_analyse(const xf_study_table *t, const char *knob, xf_sweep_point **points,
+                           int *n, int *n_groups);
+
+/* ---- US diversity ---- */
+
+typedef struct {
+    char ds_task[64];
+    int shots;
+    char us_task[64];
+    int n_points;
+    xf_satfit fit;      /* on this US task's hull */
+    double us_at[3];    /* common US accuracies: 25/50/75% of the overlap */
+    double ds_at[3];    /* the fit's DS accuracy there (NaN: no fit/overlap) */
+} xf_diversity_row;
+
+/* Rows for every (ds_task, shots, us_task) when the study has >= 2 US
+ * tasks; none otherwise. */
+xf_status xf_diversity_analyse(const xf_study_table *t, xf_diversity_row **rows, int *n);
+
+/* ---- everything, for `xfer fit DIR` and `xfer report DIR` ---- */
+
+typedef struct {
+    xf_point_set *sets;
+    int n_sets;
+    xf_set_fit *fits;
+    xf_study_table table;
+    xf_knob_row *knobs; /* n_sets rows */
+    xf_layer_row *layers; /* n_sets rows */
+    double layer_rho;
+    xf_sweep_point *wd, *lr;
+    int n_wd, wd_groups, n_lr, lr_groups;
+    xf_diversity_row *diversity;
+    int n_diversity;
+    double cpu_seconds, train_flops; /* over every recorded trial */
+    int n_trials, n_finished;
+} xf_study_results;
+
+/* Runs every analysis on the study in dir (which must hold study.db). */
+xf_status xf_study_analyse(const char *dir, const xf_fit_options *opts, xf_study_results *r);
+void xf_study_results_free(xf_study_results *r);
+
+#endif

@@ -1,0 +1,146 @@
+#include "report/json.h"
+
+#include <math.h>
+
+static cJSON *num(double v) { return isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull(); }
+
+static cJSON *pair(const double v[2]) {
+    cJSON *a = cJSON_CreateArray();
+    cJSON_AddItemToArray(a, num(v[0]));
+    cJSON_AddItemToArray(a, num(v[1]));
+    return a;
+}
+
+static cJSON *fit_json(const xf_satfit *f, const xf_satfit_ci *ci, const xf_validation *v) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "status", xf_satfit_status_name(f->status));
+    cJSON_AddNumberToObject(o, "n", f->n);
+    cJSON_AddItemToObject(o, "k", num(f->k));
+    cJSON_AddItemToObject(o, "alpha", num(f->alpha));
+    cJSON_AddItemToObject(o, "e_ir", num(f->e_ir));
+    cJSON_AddItemToObject(o, "saturation", num(xf_satfit_saturation(f)));
+    cJSON_AddItemToObject(o, "rms", num(f->rms));
+    cJSON_AddItemToObject(o, "sse", num(f->sse));
+    cJSON *c = cJSON_AddObjectToObject(o, "ci95");
+    cJSON_AddItemToObject(c, "k", pair(ci->k));
+    cJSON_AddItemToObject(c, "alpha", pair(ci->alpha));
+    cJSON_AddItemToObject(c, "e_ir", pair(ci->e_ir));
+    cJSON_AddNumberToObject(c, "resamples", ci->b);
+    cJSON_AddNumberToObject(c, "resamples_fitted", ci->b_used);
+    cJSON *val = cJSON_AddObjectToObject(o, "validation");
+    cJSON_AddItemToObject(val, "us_threshold", num(v->threshold));
+    cJSON_AddNumberToObject(val, "n_fit", v->n_fit);
+    cJSON_AddNumberToObject(val, "n_test", v->n_test);
+    cJSON_AddItemToObject(val, "fit_rms", num(v->fit_rms));
+    cJSON_AddItemToObject(val, "predict_rms", num(v->predict_rms));
+    return o;
+}
+
+cJSON *xf_fits_json(const xf_set_fit *fits, int n, int csv_mode) {
+    cJSON *arr = cJSON_CreateArray();
+    for (int i = 0; i < n && arr; i++) {
+        const xf_set_fit *s = &fits[i];
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddItemToArray(arr, o);
+        cJSON_AddStringToObject(o, csv_mode ? "group" : "ds_task", s->ds_task);
+        if (!csv_mode) cJSON_AddNumberToObject(o, "shots", s->shots);
+        cJSON_AddNumberToObject(o, "n_points", s->n_points);
+        cJSON_AddNumberToObject(o, "n_hull", s->n_hull);
+        /* the hull fit's numbers also at the top level, as before */
+        cJSON_AddStringToObject(o, "status", xf_satfit_status_name(s->fit.status));
+        cJSON_AddItemToObject(o, "k", num(s->fit.k));
+        cJSON_AddItemToObject(o, "alpha", num(s->fit.alpha));
+        cJSON_AddItemToObject(o, "e_ir", num(s->fit.e_ir));
+        cJSON_AddItemToObject(o, "saturation", num(xf_satfit_saturation(&s->fit)));
+        cJSON_AddItemToObject(o, "rms", num(s->fit.rms));
+        cJSON_AddItemToObject(o, "sse", num(s->fit.sse));
+        cJSON_AddItemToObject(o, "hull", fit_json(&s->fit, &s->ci, &s->val));
+        cJSON_AddItemToObject(o, "all", fit_json(&s->fit_all, &s->ci_all, &s->val_all));
+    }
+    return arr;
+}
+
+static cJSON *sweep_json(const xf_sweep_point *p, int n, int groups) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "groups", groups);
+    cJSON *a = cJSON_AddArrayToObject(o, "points");
+    for (int i = 0; i < n; i++) {
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddItemToArray(a, e);
+        cJSON_AddStringToObject(e, "ds_task", p[i].ds_task);
+        cJSON_AddNumberToObject(e, "shots", p[i].shots);
+        cJSON_AddNumberToObject(e, "group", p[i].group);
+        cJSON_AddItemToObject(e, "value", num(p[i].value));
+        cJSON_AddItemToObject(e, "us_acc", num(p[i].us_acc));
+        cJSON_AddItemToObject(e, "ds_acc", num(p[i].ds_acc));
+    }
+    return o;
+}
+
+cJSON *xf_results_json(const xf_study_results *r) {
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddItemToObject(root, "fits", xf_fits_json(r->fits, r->n_sets, 0));
+    cJSON *knobs = cJSON_AddArrayToObject(root, "knobs");
+    for (int i = 0; i < r->n_sets; i++) {
+        const xf_knob_row *k = &r->knobs[i];
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddItemToArray(knobs, o);
+        cJSON_AddStringToObject(o, "ds_task", k->ds_task);
+        cJSON_AddNumberToObject(o, "shots", k->shots);
+        cJSON_AddNumberToObject(o, "n", k->n);
+        cJSON_AddItemToObject(o, "r2", num(k->r2));
+        for (int j = 0; j < XF_N_KNOBS; j++) {
+            cJSON *t = cJSON_AddObjectToObject(o, xf_knob_name(j));
+            cJSON_AddBoolToObject(t, "testable", k->knob[j].testable);
+            cJSON_AddItemToObject(t, "partial_r2", num(k->knob[j].partial_r2));
+            cJSON_AddItemToObject(t, "f", num(k->knob[j].f));
+            cJSON_AddItemToObject(t, "p", num(k->knob[j].p));
+            cJSON_AddNumberToObject(t, "df_num", k->knob[j].df_num);
+            cJSON_AddNumberToObject(t, "df_den", k->knob[j].df_den);
+            cJSON_AddBoolToObject(t, "adds_information", k->informative[j]);
+        }
+    }
+    cJSON *layers = cJSON_AddObjectToObject(root, "layers");
+    cJSON_AddItemToObject(layers, "spearman_e_ir_vs_best_depth", num(r->layer_rho));
+    cJSON *rows = cJSON_AddArrayToObject(layers, "sets");
+    for (int i = 0; i < r->n_sets; i++) {
+        const xf_layer_row *l = &r->layers[i];
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddItemToArray(rows, o);
+        cJSON_AddStringToObject(o, "ds_task", l->ds_task);
+        cJSON_AddNumberToObject(o, "shots", l->shots);
+        cJSON_AddItemToObject(o, "best_depth", num(l->best_depth));
+        cJSON_AddItemToObject(o, "e_ir", num(l->e_ir));
+        cJSON *models = cJSON_AddArrayToObject(o, "models");
+        for (int c = 0; c < l->n_curves; c++) {
+            const xf_layer_curve *cv = &l->curve[c];
+            cJSON *m = cJSON_CreateObject();
+            cJSON_AddItemToArray(models, m);
+            cJSON_AddStringToObject(m, "trial", r->table.trials[cv->trial].id);
+            cJSON_AddItemToObject(m, "us_acc", num(cv->us_acc));
+            cJSON_AddItemToObject(m, "depth", cJSON_CreateDoubleArray(cv->depth, cv->n_layers));
+            cJSON_AddItemToObject(m, "ds_acc", cJSON_CreateDoubleArray(cv->acc, cv->n_layers));
+            cJSON_AddNumberToObject(m, "best_layer", cv->best);
+        }
+    }
+    cJSON_AddItemToObject(root, "head_wd", sweep_json(r->wd, r->n_wd, r->wd_groups));
+    cJSON_AddItemToObject(root, "head_lr", sweep_json(r->lr, r->n_lr, r->lr_groups));
+    cJSON *div = cJSON_AddArrayToObject(root, "diversity");
+    for (int i = 0; i < r->n_diversity; i++) {
+        const xf_diversity_row *d = &r->diversity[i];
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddItemToArray(div, o);
+        cJSON_AddStringToObject(o, "ds_task", d->ds_task);
+        cJSON_AddNumberToObject(o, "shots", d->shots);
+        cJSON_AddStringToObject(o, "us_task", d->us_task);
+        cJSON_AddNumberToObject(o, "n_points", d->n_points);
+        cJSON_AddItemToObject(o, "us_acc_at", cJSON_CreateDoubleArray(d->us_at, 3));
+        cJSON_AddItemToObject(o, "ds_acc_at", cJSON_CreateDoubleArray(d->ds_at, 3));
+    }
+    cJSON *cost = cJSON_AddObjectToObject(root, "cost");
+    cJSON_AddNumberToObject(cost, "trials", r->n_trials);
+    cJSON_AddNumberToObject(cost, "finished", r->n_finished);
+    cJSON_AddNumberToObject(cost, "trial_hours", r->cpu_seconds / 3600);
+    cJSON_AddNumberToObject(cost, "train_flops", r->train_flops);
+    return root;
+}

@@ -1,0 +1,21 @@
+/* Every number of the analysis as JSON: `xfer fit --json` prints it and the
+ * report writes it next to the page (results.json). */
+#ifndef XF_REPORT_JSON_H
+#define XF_REPORT_JSON_H
+
+#include <cjson/cJSON.h>
+
+#include "analysis/setfit.h"
+#include "analysis/study.h"
+
+/* An array, one object per set: fits on the hull ("hull") and on all points
+ * ("all"), each with k, alpha, e_ir, saturation, rms, sse, status, the
+ * bootstrap intervals and the validation. csv_mode names the set "group"
+ * and leaves out shots. NULL when out of memory. */
+cJSON *xf_fits_json(const xf_set_fit *fits, int n, int csv_mode);
+
+/* {"fits": ..., "knobs": ..., "layers": ..., "head_wd": ..., "head_lr": ...,
+ *  "diversity": ..., "cost": ...} */
+cJSON *xf_results_json(const xf_study_results *r);
+
+#endif

@@ -1,0 +1,475 @@
+/* The full study report: every analysis of analysis/study.h on one page,
+ * each figure also written as PNG, SVG and PDF. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/mem.h"
+#include "report/charts.h"
+#include "report/json.h"
+#include "report/plot.h"
+#include "report/report.h"
+
+enum { CELL_W = 560, CELL_H = 420, MAX_SETS = 256 };
+
+typedef struct {
+    const char *dir; /* DIR/report */
+    xf_sbuf *page;
+} out_ctx;
+
+/* Renders a figure in the three formats: the PNG goes into the page, all
+ * three into figures/. kind 0: panel grid, 1: charts. */
+static xf_status emit(out_ctx *o, const char *name, const char *caption, int kind,
+                      const void *items, int n, int cols) {
+    for (int f = XF_FIG_PNG; f <= XF_FIG_PDF; f++) {
+        unsigned char *data;
+        size_t size;
+        xf_status st = kind == 0 ? xf_plot_grid(items, n, cols, CELL_W, CELL_H, f, &data, &size)
+                                 : xf_plot_charts(items, n, cols, CELL_W, CELL_H, f, &data, &size);
+        if (st != XF_OK) return st;
+        char path[1024];
+        snprintf(path, sizeof path, "%s/figures/%s.%s", o->dir, name, xf_fig_ext(f));
+        st = xf_write_file_atomic(path, data, size);
+        if (st == XF_OK && f == XF_FIG_PNG) {
+            xf_sbuf_puts(o->page, "<figure class=\"wide\">");
+            xf_report_img(o->page, caption, data, size);
+            xf_sbuf_puts(o->page, "<figcaption>");
+            xf_sbuf_html(o->page, caption);
+            xf_sbuf_printf(o->page, " (also <a href=\"figures/%s.svg\">SVG</a>, "
+                                    "<a href=\"figures/%s.pdf\">PDF</a>)</figcaption></figure>\n",
+                           name, name);
+        }
+        free(data);
+        if (st != XF_OK) return st;
+    }
+    return XF_OK;
+}
+
+static int distinct_shots(const xf_study_results *r, int *shots) {
+    int n = 0;
+    for (int i = 0; i < r->n_sets; i++) {
+        int j = 0;
+        while (j < n && shots[j] != r->sets[i].shots) j++;
+        if (j == n && n < MAX_SETS) shots[n++] = r->sets[i].shots;
+    }
+    for (int i = 1; i < n; i++) /* insertion sort, few values */
+        for (int j = i; j > 0 && shots[j] < shots[j - 1]; j--) {
+            int t = shots[j];
+            shots[j] = shots[j - 1];
+            shots[j - 1] = t;
+        }
+    return n;
+}
+
+static xf_status ds_vs_us(out_ctx *o, const xf_study_results *r) {
+    int shots[MAX_SETS], ns = distinct_shots(r, shots);
+    xf_panel *panels = xf_calloc((size_t)(r->n_sets > 0 ? r->n_sets : 1), sizeof *panels);
+    char (*titles)[96] = xf_calloc((size_t)(r->n_sets > 0 ? r->n_sets : 1), sizeof *titles);
+    xf_status st = panels && titles ? XF_OK : XF_ENOMEM;
+    for (int lg = 0; lg < 2 && st == XF_OK; lg++)
+        for (int k = 0; k < ns && st == XF_OK; k++) {
+            int n = 0;
+            for (int i = 0; i < r->n_sets; i++) {
+                if (r->sets[i].shots != shots[k]) continue;
+                snprintf(titles[n], sizeof titles[n], "%s, %d-shot", r->sets[i].ds_task,
+                         shots[k]);
+                panels[n] = (xf_panel){titles[n], r->sets[i].points, r->sets[i].n_points,
+                                       r->fits[i].hull, r->fits[i].n_hull, &r->fits[i].fit, lg};
+                n++;
+            }
+            char name[64], caption[160];
+            snprintf(name, sizeof name, "ds_vs_us_%dshot%s", shots[k], lg ? "_log" : "");
+            snprintf(caption, sizeof caption,
+                     "DS against US %s, %d-shot, one panel per DS task: models by family, "
+                     "upper hull (black), fit to the hull and its saturation line (vermillion)",
+                     lg ? "error (log axes)" : "accuracy", shots[k]);
+            st = emit(o, name, caption, 0, panels, n, n < 3 ? n : 3);
+        }
+    free(panels);
+    free(titles);
+    return st;
+}
+
+/* k, alpha, e_IR against shots, one series per DS task with 95% bars. */
+static xf_status params_vs_shots(out_ctx *o, const xf_study_results *r) {
+    int n = r->n_sets;
+    double *v = xf_malloc((size_t)(n > 0 ? n : 1) * 10 * sizeof *v);
+    xf_series *ser = xf_calloc(3 * (size_t)(n > 0 ? n : 1), sizeof *ser);
+    if (!v || !ser) {
+        free(v);
+        free(ser);
+        return XF_ENOMEM;
+    }
+    double *x = v, *y[3] = {v + n, v + 2 * n, v + 3 * n}, *lo[3] = {v + 4 * n, v + 5 * n, v + 6 * n},
+           *hi[3] = {v + 7 * n, v + 8 * n, v + 9 * n};
+    int n_series = 0, m = 0;
+    for (int i = 0; i < n;) {
+        int start = m, j = i;
+        for (; j < n && strcmp(r->sets[j].ds_task, r->sets[i].ds_task) == 0; j++, m++) {
+            const xf_set_fit *f = &r->fits[j];
+            x[m] = f->shots;
+            y[0][m] = f->fit.k, y[1][m] = f->fit.alpha, y[2][m] = f->fit.e_ir;
+            lo[0][m] = f->ci.k[0], lo[1][m] = f->ci.alpha[0], lo[2][m] = f->ci.e_ir[0];
+            hi[0][m] = f->ci.k[1], hi[1][m] = f->ci.alpha[1], hi[2][m] = f->ci.e_ir[1];
+        }
+        for (int p = 0; p < 3; p++)
+            ser[p * n + n_series] = (xf_series){r->sets[i].ds_task, x + start, y[p] + start,
+                                                lo[p] + start, hi[p] + start, m - start, -1,
+                                                n_series};
+        n_series++;
+        i = j;
+    }
+    xf_chart charts[3] = {{"k", "shots", "k", ser, n_series, 1},
+                          {"\xce\xb1", "shots", "\xce\xb1", ser + n, n_series, 1},
+                          {"e_IR", "shots", "e_IR", ser + 2 * n, n_series, 1}};
+    xf_status st = emit(o, "params_vs_shots",
+                        "Fitted parameters (hull fit) against shots per DS task, with bootstrap "
+                        "95% intervals",
+                        1, charts, 3, 3);
+    free(v);
+    free(ser);
+    return st;
+}
+
+/* DS accuracy against tap depth at the largest shot count, per DS task. */
+static xf_status layers(out_ctx *o, const xf_study_results *r) {
+    xf_chart charts[64];
+    xf_series ser[64][XF_LAYERS_TOP];
+    char labels[64][XF_LAYERS_TOP][48], titles[64][96];
+    int nc = 0;
+    for (int i = 0; i < r->n_sets && nc < 64; i++) {
+        int last = i + 1 == r->n_sets || strcmp(r->sets[i + 1].ds_task, r->sets[i].ds_task) != 0;
+        const xf_layer_row *l = &r->layers[i];
+        if (!last || l->n_curves == 0) continue;
+        for (int c = 0; c < l->n_curves; c++) {
+            const xf_layer_curve *cv = &l->curve[c];
+            snprintf(labels[nc][c], 48, "US acc %.3f", cv->us_acc);
+            ser[nc][c] = (xf_series){labels[nc][c], cv->depth, cv->acc, NULL, NULL,
+                                     cv->n_layers, cv->best, c};
+        }
+        snprintf(titles[nc], 96, "%s, %d-shot", l->ds_task, l->shots);
+        charts[nc] = (xf_chart){titles[nc], "relative depth of the tap", "DS accuracy",
+                                ser[nc], l->n_curves, 0};
+        nc++;
+    }
+    if (nc == 0) {
+        xf_sbuf_puts(o->page, "<p>No model has two or more probed taps.</p>\n");
+        return XF_OK;
+    }
+    return emit(o, "layers",
+                "DS accuracy against relative tap depth for the best models by US accuracy; "
+                "rings mark each model's best layer",
+                1, charts, nc, nc < 3 ? nc : 3);
+}
+
+/* Mean US and DS accuracy against the knob's value, per (DS task, shots). */
+static xf_status sweep(out_ctx *o, const xf_sweep_point *p, int n, int groups, const char *knob) {
+    if (groups == 0) {
+        xf_sbuf_printf(o->page, "<p>No configs differ only in %s: nothing to compare.</p>\n",
+                       knob);
+        return XF_OK;
+    }
+    xf_sbuf_printf(o->page, "<p>%d groups of configs equal but for %s.</p>\n", groups, knob);
+    /* one chart per DS task at its largest shots: DS and US mean per value */
+    enum { MAXV = 64 };
+    xf_chart charts[32];
+    xf_series ser[32][2];
+    double xs[32][MAXV], ds[32][MAXV], us[32][MAXV];
+    char titles[32][96];
+    int nc = 0;
+    for (int i = 0; i < n && nc < 32; i++) {
+        int seen = 0, best_shots = p[i].shots;
+        for (int c = 0; c < nc && !seen; c++) seen = strncmp(titles[c], p[i].ds_task, strlen(p[i].ds_task)) == 0 && titles[c][strlen(p[i].ds_task)] == ',';
+        if (seen) continue;
+        for (int j = 0; j < n; j++)
+            if (strcmp(p[j].ds_task, p[i].ds_task) == 0 && p[j].shots > best_shots)
+                best_shots = p[j].shots;
+        int nv = 0, cnt[MAXV] = {0};
+        for (int j = 0; j < n; j++) {
+            if (strcmp(p[j].ds_task, p[i].ds_task) != 0 || p[j].shots != best_shots) continue;
+            int v = 0;
+            while (v < nv && xs[nc][v] != p[j].value) v++;
+            if (v == nv) {
+                if (nv == MAXV) continue;
+                xs[nc][nv] = p[j].value, ds[nc][nv] = us[nc][nv] = 0, nv++;
+            }
+            ds[nc][v] += p[j].ds_acc, us[nc][v] += p[j].us_acc, cnt[v]++;
+        }
+        for (int a = 1; a < nv; a++) /* sort by value */
+            for (int b = a; b > 0 && xs[nc][b] < xs[nc][b - 1]; b--) {
+                double t;
+                int ti;
+                t = xs[nc][b], xs[nc][b] = xs[nc][b - 1], xs[nc][b - 1] = t;
+                t = ds[nc][b], ds[nc][b] = ds[nc][b - 1], ds[nc][b - 1] = t;
+                t = us[nc][b], us[nc][b] = us[nc][b - 1], us[nc][b - 1] = t;
+                ti = cnt[b], cnt[b] = cnt[b - 1], cnt[b - 1] = ti;
+            }
+        for (int v = 0; v < nv; v++) ds[nc][v] /= cnt[v], us[nc][v] /= cnt[v];
+        int pos = 1;
+        for (int v = 0; v < nv; v++) pos &= xs[nc][v] > 0;
+        ser[nc][0] = (xf_series){"DS accuracy (mean)", xs[nc], ds[nc], NULL, NULL, nv, -1, 0};
+        ser[nc][1] = (xf_series){"US accuracy (mean)", xs[nc], us[nc], NULL, NULL, nv, -1, 1};
+        snprintf(titles[nc], 96, "%s, %d-shot", p[i].ds_task, best_shots);
+        charts[nc] = (xf_chart){titles[nc], knob, "accuracy", ser[nc], 2, pos};
+        nc++;
+    }
+    char name[64], caption[128];
+    snprintf(name, sizeof name, "sweep_%s", knob);
+    snprintf(caption, sizeof caption, "US and DS accuracy against %s (means over groups)", knob);
+    return emit(o, name, caption, 1, charts, nc, nc < 3 ? nc : 3);
+}
+
+static void intervals_table(xf_sbuf *b, const xf_study_results *r) {
+    xf_sbuf_puts(b, "<table>\n<tr><th>DS task</th><th>shots</th><th>fit to</th><th>k</th>"
+                    "<th>k 95%</th><th>&alpha;</th><th>&alpha; 95%</th><th>e<sub>IR</sub></th>"
+                    "<th>e<sub>IR</sub> 95%</th><th>fit RMS (low US)</th>"
+                    "<th>prediction RMS (high US)</th></tr>\n");
+    for (int i = 0; i < r->n_sets; i++)
+        for (int h = 0; h < 2; h++) {
+            const xf_set_fit *s = &r->fits[i];
+            const xf_satfit *f = h ? &s->fit_all : &s->fit;
+            const xf_satfit_ci *c = h ? &s->ci_all : &s->ci;
+            const xf_validation *v = h ? &s->val_all : &s->val;
+            xf_sbuf_puts(b, "<tr><td>");
+            xf_sbuf_html(b, s->ds_task);
+            xf_sbuf_printf(b, "</td><td>%d</td><td>%s</td>", s->shots, h ? "all points" : "hull");
+            xf_report_cell(b, "%.4g", f->k);
+            xf_sbuf_printf(b, "<td>[%.3g, %.3g]</td>", c->k[0], c->k[1]);
+            xf_report_cell(b, "%.4g", f->alpha);
+            xf_sbuf_printf(b, "<td>[%.3g, %.3g]</td>", c->alpha[0], c->alpha[1]);
+            xf_report_cell(b, "%.4f", f->e_ir);
+            xf_sbuf_printf(b, "<td>[%.4f, %.4f]</td>", c->e_ir[0], c->e_ir[1]);
+            xf_report_cell(b, "%.3g", v->fit_rms);
+            xf_report_cell(b, "%.3g", v->predict_rms);
+            xf_sbuf_puts(b, "</tr>\n");
+        }
+    xf_sbuf_puts(b, "</table>\n");
+}
+
+static void knobs_section(xf_sbuf *b, const xf_study_results *r) {
+    xf_sbuf_puts(b, "<table>\n<tr><th>DS task</th><th>shots</th><th>models</th><th>R&sup2;</th>");
+    for (int k = 0; k < XF_N_KNOBS; k++)
+        xf_sbuf_printf(b, "<th>%s: partial R&sup2; / p</th>", xf_knob_name(k));
+    xf_sbuf_puts(b, "</tr>\n");
+    for (int i = 0; i < r->n_sets; i++) {
+        const xf_knob_row *k = &r->knobs[i];
+        xf_sbuf_puts(b, "<tr><td>");
+        xf_sbuf_html(b, k->ds_task);
+        xf_sbuf_printf(b, "</td><td>%d</td><td>%d</td>", k->shots, k->n);
+        xf_report_cell(b, "%.3f", k->r2);
+        for (int j = 0; j < XF_N_KNOBS; j++) {
+            if (!k->knob[j].testable)
+                xf_sbuf_puts(b, "<td>not testable</td>");
+            else
+                xf_sbuf_printf(b, "<td>%s%.3f / %.2g%s</td>", k->informative[j] ? "<b>" : "",
+                               k->knob[j].partial_r2, k->knob[j].p,
+                               k->informative[j] ? "</b>" : "");
+        }
+        xf_sbuf_puts(b, "</tr>\n");
+    }
+    xf_sbuf_puts(b, "</table>\n<ul>\n");
+    for (int i = 0; i < r->n_sets;) {
+        int j = i, total = 0, hits[XF_N_KNOBS] = {0}, testable[XF_N_KNOBS] = {0};
+        for (; j < r->n_sets && strcmp(r->knobs[j].ds_task, r->knobs[i].ds_task) == 0; j++) {
+            total += r->knobs[j].n > 0;
+            for (int k = 0; k < XF_N_KNOBS; k++) {
+                hits[k] += r->knobs[j].informative[k];
+                testable[k] += r->knobs[j].knob[k].testable;
+            }
+        }
+        xf_sbuf_puts(b, "<li><b>");
+        xf_sbuf_html(b, r->knobs[i].ds_task);
+        xf_sbuf_puts(b, "</b>: ");
+        int any = 0;
+        for (int k = 0; k < XF_N_KNOBS; k++)
+            if (hits[k]) {
+                xf_sbuf_printf(b, "%s%s adds information beyond US accuracy at %d of %d shot "
+                                  "counts",
+                               any ? "; " : "", xf_knob_name(k), hits[k], total);
+                any = 1;
+            }
+        if (!any) xf_sbuf_puts(b, "no knob adds information beyond US accuracy");
+        xf_sbuf_puts(b, " (untestable here:");
+        int un = 0;
+        for (int k = 0; k < XF_N_KNOBS; k++)
+            if (!testable[k]) xf_sbuf_printf(b, "%s %s", un++ ? "," : "", xf_knob_name(k));
+        xf_sbuf_puts(b, un ? ").</li>\n" : " none).</li>\n");
+        i = j;
+    }
+    xf_sbuf_printf(b, "</ul>\n<p class=\"note\">A knob adds information when p &lt; %g and its "
+                      "partial R&sup2; &ge; %g. Untestable: constant in the study, or "
+                      "determined by the other knobs.</p>\n",
+                   XF_KNOB_P, XF_KNOB_R2);
+}
+
+static void diversity_section(xf_sbuf *b, const xf_study_results *r) {
+    if (r->n_diversity == 0) {
+        xf_sbuf_puts(b, "<p>The study has one US task: nothing to compare.</p>\n");
+        return;
+    }
+    xf_sbuf_puts(b, "<table>\n<tr><th>DS task</th><th>shots</th><th>US task</th><th>models</th>"
+                    "<th>DS acc at US acc q1</th><th>at median</th><th>at q3</th></tr>\n");
+    for (int i = 0; i < r->n_diversity; i++) {
+        const xf_diversity_row *d = &r->diversity[i];
+        xf_sbuf_puts(b, "<tr><td>");
+        xf_sbuf_html(b, d->ds_task);
+        xf_sbuf_printf(b, "</td><td>%d</td><td>", d->shots);
+        xf_sbuf_html(b, d->us_task);
+        xf_sbuf_printf(b, "</td><td>%d</td>", d->n_points);
+        for (int q = 0; q < 3; q++) {
+            char fmt[64];
+            snprintf(fmt, sizeof fmt, "%%.4f (at %.3f)", d->us_at[q]);
+            xf_report_cell(b, fmt, d->ds_at[q]);
+        }
+        xf_sbuf_puts(b, "</tr>\n");
+    }
+    xf_sbuf_puts(b, "</table>\n");
+}
+
+static void intervals_csv(xf_sbuf *b, const xf_study_results *r) {
+    xf_sbuf_puts(b, "ds_task,shots,fit_to,status,k,k_lo,k_hi,alpha,alpha_lo,alpha_hi,e_ir,"
+                    "e_ir_lo,e_ir_hi,rms,val_threshold,val_n_fit,val_n_test,val_fit_rms,"
+                    "val_predict_rms\n");
+    for (int i = 0; i < r->n_sets; i++)
+        for (int h = 0; h < 2; h++) {
+            const xf_set_fit *s = &r->fits[i];
+            const xf_satfit *f = h ? &s->fit_all : &s->fit;
+            const xf_satfit_ci *c = h ? &s->ci_all : &s->ci;
+            const xf_validation *v = h ? &s->val_all : &s->val;
+            xf_sbuf_printf(b, "\"%s\",%d,%s,%s,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,"
+                              "%.10g,%.10g,%.10g,%d,%d,%.10g,%.10g\n",
+                           s->ds_task, s->shots, h ? "all" : "hull",
+                           xf_satfit_status_name(f->status), f->k, c->k[0], c->k[1], f->alpha,
+                           c->alpha[0], c->alpha[1], f->e_ir, c->e_ir[0], c->e_ir[1], f->rms,
+                           v->threshold, v->n_fit, v->n_test, v->fit_rms, v->predict_rms);
+        }
+}
+
+static void knobs_csv(xf_sbuf *b, const xf_study_results *r) {
+    xf_sbuf_puts(b, "ds_task,shots,n,r2,knob,testable,partial_r2,f,p,df_num,df_den,"
+                    "adds_information\n");
+    for (int i = 0; i < r->n_sets; i++)
+        for (int k = 0; k < XF_N_KNOBS; k++) {
+            const xf_knob_row *w = &r->knobs[i];
+            const xf_ftest *t = &w->knob[k];
+            xf_sbuf_printf(b, "\"%s\",%d,%d,%.10g,%s,%d,%.10g,%.10g,%.10g,%d,%d,%d\n",
+                           w->ds_task, w->shots, w->n, w->r2, xf_knob_name(k), t->testable,
+                           t->partial_r2, t->f, t->p, t->df_num, t->df_den, w->informative[k]);
+        }
+}
+
+static xf_status write_sbuf(const char *path, xf_sbuf *b) {
+    xf_status st = xf_sbuf_status(b);
+    if (st == XF_OK) st = xf_write_file_atomic(path, b->data, b->len);
+    xf_sbuf_free(b);
+    return st;
+}
+
+xf_status xf_report_study_write(const char *dir, const char *study, const xf_study_results *r,
+                                char *html_path, size_t cap) {
+    char base[900], path[1024];
+    size_t len = strlen(dir);
+    while (len > 1 && dir[len - 1] == '/') len--;
+    snprintf(base, sizeof base, "%.*s/report", (int)len, dir);
+    snprintf(path, sizeof path, "%s/figures", base);
+    xf_status st = xf_mkdirs(path);
+    if (st != XF_OK) return st;
+    xf_sbuf page, b;
+    xf_sbuf_init(&page);
+    out_ctx o = {base, &page};
+    /* the basic page's head and fit table, then the sections */
+    xf_sbuf_puts(&page, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+                        "<title>xfer report: ");
+    xf_sbuf_html(&page, study);
+    xf_sbuf_puts(&page, "</title>\n<style>body{font-family:'DejaVu Sans',Helvetica,Arial,"
+                        "sans-serif;margin:2em auto;max-width:1700px;color:#222;padding:0 1em}"
+                        "table{border-collapse:collapse;margin:1em 0;font-size:13px}"
+                        "th,td{padding:3px 8px;border-bottom:1px solid #ddd;text-align:right}"
+                        "th{border-bottom:2px solid #444;background:#f6f6f6}"
+                        "td:first-child,th:first-child{text-align:left}figure{margin:1em 0}"
+                        "figure.wide img{max-width:100%;height:auto}figcaption{font-size:13px;"
+                        "color:#555}p.note{font-size:13px;color:#555;max-width:60em}"
+                        "pre{font-size:12px;background:#f6f6f6;padding:8px;white-space:pre-wrap}"
+                        "</style>\n</head>\n<body>\n<h1>xfer report: ");
+    xf_sbuf_html(&page, study);
+    xf_sbuf_printf(&page, "</h1>\n<h2>Study and cost</h2>\n<p>%d trials recorded, %d finished; "
+                          "%.3f hours of trial time (sum of trials.seconds); %.4g training "
+                          "FLOPs (sum of trials.train_flops).</p>\n",
+                   r->n_trials, r->n_finished, r->cpu_seconds / 3600, r->train_flops);
+    if (r->table.n_trials > 0) {
+        xf_sbuf_puts(&page, "<p>Config of the first trial (the grid varies some fields):</p><pre>");
+        xf_sbuf_html(&page, r->table.trials[0].config_json);
+        xf_sbuf_puts(&page, "</pre>\n");
+    }
+    xf_sbuf_puts(&page, "<h2>Saturation fits (upper hull)</h2>\n<p class=\"note\">e<sub>DS</sub> "
+                        "= k&middot;e<sub>US</sub><sup>&alpha;</sup> + e<sub>IR</sub>, e = 1 "
+                        "&minus; accuracy, at the last layer; see docs/analysis.md.</p>\n");
+    xf_report_fit_table(&page, r->fits, r->n_sets);
+    xf_sbuf_puts(&page, "<h2>Intervals and validation</h2>\n<p class=\"note\">Bootstrap 95% "
+                        "intervals (models resampled). Validation: fitted on models up to the "
+                        "70th percentile of US accuracy, RMS DS-accuracy error on those and on "
+                        "the rest.</p>\n");
+    intervals_table(&page, r);
+    xf_sbuf_puts(&page, "<h2>DS against US</h2>\n");
+    if (r->n_sets > 0) st = ds_vs_us(&o, r);
+    if (st == XF_OK && r->n_sets > 0) {
+        xf_sbuf_puts(&page, "<h2>Parameters against shots</h2>\n");
+        st = params_vs_shots(&o, r);
+    }
+    if (st == XF_OK) {
+        xf_sbuf_puts(&page, "<h2>Does anything beyond US accuracy predict DS accuracy?</h2>\n");
+        knobs_section(&page, r);
+        xf_sbuf_puts(&page, "<h2>Layers</h2>\n");
+        st = layers(&o, r);
+        xf_sbuf_printf(&page, "<p>Spearman correlation across (DS task, shots) between e<sub>IR"
+                              "</sub> and the mean relative depth of the best layer: %.3f "
+                              "(negative: tasks that saturate early peak at lower layers).</p>\n",
+                       r->layer_rho);
+    }
+    if (st == XF_OK) {
+        xf_sbuf_puts(&page, "<h2>Head weight decay and learning rate</h2>\n");
+        st = sweep(&o, r->wd, r->n_wd, r->wd_groups, "head_wd");
+    }
+    if (st == XF_OK) st = sweep(&o, r->lr, r->n_lr, r->lr_groups, "head_lr");
+    if (st == XF_OK) {
+        xf_sbuf_puts(&page, "<h2>US diversity</h2>\n");
+        diversity_section(&page, r);
+        xf_sbuf_puts(&page, "<p>Every number: <a href=\"results.json\">results.json</a>, "
+                            "<a href=\"fits.csv\">fits.csv</a>, <a href=\"intervals.csv\">"
+                            "intervals.csv</a>, <a href=\"knobs.csv\">knobs.csv</a>.</p>\n"
+                            "</body>\n</html>\n");
+        snprintf(path, sizeof path, "%s/index.html", base);
+        st = write_sbuf(path, &page);
+    } else {
+        xf_sbuf_free(&page);
+    }
+    if (st == XF_OK) {
+        xf_sbuf_init(&b);
+        xf_report_csv(r->fits, r->n_sets, &b);
+        snprintf(path, sizeof path, "%s/fits.csv", base);
+        st = write_sbuf(path, &b);
+    }
+    if (st == XF_OK) {
+        xf_sbuf_init(&b);
+        intervals_csv(&b, r);
+        snprintf(path, sizeof path, "%s/intervals.csv", base);
+        st = write_sbuf(path, &b);
+    }
+    if (st == XF_OK) {
+        xf_sbuf_init(&b);
+        knobs_csv(&b, r);
+        snprintf(path, sizeof path, "%s/knobs.csv", base);
+        st = write_sbuf(path, &b);
+    }
+    if (st == XF_OK) {
+        cJSON *j = xf_results_json(r);
+        char *text = j ? cJSON_Print(j) : NULL;
+        cJSON_Delete(j);
+        snprintf(path, sizeof path, "%s/results.json", base);
+        st = text ? xf_write_file_atomic(path, text, strlen(text)) : XF_ENOMEM;
+        free(text);
+    }
+    if (st == XF_OK && html_path) snprintf(html_path, cap, "%s/index.html", base);
+    return st;
+}
