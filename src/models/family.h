@@ -22,6 +22,8 @@ typedef struct {
 } xf_family_info;
 
 extern const xf_family_info xf_mlp_family;
+extern const xf_family_info xf_vit_family;
+extern const xf_family_info xf_mixer_family;
 
 /* Helpers for the families' config code. Each names `field` on error. */
 xf_status xf_config_check_range(const char *field, int v, int lo, int hi);

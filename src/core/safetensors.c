@@ -1,0 +1,226 @@
+#include "core/safetensors.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/mem.h"
+
+/* The safetensors reference implementation refuses headers over 100 MB. */
+static const uint64_t MAX_HEADER = 100u << 20;
+
+static const struct {
+    const char *name;
+    size_t size;
+} dtypes[] = {
+    [XF_ST_F64] = {"F64", 8}, [XF_ST_F32] = {"F32", 4}, [XF_ST_F16] = {"F16", 2},
+    [XF_ST_BF16] = {"BF16", 2}, [XF_ST_I64] = {"I64", 8}, [XF_ST_I32] = {"I32", 4},
+    [XF_ST_I16] = {"I16", 2}, [XF_ST_I8] = {"I8", 1}, [XF_ST_U8] = {"U8", 1},
+    [XF_ST_BOOL] = {"BOOL", 1},
+};
+
+const char *xf_st_dtype_name(xf_st_dtype d) { return dtypes[d].name; }
+size_t xf_st_dtype_size(xf_st_dtype d) { return dtypes[d].size; }
+
+void xf_safetensors_free(xf_safetensors *st) {
+    for (int i = 0; i < st->n_tensors; i++) free(st->tensors[i].name);
+    for (int i = 0; i < st->n_meta; i++) {
+        free(st->meta_keys[i]);
+        free(st->meta_values[i]);
+    }
+    free(st->tensors);
+    free(st->meta_keys);
+    free(st->meta_values);
+    free(st->data);
+    free(st->path);
+    memset(st, 0, sizeof *st);
+}
+
+/* A non-negative integer that a double holds exactly. */
+static bool as_size(const cJSON *item, size_t *out) {
+    if (!cJSON_IsNumber(item)) return false;
+    double v = item->valuedouble;
+    if (!(v >= 0 && v <= 9007199254740992.0) || v != floor(v)) return false;
+    *out = (size_t)v;
+    return true;
+}
+
+static void to_host_order(unsigned char *p, size_t nbytes, size_t elem) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    for (size_t i = 0; i + elem <= nbytes; i += elem)
+        for (size_t a = 0, b = elem - 1; a < b; a++, b--) {
+            unsigned char t = p[i + a];
+            p[i + a] = p[i + b];
+            p[i + b] = t;
+        }
+#else
+    (void)p, (void)nbytes, (void)elem;
+#endif
+}
+
+static xf_status parse_tensor(const char *label, const cJSON *e, size_t data_len,
+                              unsigned char *data, xf_st_tensor *t) {
+    const char *name = t->name;
+    if (!cJSON_IsObject(e))
+        return xf_fail(XF_EFORMAT, "%s: tensor '%s': expected an object", label, name);
+    const cJSON *dtype = cJSON_GetObjectItemCaseSensitive(e, "dtype");
+    int found = -1;
+    for (size_t d = 0; cJSON_IsString(dtype) && d < sizeof dtypes / sizeof *dtypes; d++)
+        if (strcmp(dtype->valuestring, dtypes[d].name) == 0) found = (int)d;
+    if (found < 0)
+        return xf_fail(XF_EFORMAT, "%s: tensor '%s': dtype %s is not one xfer reads", label, name,
+                       cJSON_IsString(dtype) ? dtype->valuestring : "missing");
+    t->dtype = (xf_st_dtype)found;
+    const cJSON *shape = cJSON_GetObjectItemCaseSensitive(e, "shape");
+    if (!cJSON_IsArray(shape) || cJSON_GetArraySize(shape) > XF_ST_MAX_DIMS)
+        return xf_fail(XF_EFORMAT, "%s: tensor '%s': shape is not an array of up to %d sizes",
+                       label, name, XF_ST_MAX_DIMS);
+    t->ndim = cJSON_GetArraySize(shape);
+    t->numel = 1;
+    for (int d = 0; d < t->ndim; d++) {
+        size_t v;
+        if (!as_size(cJSON_GetArrayItem(shape, d), &v) || v > ((size_t)1 << 40))
+            return xf_fail(XF_EFORMAT, "%s: tensor '%s': shape[%d] is not a size", label, name,
+                           d);
+        t->shape[d] = (int64_t)v;
+        if (v && t->numel > SIZE_MAX / 8 / v)
+            return xf_fail(XF_EFORMAT, "%s: tensor '%s': shape too large", label, name);
+        t->numel *= v;
+    }
+    t->nbytes = t->numel * dtypes[t->dtype].size;
+    const cJSON *offsets = cJSON_GetObjectItemCaseSensitive(e, "data_offsets");
+    size_t begin, end;
+    if (!cJSON_IsArray(offsets) || cJSON_GetArraySize(offsets) != 2 ||
+        !as_size(cJSON_GetArrayItem(offsets, 0), &begin) ||
+        !as_size(cJSON_GetArrayItem(offsets, 1), &end))
+        return xf_fail(XF_EFORMAT, "%s: tensor '%s': data_offsets is not two byte offsets",
+                       label, name);
+    if (begin > end || end > data_len || end - begin != t->nbytes)
+        return xf_fail(XF_EFORMAT,
+                       "%s: tensor '%s': data_offsets [%zu, %zu] do not hold %zu bytes of %s "
+                       "within the %zu data bytes",
+                       label, name, begin, end, t->nbytes, dtypes[t->dtype].name, data_len);
+    if (begin % dtypes[t->dtype].size)
+        return xf_fail(XF_EFORMAT, "%s: tensor '%s': data byte %zu is not aligned to its %s",
+                       label, name, begin, dtypes[t->dtype].name);
+    to_host_order(data + begin, t->nbytes, dtypes[t->dtype].size);
+    t->data = data + begin;
+    return XF_OK;
+}
+
+static xf_status parse_meta(const char *label, const cJSON *meta, xf_safetensors *st) {
+    if (!cJSON_IsObject(meta))
+        return xf_fail(XF_EFORMAT, "%s: __metadata__ is not an object", label);
+    int n = cJSON_GetArraySize(meta);
+    st->meta_keys = xf_calloc((size_t)n + 1, sizeof(char *));
+    st->meta_values = xf_calloc((size_t)n + 1, sizeof(char *));
+    if (!st->meta_keys || !st->meta_values) return XF_ENOMEM;
+    for (const cJSON *item = meta->child; item; item = item->next) {
+        if (!cJSON_IsString(item))
+            return xf_fail(XF_EFORMAT, "%s: __metadata__.%s is not a string", label,
+                           item->string);
+        int i = st->n_meta++;
+        st->meta_keys[i] = xf_strdup(item->string);
+        st->meta_values[i] = xf_strdup(item->valuestring);
+        if (!st->meta_keys[i] || !st->meta_values[i]) return XF_ENOMEM;
+    }
+    return XF_OK;
+}
+
+static xf_status parse_into(const unsigned char *bytes, size_t size, const char *label,
+                            xf_safetensors *st) {
+    if (size < 8)
+        return xf_fail(XF_EFORMAT, "%s: %zu bytes, too short for a safetensors file", label,
+                       size);
+    uint64_t header_len = 0;
+    for (int i = 7; i >= 0; i--) header_len = header_len << 8 | bytes[i];
+    if (header_len < 2 || header_len > MAX_HEADER || header_len > size - 8)
+        return xf_fail(XF_EFORMAT,
+                       "%s: byte 0: header length %llu does not fit the file's %zu bytes", label,
+                       (unsigned long long)header_len, size);
+    size_t data_len = size - 8 - (size_t)header_len;
+    /* +1: malloc(0) may return NULL. */
+    st->data = xf_malloc(data_len + 1);
+    if (!st->data) return XF_ENOMEM;
+    memcpy(st->data, bytes + 8 + header_len, data_len);
+    cJSON *h = cJSON_ParseWithLength((const char *)bytes + 8, (size_t)header_len);
+    if (!cJSON_IsObject(h)) {
+        cJSON_Delete(h);
+        return xf_fail(XF_EFORMAT, "%s: the header (bytes 8..%llu) is not a JSON object", label,
+                       (unsigned long long)(8 + header_len));
+    }
+    xf_status st_ = XF_OK;
+    int n = cJSON_GetArraySize(h);
+    st->tensors = xf_calloc((size_t)n + 1, sizeof *st->tensors);
+    if (!st->tensors) st_ = XF_ENOMEM;
+    for (const cJSON *e = h->child; st_ == XF_OK && e; e = e->next) {
+        if (strcmp(e->string, "__metadata__") == 0) {
+            st_ = parse_meta(label, e, st);
+            continue;
+        }
+        for (int i = 0; i < st->n_tensors; i++)
+            if (strcmp(st->tensors[i].name, e->string) == 0) {
+                st_ = xf_fail(XF_EFORMAT, "%s: tensor '%s' appears twice", label, e->string);
+                break;
+            }
+        if (st_ != XF_OK) break;
+        xf_st_tensor *t = &st->tensors[st->n_tensors++];
+        if (!(t->name = xf_strdup(e->string))) {
+            st_ = XF_ENOMEM;
+            break;
+        }
+        st_ = parse_tensor(label, e, data_len, st->data, t);
+    }
+    cJSON_Delete(h);
+    return st_;
+}
+
+xf_status xf_safetensors_parse(const unsigned char *bytes, size_t size, const char *label,
+                               xf_safetensors *st) {
+    memset(st, 0, sizeof *st);
+    xf_status s = XF_OK;
+    if (!(st->path = xf_strdup(label))) s = XF_ENOMEM;
+    if (s == XF_OK) s = parse_into(bytes, size, label, st);
+    if (s != XF_OK) xf_safetensors_free(st);
+    return s;
+}
+
+xf_status xf_safetensors_open(const char *path, xf_safetensors *st) {
+    memset(st, 0, sizeof *st);
+    unsigned char *bytes;
+    size_t size;
+    xf_status s = xf_read_file(path, &bytes, &size);
+    if (s != XF_OK) return s;
+    s = xf_safetensors_parse(bytes, size, path, st);
+    free(bytes);
+    return s;
+}
+
+const xf_st_tensor *xf_safetensors_find(const xf_safetensors *st, const char *name) {
+    for (int i = 0; i < st->n_tensors; i++)
+        if (strcmp(st->tensors[i].name, name) == 0) return &st->tensors[i];
+    return NULL;
+}
+
+const char *xf_safetensors_meta(const xf_safetensors *st, const char *key) {
+    for (int i = 0; i < st->n_meta; i++)
+        if (strcmp(st->meta_keys[i], key) == 0) return st->meta_values[i];
+    return NULL;
+}
+
+xf_status xf_safetensors_f32(const xf_safetensors *st, const char *name, size_t numel,
+                             const float **data) {
+    const xf_st_tensor *t = xf_safetensors_find(st, name);
+    if (!t) return xf_fail(XF_ENOTFOUND, "%s: no tensor '%s'", st->path, name);
+    if (t->dtype != XF_ST_F32)
+        return xf_fail(XF_EFORMAT, "%s: tensor '%s': dtype %s, expected F32", st->path, name,
+                       dtypes[t->dtype].name);
+    if (t->numel != numel)
+        return xf_fail(XF_EFORMAT, "%s: tensor '%s': %zu elements, expected %zu", st->path, name,
+                       t->numel, numel);
+    *data = t->data;
+    return XF_OK;
+}
