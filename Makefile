@@ -59,7 +59,7 @@ test-fast: $(BUILD)/xfer $(BUILD)/xfer-tests
 
 test-san:
 	$(MAKE) BUILD=build-san OPT="$(SAN_FLAGS)" build-san/xfer build-san/xfer-tests
-	$(TEST_ENV) XFER_BIN=$(CURDIR)/build-san/xfer ASAN_OPTIONS=detect_leaks=1 \
+	$(TEST_ENV) XFER_BIN=$(CURDIR)/build-san/xfer ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
 	  UBSAN_OPTIONS=print_stacktrace=1 build-san/xfer-tests --jobs 2
 
 demo: deps $(BUILD)/xfer

@@ -19,6 +19,8 @@ DEBS=(
   fonts-crosextra-carlito fonts-crosextra-caladea fonts-linuxlibertine fonts-lato
   fonts-open-sans fonts-noto-color-emoji unicode-data
   sqlite3
+  # The Slurm end-to-end test (tests/cluster/): a throw-away single-host cluster.
+  slurm-wlm munge
 )
 # Extra packages for tools/ (reference dumps) and bench/ (peers), not for the build.
 TOOL_DEBS=(python3-numpy python3-scipy python3-torch)

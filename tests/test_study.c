@@ -42,13 +42,13 @@ Test(study, parses_the_example) {
     cr_assert_str_eq(cfg.name, "quick");
     cr_assert_eq(cfg.n_upstream, 1);
     cr_assert_str_eq(cfg.upstream[0], "fashion-mnist");
-    cr_assert_eq(cfg.n_family, 1);
-    cr_assert_str_eq(cfg.family[0], "mlp");
-    cr_assert_eq(cfg.width.n, 5);
-    cr_assert_eq(cfg.width.v[0], 32);
-    cr_assert_eq(cfg.width.v[4], 512);
-    cr_assert_eq(cfg.depth.n, 3);
-    cr_assert_eq(cfg.depth.v[2], 3);
+    cr_assert_eq(cfg.n_models, 1);
+    cr_assert_str_eq(cfg.models[0].family, "mlp");
+    cr_assert_eq(cfg.models[0].width.n, 5);
+    cr_assert_eq(cfg.models[0].width.v[0], 32);
+    cr_assert_eq(cfg.models[0].width.v[4], 512);
+    cr_assert_eq(cfg.models[0].depth.n, 3);
+    cr_assert_eq(cfg.models[0].depth.v[2], 3);
     cr_assert_eq(cfg.epochs.n, 2);
     cr_assert_eq(cfg.epochs.v[1], 2);
     cr_assert_eq(cfg.data_fraction.n, 5);
@@ -100,9 +100,10 @@ Test(study, rejects_bad_values_inline) {
         {"name: x\nupstream: a\nmodel: {family: mlp, width: [8, 8], depth: 1}\n"
          "downstream: {tasks: [b]}\n",
          "x.yaml:3:33: model.width: 8 is listed twice"},
-        {"name: x\nupstream: a\nmodel: {family: vit, width: 8, depth: 1}\n"
+        {"name: x\nupstream: a\nmodel: {family: vgg, width: 8, depth: 1}\n"
          "downstream: {tasks: [b]}\n",
-         "model.family: expected a model family (mlp), got 'vit'"},
+         "x.yaml:3:17: model.family: expected a model family (mlp, vit, mixer, resnet), "
+         "got 'vgg'"},
         {"name: x\nupstream: a\nmodel: {family: mlp, width: 8, depth: 1}\n",
          "x.yaml:1:1: missing required key 'downstream'"},
         {"name: x\nupstream: a\nmodel: {family: mlp, width: 8}\ndownstream: {tasks: [b]}\n",
@@ -163,11 +164,12 @@ Test(study, plan_expands_the_grid_with_stable_ids) {
     /* The canonical config of the first trial, fixed once and for all: a
      * change here changes every id and orphans the stores already run. */
     const xf_trial *t = &a.trials[0];
-    cr_assert_eq(t->width, 32);
-    cr_assert_eq(t->depth, 1);
-    cr_assert_eq(t->epochs, 1);
+    cr_assert_eq(t->model.family, XF_FAMILY_MLP);
+    cr_assert_eq(t->model.mlp.width, 32);
+    cr_assert_eq(t->model.mlp.depth, 1);
+    cr_assert_eq(t->train.epochs, 1);
     cr_assert_eq(t->data_fraction, 0.02);
-    cr_assert_eq(t->head_lr, 0.001);
+    cr_assert_eq(t->train.head_lr, 0.001);
     cr_assert_str_eq(t->config_json,
                      "{\"downstream\":{\"draws\":3,\"lambda\":1024,\"shots\":[1,5,10,25],"
                      "\"tasks\":[\"fashion-mnist\",\"mnist\"],\"test_limit\":2000},"
@@ -181,7 +183,7 @@ Test(study, plan_expands_the_grid_with_stable_ids) {
 
     /* One more width adds 30 trials and keeps the 150 ids. */
     xf_study_config grown = cfg;
-    grown.width.v[grown.width.n++] = 1024;
+    grown.models[0].width.v[grown.models[0].width.n++] = 1024;
     xf_plan c;
     cr_assert_eq(xf_plan_build(&grown, &c), XF_OK);
     cr_assert_eq(c.n, 180);
@@ -333,8 +335,9 @@ Test(study, rerun_skips_finished_trials, .timeout = 60) {
     snprintf(out, sizeof out, "%s/tiny", dir);
     snprintf(db, sizeof db, "%s/study.db", out);
 
+    xf_study_options opts = {.out_dir = out, .workers = 1};
     xf_study_summary first;
-    cr_assert_eq(xf_study_run(&cfg, out, &first), XF_OK, "%s", xf_error_message());
+    cr_assert_eq(xf_study_run(&cfg, &opts, &first), XF_OK, "%s", xf_error_message());
     cr_assert_eq(first.planned, 2);
     cr_assert_eq(first.skipped, 0);
     cr_assert_eq(first.ran, 2);
@@ -380,7 +383,7 @@ Test(study, rerun_skips_finished_trials, .timeout = 60) {
     xf_store_close(s);
 
     xf_study_summary second;
-    cr_assert_eq(xf_study_run(&cfg, out, &second), XF_OK, "%s", xf_error_message());
+    cr_assert_eq(xf_study_run(&cfg, &opts, &second), XF_OK, "%s", xf_error_message());
     cr_assert_eq(second.planned, 2);
     cr_assert_eq(second.skipped, 2);
     cr_assert_eq(second.ran, 0);
@@ -402,7 +405,8 @@ Test(study, rerun_skips_finished_trials, .timeout = 60) {
 }
 
 /* A trial that fails (here: its checkpoint path is blocked by a folder) is
- * recorded with its error, the study goes on, and a re-run retries it. */
+ * recorded with its error, the study goes on, a plain re-run leaves it
+ * alone and --retry-failed runs it again. */
 Test(study, failed_trial_is_recorded_and_retried, .timeout = 60) {
     const xf_task_info *fm = xf_task_find("fashion-mnist"), *mn = xf_task_find("mnist");
     if (!fm || !mn || !xf_task_available(fm) || !xf_task_available(mn))
@@ -420,8 +424,9 @@ Test(study, failed_trial_is_recorded_and_retried, .timeout = 60) {
     snprintf(cmd, sizeof cmd, "mkdir -p '%s' && touch '%s/x'", blocker, blocker);
     cr_assert_eq(test_system(cmd), 0);
 
+    xf_study_options opts = {.out_dir = out, .workers = 1};
     xf_study_summary sum;
-    cr_assert_eq(xf_study_run(&cfg, out, &sum), XF_OK, "%s", xf_error_message());
+    cr_assert_eq(xf_study_run(&cfg, &opts, &sum), XF_OK, "%s", xf_error_message());
     cr_assert_eq(sum.ran, 2);
     cr_assert_eq(sum.failed, 1);
     cr_assert_eq(sum.finished, 1);
@@ -438,8 +443,14 @@ Test(study, failed_trial_is_recorded_and_retried, .timeout = 60) {
 
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", blocker);
     cr_assert_eq(test_system(cmd), 0);
-    cr_assert_eq(xf_study_run(&cfg, out, &sum), XF_OK, "%s", xf_error_message());
+    cr_assert_eq(xf_study_run(&cfg, &opts, &sum), XF_OK, "%s", xf_error_message());
     cr_assert_eq(sum.skipped, 1);
+    cr_assert_eq(sum.skipped_failed, 1);
+    cr_assert_eq(sum.ran, 0);
+    opts.retry_failed = true;
+    cr_assert_eq(xf_study_run(&cfg, &opts, &sum), XF_OK, "%s", xf_error_message());
+    cr_assert_eq(sum.skipped, 1);
+    cr_assert_eq(sum.skipped_failed, 0);
     cr_assert_eq(sum.ran, 1);
     cr_assert_eq(sum.finished, 1);
     cr_assert_eq(xf_store_open(db, &s), XF_OK);

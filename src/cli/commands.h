@@ -7,6 +7,10 @@ int cmd_data(int argc, char **argv);
 int cmd_pretrain(int argc, char **argv);
 int cmd_probe(int argc, char **argv);
 int cmd_study(int argc, char **argv);
+int cmd_plan(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+int cmd_merge(int argc, char **argv);
 int cmd_fit(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 

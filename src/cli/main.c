@@ -19,7 +19,11 @@ static const command commands[] = {
     {"data", cmd_data, "list the named tasks (data list)"},
     {"pretrain", cmd_pretrain, "pre-train one model and write a checkpoint"},
     {"probe", cmd_probe, "few-shot probes of a checkpoint at every layer"},
-    {"study", cmd_study, "run every trial of a study file (resumable)"},
+    {"plan", cmd_plan, "list a study file's trials and which are done"},
+    {"study", cmd_study, "run every trial of a study file (resumable; -j, --slurm)"},
+    {"status", cmd_status, "where a study stands: finished, failed, rate, ETA"},
+    {"export", cmd_export, "a study's results as CSV or JSON"},
+    {"merge", cmd_merge, "fold a cluster run's result files into study.db"},
     {"fit", cmd_fit, "fit the saturation curve to a study's results"},
     {"report", cmd_report, "write a study's HTML report"},
 };

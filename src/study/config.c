@@ -66,12 +66,21 @@ typedef struct {
     double lo, hi;
     bool lo_open;
     const char *expect;
+    const char *const *names; /* a name-valued axis: the value is the name's index */
 } axis_spec;
 
 static xf_status parse_number(const ctx *c, const yaml_node_t *n, const char *key,
                               const axis_spec *s, double *out) {
     char got[64];
     describe(n, got, sizeof got);
+    if (s->names) {
+        for (int i = 0; n->type == YAML_SCALAR_NODE && s->names[i]; i++)
+            if (strcmp(scalar(n), s->names[i]) == 0) {
+                *out = i;
+                return XF_OK;
+            }
+        return fail_at(c, n, key, "expected %s, got %s", s->expect, got);
+    }
     if (!plain_scalar(n)) return fail_at(c, n, key, "expected %s, got %s", s->expect, got);
     const char *text = scalar(n);
     char *end = NULL;
@@ -176,13 +185,13 @@ static xf_status parse_names(const ctx *c, const yaml_node_t *n, const char *key
 }
 
 /* Walks a mapping, rejecting unknown and repeated keys; `handle` gets the
- * index of each key in `keys`. */
+ * index of each key in `keys` and the object being filled. */
 typedef xf_status (*key_handler)(const ctx *c, int index, const char *path, yaml_node_t *value,
-                                 xf_study_config *cfg);
+                                 void *obj);
 
 static xf_status walk_mapping(const ctx *c, yaml_node_t *n, const char *section,
-                              const char *const *keys, int n_keys, key_handler handle,
-                              xf_study_config *cfg, unsigned *seen_out) {
+                              const char *const *keys, int n_keys, key_handler handle, void *obj,
+                              unsigned *seen_out) {
     xf_status st = expect_kind(c, n, section[0] ? section : NULL, YAML_MAPPING_NODE,
                                "a mapping of keys to values");
     if (st) return st;
@@ -199,7 +208,7 @@ static xf_status walk_mapping(const ctx *c, yaml_node_t *n, const char *section,
         char path[128];
         snprintf(path, sizeof path, "%s%s%s", section, section[0] ? "." : "", scalar(k));
         if (idx < 0) {
-            char known[256] = "";
+            char known[400] = "";
             for (int i = 0; i < n_keys; i++)
                 snprintf(known + strlen(known), sizeof known - strlen(known), "%s%s",
                          i ? ", " : "", keys[i]);
@@ -207,7 +216,7 @@ static xf_status walk_mapping(const ctx *c, yaml_node_t *n, const char *section,
         }
         if (seen & (1u << idx)) return fail_at(c, k, path, "key given twice");
         seen |= 1u << idx;
-        if ((st = handle(c, idx, path, v, cfg))) return st;
+        if ((st = handle(c, idx, path, v, obj))) return st;
     }
     *seen_out = seen;
     return XF_OK;
@@ -218,52 +227,279 @@ static xf_status missing(const ctx *c, yaml_node_t *n, const char *section, cons
                    section[0] ? "." : "", key);
 }
 
-#define AXIS(field) offsetof(xf_study_config, field)
+const char *const xf_study_optimizer_names[] = {"adamw", "sgd", NULL};
+const char *const xf_study_decay_names[] = {"cosine", "linear", NULL};
+const char *const xf_study_pool_names[] = {"gap", "cls", NULL};
+const char *const xf_study_norm_names[] = {"group_ws", "batch", NULL};
+static const char *const flip_names[] = {"false", "true", NULL};
 
-static const axis_spec model_axes[] = {
-    {"width", AXIS(width), true, 1, 1 << 20, false, "an integer >= 1"},
-    {"depth", AXIS(depth), true, 1, 1024, false, "an integer in [1, 1024]"},
+/* ---- models ---- */
+
+/* Family names in xf_family order; the study does not need the families
+ * to be built in, only named (a trial of a missing one fails when run). */
+static const char *const family_names[] = {"mlp", "vit", "mixer", "resnet"};
+enum { N_STUDY_FAMILIES = 4, F_MLP = 1, F_VIT = 2, F_MIXER = 4, F_RESNET = 8 };
+
+#define MAXIS(field) offsetof(xf_study_model, field)
+
+typedef struct {
+    axis_spec spec;     /* key "blocks" is parsed on its own (a list per value) */
+    unsigned families;  /* F_* bits the key belongs to */
+    unsigned required;  /* F_* bits for which it must be given */
+} model_key_spec;
+
+static const model_key_spec model_specs[] = {
+    {{"width", MAXIS(width), true, 1, 1 << 20, false, "an integer >= 1", NULL}, F_MLP, F_MLP},
+    {{"patch", MAXIS(patch), true, 1, 1024, false, "an integer in [1, 1024]", NULL},
+     F_VIT | F_MIXER, F_VIT | F_MIXER},
+    {{"dim", MAXIS(dim), true, 1, 1 << 16, false, "an integer >= 1", NULL}, F_VIT | F_MIXER,
+     F_VIT | F_MIXER},
+    {{"depth", MAXIS(depth), true, 1, 1024, false, "an integer in [1, 1024]", NULL},
+     F_MLP | F_VIT | F_MIXER, F_MLP | F_VIT | F_MIXER},
+    {{"heads", MAXIS(heads), true, 1, 1024, false, "an integer in [1, 1024]", NULL}, F_VIT,
+     F_VIT},
+    {{"mlp_ratio", MAXIS(mlp_ratio), false, 0, 64, true, "a number in (0, 64]", NULL}, F_VIT,
+     0},
+    {{"pool", MAXIS(pool), true, 0, 0, false, "gap or cls", xf_study_pool_names}, F_VIT, 0},
+    {{"token_mlp_dim", MAXIS(token_mlp_dim), true, 1, 1 << 16, false, "an integer >= 1", NULL},
+     F_MIXER, F_MIXER},
+    {{"channel_mlp_dim", MAXIS(channel_mlp_dim), true, 1, 1 << 16, false, "an integer >= 1",
+      NULL},
+     F_MIXER, F_MIXER},
+    {{"blocks", 0, true, 1, 64, false, "a list of 1-4 integers in [1, 64]", NULL}, F_RESNET,
+     F_RESNET},
+    {{"base_width", MAXIS(base_width), true, 1, 4096, false, "an integer in [1, 4096]", NULL},
+     F_RESNET, F_RESNET},
+    {{"norm", MAXIS(norm), true, 0, 0, false, "group_ws or batch", xf_study_norm_names},
+     F_RESNET, 0},
 };
+enum { N_MODEL_SPECS = sizeof model_specs / sizeof model_specs[0] };
+
+/* One blocks value: a list of per-stage block counts. */
+static xf_status parse_stages(const ctx *c, const yaml_node_t *n, const char *key,
+                              xf_study_model *m) {
+    const axis_spec *s = &model_specs[9].spec;
+    char got[64];
+    describe(n, got, sizeof got);
+    int count = n->type == YAML_SEQUENCE_NODE
+                    ? (int)(n->data.sequence.items.top - n->data.sequence.items.start)
+                    : 0;
+    if (count < 1 || count > XF_STUDY_MAX_STAGES)
+        return fail_at(c, n, key, "expected %s, got %s", s->expect, got);
+    if (m->n_blocks == XF_STUDY_MAX_VALUES)
+        return fail_at(c, n, key, "more than %d values", XF_STUDY_MAX_VALUES);
+    int *dst = m->blocks[m->n_blocks];
+    for (int i = 0; i < count; i++) {
+        double v;
+        xf_status st = parse_number(
+            c, yaml_document_get_node(c->doc, n->data.sequence.items.start[i]), key, s, &v);
+        if (st) return st;
+        dst[i] = (int)v;
+    }
+    for (int j = 0; j < m->n_blocks; j++)
+        if (m->n_stages[j] == count && memcmp(m->blocks[j], dst, (size_t)count * sizeof *dst) == 0)
+            return fail_at(c, n, key, "a blocks value is listed twice");
+    m->n_stages[m->n_blocks++] = count;
+    return XF_OK;
+}
+
+/* `blocks: [2, 2, 2]` is one value; `blocks: [[1, 1, 1], [2, 2, 2]]` two. */
+static xf_status parse_blocks(const ctx *c, yaml_node_t *n, const char *key, xf_study_model *m) {
+    m->n_blocks = 0;
+    yaml_node_item_t *first = n->type == YAML_SEQUENCE_NODE ? n->data.sequence.items.start : NULL;
+    if (first && first < n->data.sequence.items.top &&
+        yaml_document_get_node(c->doc, *first)->type == YAML_SEQUENCE_NODE) {
+        for (yaml_node_item_t *it = first; it < n->data.sequence.items.top; it++) {
+            xf_status st = parse_stages(c, yaml_document_get_node(c->doc, *it), key, m);
+            if (st) return st;
+        }
+        return XF_OK;
+    }
+    return parse_stages(c, n, key, m);
+}
+
+typedef struct {
+    xf_study_model *model;
+    const int *spec_of; /* key index -> model_specs index */
+} model_walk;
+
+static xf_status model_key(const ctx *c, int index, const char *path, yaml_node_t *v,
+                           void *obj) {
+    model_walk *w = obj;
+    if (index == 0) return XF_OK; /* family: read before the walk */
+    const model_key_spec *ks = &model_specs[w->spec_of[index]];
+    if (strcmp(ks->spec.key, "blocks") == 0) return parse_blocks(c, v, path, w->model);
+    return parse_axis(c, v, path, &ks->spec,
+                      (xf_study_axis *)((char *)w->model + ks->spec.offset));
+}
+
+/* One model mapping into cfg->models; a legacy `family: [mlp, ...]` list
+ * makes one entry per family with the same axes. */
+static xf_status parse_model(const ctx *c, yaml_node_t *n, const char *section,
+                             xf_study_config *cfg) {
+    xf_status st = expect_kind(c, n, section, YAML_MAPPING_NODE, "a mapping of keys to values");
+    if (st) return st;
+    yaml_node_t *fam = NULL;
+    for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+        yaml_node_t *k = yaml_document_get_node(c->doc, p->key);
+        if (k->type == YAML_SCALAR_NODE && strcmp(scalar(k), "family") == 0)
+            fam = yaml_document_get_node(c->doc, p->value);
+    }
+    if (!fam) return missing(c, n, section, "family");
+    char path[128];
+    snprintf(path, sizeof path, "%s.family", section);
+    char names[XF_STUDY_MAX_VALUES][16];
+    int n_names;
+    if ((st = parse_names(c, fam, path, &names[0][0], sizeof names[0], XF_STUDY_MAX_VALUES,
+                          &n_names)))
+        return st;
+    for (int f = 0; f < n_names; f++) {
+        int id = -1;
+        for (int i = 0; i < N_STUDY_FAMILIES; i++)
+            if (strcmp(names[f], family_names[i]) == 0) id = i;
+        if (id < 0)
+            return fail_at(c, fam, path,
+                           "expected a model family (mlp, vit, mixer, resnet), got '%s'",
+                           names[f]);
+        if (cfg->n_models == XF_STUDY_MAX_MODELS)
+            return fail_at(c, n, section, "more than %d model entries", XF_STUDY_MAX_MODELS);
+        xf_study_model *m = &cfg->models[cfg->n_models];
+        memset(m, 0, sizeof *m);
+        snprintf(m->family, sizeof m->family, "%s", family_names[id]);
+        m->family_id = id;
+        unsigned bit = 1u << id;
+        const char *keys[N_MODEL_SPECS + 1] = {"family"};
+        int spec_of[N_MODEL_SPECS + 1] = {-1};
+        int n_keys = 1;
+        for (int i = 0; i < N_MODEL_SPECS; i++)
+            if (model_specs[i].families & bit) {
+                spec_of[n_keys] = i;
+                keys[n_keys++] = model_specs[i].spec.key;
+            }
+        model_walk w = {m, spec_of};
+        unsigned seen = 0;
+        if ((st = walk_mapping(c, n, section, keys, n_keys, model_key, &w, &seen))) return st;
+        for (int i = 1; i < n_keys; i++)
+            if ((model_specs[spec_of[i]].required & bit) && !(seen & (1u << i)))
+                return missing(c, n, section, keys[i]);
+        cfg->n_models++;
+    }
+    return XF_OK;
+}
+
+static xf_status parse_models(const ctx *c, yaml_node_t *n, xf_study_config *cfg) {
+    xf_status st = expect_kind(c, n, "models", YAML_SEQUENCE_NODE, "a list of model mappings");
+    if (st) return st;
+    if (n->data.sequence.items.start == n->data.sequence.items.top)
+        return fail_at(c, n, "models", "expected at least one model, got an empty list");
+    int i = 0;
+    for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top;
+         it++, i++) {
+        char section[32];
+        snprintf(section, sizeof section, "models[%d]", i);
+        if ((st = parse_model(c, yaml_document_get_node(c->doc, *it), section, cfg))) return st;
+    }
+    return XF_OK;
+}
+
+/* ---- train ---- */
+
+#define AXIS(field) offsetof(xf_study_config, field)
+#define SEED_MAX 9007199254740992.0 /* 2^53: seeds stay exact as doubles */
 
 static const axis_spec train_axes[] = {
-    {"epochs", AXIS(epochs), true, 1, 1e6, false, "an integer >= 1"},
-    {"data_fraction", AXIS(data_fraction), false, 0, 1, true, "a number in (0, 1]"},
-    {"batch", AXIS(batch), true, 1, 1 << 20, false, "an integer >= 1"},
-    {"lr", AXIS(lr), false, 0, 1e6, true, "a number > 0"},
-    {"wd", AXIS(wd), false, 0, 1e6, false, "a number >= 0"},
-    {"head_lr", AXIS(head_lr), false, 0, 1e6, true, "a number > 0"},
-    {"head_wd", AXIS(head_wd), false, 0, 1e6, false, "a number >= 0"},
-    {"warmup", AXIS(warmup), false, 0, 0.999, false, "a number in [0, 1)"},
-    {"seed", AXIS(seed), true, 0, 9007199254740992.0, false, "an integer >= 0"},
+    {"epochs", AXIS(epochs), true, 1, 1e6, false, "an integer >= 1", NULL},
+    {"data_fraction", AXIS(data_fraction), false, 0, 1, true, "a number in (0, 1]", NULL},
+    {"data_count", AXIS(data_count), true, 1, 1 << 30, false, "an integer >= 1", NULL},
+    {"batch", AXIS(batch), true, 1, 1 << 20, false, "an integer >= 1", NULL},
+    {"lr", AXIS(lr), false, 0, 1e6, true, "a number > 0", NULL},
+    {"wd", AXIS(wd), false, 0, 1e6, false, "a number >= 0", NULL},
+    {"head_lr", AXIS(head_lr), false, 0, 1e6, true, "a number > 0", NULL},
+    {"head_wd", AXIS(head_wd), false, 0, 1e6, false, "a number >= 0", NULL},
+    {"warmup", AXIS(warmup), false, 0, 0.999, false, "a number in [0, 1)", NULL},
+    {"seed", AXIS(seed), true, 0, SEED_MAX, false, "an integer >= 0", NULL},
+    {"optimizer", AXIS(optimizer), true, 0, 0, false, "adamw or sgd", xf_study_optimizer_names},
+    {"momentum", AXIS(momentum), false, 0, 0.999999, false, "a number in [0, 1)", NULL},
+    {"decay", AXIS(decay), true, 0, 0, false, "cosine or linear", xf_study_decay_names},
+    {"clip_norm", AXIS(clip_norm), false, 0, 1e6, false, "a number >= 0 (0: off)", NULL},
+    {"label_smoothing", AXIS(label_smoothing), false, 0, 0.999, false, "a number in [0, 1)",
+     NULL},
+    {"crop_padding", AXIS(crop_padding), true, 0, 64, false, "an integer in [0, 64]", NULL},
+    {"flip", AXIS(flip), true, 0, 0, false, "true or false", flip_names},
+    {"data_seed", AXIS(data_seed), true, 0, SEED_MAX, false, "an integer >= 0", NULL},
+    {"augment_seed", AXIS(augment_seed), true, 0, SEED_MAX, false, "an integer >= 0", NULL},
 };
+enum { N_TRAIN_AXES = sizeof train_axes / sizeof train_axes[0] };
 
 static xf_study_axis *axis_of(xf_study_config *cfg, const axis_spec *s) {
     return (xf_study_axis *)((char *)cfg + s->offset);
 }
 
-static const char *const model_keys[] = {"family", "width", "depth"};
+static xf_status train_key(const ctx *c, int index, const char *path, yaml_node_t *v,
+                           void *obj) {
+    return parse_axis(c, v, path, &train_axes[index], axis_of(obj, &train_axes[index]));
+}
 
-static xf_status model_key(const ctx *c, int index, const char *path, yaml_node_t *v,
-                           xf_study_config *cfg) {
-    if (index > 0) {
-        const axis_spec *s = &model_axes[index - 1];
-        return parse_axis(c, v, path, s, axis_of(cfg, s));
-    }
-    xf_status st = parse_names(c, v, path, &cfg->family[0][0], sizeof cfg->family[0],
-                               XF_STUDY_MAX_VALUES, &cfg->n_family);
+static xf_status parse_train(const ctx *c, yaml_node_t *n, xf_study_config *cfg) {
+    const char *keys[N_TRAIN_AXES];
+    for (int i = 0; i < N_TRAIN_AXES; i++) keys[i] = train_axes[i].key;
+    unsigned seen = 0;
+    xf_status st = walk_mapping(c, n, "train", keys, N_TRAIN_AXES, train_key, cfg, &seen);
     if (st) return st;
-    /* The grid's axes are the mlp's; other families bring their own keys. */
-    for (int i = 0; i < cfg->n_family; i++)
-        if (strcmp(cfg->family[i], "mlp") != 0)
-            return fail_at(c, v, path, "expected a model family (mlp), got '%s'",
-                           cfg->family[i]);
+    if (cfg->data_fraction.n && cfg->data_count.n)
+        return fail_at(c, n, "train", "give data_fraction or data_count, not both");
     return XF_OK;
 }
 
-static xf_status train_key(const ctx *c, int index, const char *path, yaml_node_t *v,
-                           xf_study_config *cfg) {
-    return parse_axis(c, v, path, &train_axes[index], axis_of(cfg, &train_axes[index]));
+/* ---- search ---- */
+
+static const char *const search_methods[] = {"grid", "random", NULL};
+static const char *const search_keys[] = {"method", "samples", "seed"};
+
+static xf_status search_key(const ctx *c, int index, const char *path, yaml_node_t *v,
+                            void *obj) {
+    static const axis_spec specs[] = {
+        {"method", 0, true, 0, 0, false, "grid or random", search_methods},
+        {"samples", 0, true, 1, 1000000, false, "an integer in [1, 1000000]", NULL},
+        {"seed", 0, true, 0, SEED_MAX, false, "an integer >= 0", NULL},
+    };
+    xf_study_config *cfg = obj;
+    double x;
+    if (v->type != YAML_SCALAR_NODE) {
+        char got[64];
+        describe(v, got, sizeof got);
+        return fail_at(c, v, path, "expected %s, got %s", specs[index].expect, got);
+    }
+    xf_status st = parse_number(c, v, path, &specs[index], &x);
+    if (st) return st;
+    if (index == 0)
+        cfg->search = (xf_search_kind)(int)x;
+    else if (index == 1)
+        cfg->samples = (int)x;
+    else
+        cfg->search_seed = (unsigned long long)x;
+    return XF_OK;
 }
+
+static xf_status parse_search(const ctx *c, yaml_node_t *n, xf_study_config *cfg) {
+    unsigned seen = 0;
+    xf_status st;
+    if (n->type == YAML_SCALAR_NODE) {
+        if ((st = search_key(c, 0, "search", n, cfg))) return st;
+        seen = 1;
+    } else if ((st = walk_mapping(c, n, "search", search_keys, 3, search_key, cfg, &seen))) {
+        return st;
+    }
+    if (!(seen & 1u)) return missing(c, n, "search", "method");
+    if (cfg->search == XF_SEARCH_RANDOM && !cfg->samples)
+        return fail_at(c, n, "search", "random search needs samples (write search: "
+                                       "{method: random, samples: N, seed: S})");
+    if (cfg->search == XF_SEARCH_GRID && (seen & 6u))
+        return fail_at(c, n, "search", "samples and seed are for method: random");
+    return XF_OK;
+}
+
+/* ---- downstream ---- */
 
 static int cmp_int(const void *a, const void *b) {
     return (*(const int *)a > *(const int *)b) - (*(const int *)a < *(const int *)b);
@@ -271,14 +507,40 @@ static int cmp_int(const void *a, const void *b) {
 
 static int cmp_name(const void *a, const void *b) { return strcmp(a, b); }
 
-static const char *const downstream_keys[] = {"tasks", "shots", "draws", "test_limit", "lambda"};
+/* all | last | an index | a list of indices (< 0 counts from the end). */
+static xf_status parse_layers(const ctx *c, yaml_node_t *v, const char *path,
+                              xf_study_config *cfg) {
+    static const axis_spec layer = {"layers", 0, true, -1024, 1023, false,
+                                    "all, last, or tap indices in [-1024, 1023]", NULL};
+    cfg->n_layers = 0;
+    if (v->type == YAML_SCALAR_NODE && strcmp(scalar(v), "all") == 0) return XF_OK;
+    if (v->type == YAML_SCALAR_NODE && strcmp(scalar(v), "last") == 0) {
+        cfg->layers[cfg->n_layers++] = -1;
+        return XF_OK;
+    }
+    xf_study_axis a;
+    xf_status st = parse_axis(c, v, path, &layer, &a);
+    if (st) return st;
+    if (a.n > XF_STUDY_MAX_LAYERS)
+        return fail_at(c, v, path, "more than %d layers", XF_STUDY_MAX_LAYERS);
+    for (int i = 0; i < a.n; i++) cfg->layers[i] = (int)a.v[i];
+    cfg->n_layers = a.n;
+    qsort(cfg->layers, (size_t)a.n, sizeof cfg->layers[0], cmp_int);
+    return XF_OK;
+}
+
+static const char *const downstream_keys[] = {"tasks",      "shots",  "draws",
+                                              "test_limit", "lambda", "layers"};
 
 static xf_status downstream_key(const ctx *c, int index, const char *path, yaml_node_t *v,
-                                xf_study_config *cfg) {
-    static const axis_spec shots = {"shots", 0, true, 1, 1 << 20, false, "an integer >= 1"};
-    static const axis_spec draws = {"draws", 0, true, 1, 1000, false, "an integer in [1, 1000]"};
-    static const axis_spec limit = {"test_limit", 0, true, 0, 1 << 30, false, "an integer >= 0"};
-    static const axis_spec lambda = {"lambda", 0, false, 0, 1e30, true, "a number > 0"};
+                                void *obj) {
+    static const axis_spec shots = {"shots", 0, true, 1, 1 << 20, false, "an integer >= 1", NULL};
+    static const axis_spec draws = {"draws", 0, true, 1, 1000, false, "an integer in [1, 1000]",
+                                    NULL};
+    static const axis_spec limit = {"test_limit", 0, true, 0, 1 << 30, false, "an integer >= 0",
+                                    NULL};
+    static const axis_spec lambda = {"lambda", 0, false, 0, 1e30, true, "a number > 0", NULL};
+    xf_study_config *cfg = obj;
     xf_study_axis a;
     xf_status st;
     switch (index) {
@@ -296,55 +558,56 @@ static xf_status downstream_key(const ctx *c, int index, const char *path, yaml_
         for (int i = 0; i < a.n; i++) cfg->shots[i] = (int)a.v[i];
         qsort(cfg->shots, (size_t)a.n, sizeof cfg->shots[0], cmp_int);
         return XF_OK;
-    case 2:
-    case 3:
-    case 4:
+    case 5:
+        return parse_layers(c, v, path, cfg);
+    default: {
         /* Probe settings apply to every trial; a list here is not a grid. */
+        const axis_spec *s = index == 2 ? &draws : index == 3 ? &limit : &lambda;
         if (v->type != YAML_SCALAR_NODE) {
-            const axis_spec *s = index == 2 ? &draws : index == 3 ? &limit : &lambda;
             char got[64];
             describe(v, got, sizeof got);
             return fail_at(c, v, path, "expected %s, got %s", s->expect, got);
         }
-        if (index == 2) {
-            if ((st = parse_axis(c, v, path, &draws, &a))) return st;
+        if ((st = parse_axis(c, v, path, s, &a))) return st;
+        if (index == 2)
             cfg->draws = (int)a.v[0];
-        } else if (index == 3) {
-            if ((st = parse_axis(c, v, path, &limit, &a))) return st;
+        else if (index == 3)
             cfg->test_limit = (int)a.v[0];
-        } else {
-            if ((st = parse_axis(c, v, path, &lambda, &a))) return st;
+        else
             cfg->lambda = a.v[0];
-        }
         return XF_OK;
     }
-    return XF_OK;
+    }
 }
 
-static const char *const top_keys[] = {"name", "upstream", "model", "train", "downstream"};
+/* ---- the file ---- */
 
-static xf_status top_key(const ctx *c, int index, const char *path, yaml_node_t *v,
-                         xf_study_config *cfg) {
+static const char *const top_keys[] = {"name",  "upstream", "model",     "models",
+                                       "train", "search",   "downstream"};
+enum { TOP_NAME, TOP_UPSTREAM, TOP_MODEL, TOP_MODELS, TOP_TRAIN, TOP_SEARCH, TOP_DOWNSTREAM };
+
+static xf_status top_key(const ctx *c, int index, const char *path, yaml_node_t *v, void *obj) {
+    xf_study_config *cfg = obj;
     unsigned seen = 0;
     xf_status st;
     switch (index) {
-    case 0:
+    case TOP_NAME:
         return parse_name_as(c, v, path, cfg->name, sizeof cfg->name, false);
-    case 1:
+    case TOP_UPSTREAM:
         return parse_names(c, v, path, &cfg->upstream[0][0], sizeof cfg->upstream[0],
                            XF_STUDY_MAX_VALUES, &cfg->n_upstream);
-    case 2:
-        if ((st = walk_mapping(c, v, "model", model_keys, 3, model_key, cfg, &seen))) return st;
-        for (int i = 0; i < 3; i++)
-            if (!(seen & (1u << i))) return missing(c, v, "model", model_keys[i]);
-        return XF_OK;
-    case 3:
-        return walk_mapping(c, v, "train", (const char *const[]){"epochs", "data_fraction",
-                                                                 "batch", "lr", "wd", "head_lr",
-                                                                 "head_wd", "warmup", "seed"},
-                            9, train_key, cfg, &seen);
-    case 4:
-        if ((st = walk_mapping(c, v, "downstream", downstream_keys, 5, downstream_key, cfg,
+    case TOP_MODEL:
+        if (cfg->n_models) return fail_at(c, v, path, "give model or models, not both");
+        return parse_model(c, v, "model", cfg);
+    case TOP_MODELS:
+        if (cfg->n_models) return fail_at(c, v, path, "give model or models, not both");
+        return parse_models(c, v, cfg);
+    case TOP_TRAIN:
+        return parse_train(c, v, cfg);
+    case TOP_SEARCH:
+        return parse_search(c, v, cfg);
+    case TOP_DOWNSTREAM:
+        if ((st = walk_mapping(c, v, "downstream", downstream_keys, 6, downstream_key, cfg,
                                &seen)))
             return st;
         if (!(seen & 1u)) return missing(c, v, "downstream", "tasks");
@@ -361,10 +624,11 @@ static void set_default(xf_study_axis *a, double v) {
 
 /* The same values as xf_train_config_default and xf_probe_config_default;
  * kept here so that reading a study needs neither the trainer nor the
- * probes. */
+ * probes. Defaults of the newer train keys and of the families' optional
+ * keys are applied by the plan, which leaves them out of the ids. */
 static void apply_defaults(xf_study_config *cfg) {
     set_default(&cfg->epochs, 1);
-    set_default(&cfg->data_fraction, 1);
+    if (!cfg->data_count.n) set_default(&cfg->data_fraction, 1);
     set_default(&cfg->batch, 128);
     set_default(&cfg->lr, 1e-3);
     set_default(&cfg->wd, 1e-4);
@@ -399,12 +663,17 @@ xf_status xf_study_config_parse(const char *text, size_t len, const char *origin
     yaml_node_t *root = yaml_document_get_root_node(&doc);
     unsigned seen = 0;
     if (!root) {
-        st = xf_fail(XF_EINVAL, "%s: empty study file; expected keys name, upstream, model, "
+        st = xf_fail(XF_EINVAL, "%s: empty study file; expected keys name, upstream, models, "
                                 "train, downstream", origin);
-    } else if (!(st = walk_mapping(&c, root, "", top_keys, 5, top_key, cfg, &seen))) {
-        static const int required[] = {0, 1, 2, 4};
-        for (int i = 0; i < 4 && !st; i++)
-            if (!(seen & (1u << required[i]))) st = missing(&c, root, "", top_keys[required[i]]);
+    } else if (!(st = walk_mapping(&c, root, "", top_keys, 7, top_key, cfg, &seen))) {
+        if (!(seen & (1u << TOP_NAME)))
+            st = missing(&c, root, "", "name");
+        else if (!(seen & (1u << TOP_UPSTREAM)))
+            st = missing(&c, root, "", "upstream");
+        else if (!(seen & (1u << TOP_MODEL | 1u << TOP_MODELS)))
+            st = missing(&c, root, "", "models");
+        else if (!(seen & (1u << TOP_DOWNSTREAM)))
+            st = missing(&c, root, "", "downstream");
     }
     yaml_document_delete(&doc);
     yaml_parser_delete(&parser);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/mem.h"
 
@@ -20,7 +21,11 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS probes("
     " trial_id TEXT, ds_task TEXT, layer INTEGER, layer_name TEXT, n_layers INTEGER,"
     " shots INTEGER, draw INTEGER, acc REAL,"
-    " PRIMARY KEY (trial_id, ds_task, layer, shots, draw));";
+    " PRIMARY KEY (trial_id, ds_task, layer, shots, draw));"
+    "CREATE TABLE IF NOT EXISTS claims("
+    " trial_id TEXT PRIMARY KEY, run TEXT, host TEXT, pid INTEGER, pid_start INTEGER,"
+    " claimed_at TEXT);"
+    "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);";
 
 static xf_status db_fail(xf_store *s, const char *what) {
     return xf_fail(XF_EDB, "%s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
@@ -118,7 +123,8 @@ static xf_status write_rows(xf_store *s, const xf_trial_record *r, const xf_prob
     st = prepare(s,
                  "INSERT OR REPLACE INTO trials(id, study, config_json, family, us_task, status,"
                  " us_acc, params, flops_per_image, train_flops, seconds, error, finished_at)"
-                 " VALUES (?,?,?,?,?,?,?,?,?,?,?,?, strftime('%Y-%m-%dT%H:%M:%fZ','now'))",
+                 " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,"
+                 " coalesce(?13, strftime('%Y-%m-%dT%H:%M:%fZ','now')))",
                  &q);
     if (st) return st;
     bind_opt_text(q, 1, r->id);
@@ -133,6 +139,7 @@ static xf_status write_rows(xf_store *s, const xf_trial_record *r, const xf_prob
     sqlite3_bind_double(q, 10, r->train_flops);
     sqlite3_bind_double(q, 11, r->seconds);
     bind_opt_text(q, 12, r->error);
+    bind_opt_text(q, 13, r->finished_at);
     if (sqlite3_step(q) != SQLITE_DONE) st = db_fail(s, "cannot write a trial row");
     sqlite3_finalize(q);
     if (st || n == 0) return st;
@@ -305,4 +312,231 @@ xf_status xf_store_points(xf_store *store, xf_point_set **sets_out, int *n_out) 
     *sets_out = sets;
     *n_out = n_sets;
     return XF_OK;
+}
+
+/* ---- claims ---- */
+
+/* Field 22 of /proc/<pid>/stat (start time in clock ticks since boot), or
+ * -1 when the process is gone or a zombie: a killed worker whose parent
+ * died may linger as a zombie until init reaps it. */
+static long long process_start(long long pid) {
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%lld/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f) return -1;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    char *p = strrchr(buf, ')'); /* the command name may hold spaces */
+    if (!p || p[1] != ' ') return -1;
+    char state = p[2];
+    if (state == 'Z' || state == 'X' || state == 'x') return -1;
+    p += 2;
+    for (int field = 3; field < 22 && p; field++) {
+        p = strchr(p, ' ');
+        if (p) p++;
+    }
+    return p ? strtoll(p, NULL, 10) : -1;
+}
+
+void xf_claimant_self(xf_claimant *who, const char *run) {
+    memset(who, 0, sizeof *who);
+    snprintf(who->run, sizeof who->run, "%s", run);
+    if (gethostname(who->host, sizeof who->host - 1) != 0) snprintf(who->host, 8, "unknown");
+    who->pid = (long long)getpid();
+    who->pid_start = process_start(who->pid);
+}
+
+typedef enum { HOLDER_GONE, HOLDER_LIVE, HOLDER_UNKNOWN } holder_state;
+
+static holder_state holder(const char *host, long long pid, long long start) {
+    char me[64] = "";
+    gethostname(me, sizeof me - 1);
+    if (!host || strcmp(host, me) != 0) return HOLDER_UNKNOWN;
+    return process_start(pid) == start && start >= 0 ? HOLDER_LIVE : HOLDER_GONE;
+}
+
+static xf_status claim_locked(xf_store *s, const char *id, const xf_claimant *who,
+                              bool retry_failed, xf_claim_result *result) {
+    xf_trial_status ts;
+    xf_status st = xf_store_trial_status(s, id, &ts);
+    if (st) return st;
+    if (ts == XF_TRIAL_FINISHED || (ts != XF_TRIAL_ABSENT && !retry_failed)) {
+        *result = XF_CLAIM_DONE;
+        return XF_OK;
+    }
+    sqlite3_stmt *q;
+    if ((st = prepare(s, "SELECT run, host, pid, pid_start FROM claims WHERE trial_id = ?", &q)))
+        return st;
+    sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(q);
+    *result = XF_CLAIM_TAKEN;
+    if (rc == SQLITE_ROW) {
+        const char *run = (const char *)sqlite3_column_text(q, 0);
+        holder_state h = holder((const char *)sqlite3_column_text(q, 1),
+                                sqlite3_column_int64(q, 2), sqlite3_column_int64(q, 3));
+        /* The same run never takes a trial twice, even once its worker is
+         * gone: it either recorded it or was killed running it (which the
+         * parent records). */
+        if (run && strcmp(run, who->run) == 0)
+            *result = XF_CLAIM_DONE;
+        else if (h == HOLDER_LIVE)
+            *result = XF_CLAIM_BUSY;
+        else if (h == HOLDER_UNKNOWN)
+            *result = XF_CLAIM_ELSEWHERE;
+    } else if (rc != SQLITE_DONE) {
+        st = db_fail(s, "cannot read a claim");
+    }
+    sqlite3_finalize(q);
+    if (st || *result != XF_CLAIM_TAKEN) return st;
+    if ((st = prepare(s,
+                      "INSERT OR REPLACE INTO claims(trial_id, run, host, pid, pid_start,"
+                      " claimed_at) VALUES (?,?,?,?,?, strftime('%Y-%m-%dT%H:%M:%fZ','now'))",
+                      &q)))
+        return st;
+    sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, who->run, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 3, who->host, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 4, who->pid);
+    sqlite3_bind_int64(q, 5, who->pid_start);
+    if (sqlite3_step(q) != SQLITE_DONE) st = db_fail(s, "cannot write a claim");
+    sqlite3_finalize(q);
+    return st;
+}
+
+xf_status xf_store_claim(xf_store *store, const char *id, const xf_claimant *who,
+                         bool retry_failed, xf_claim_result *result) {
+    *result = XF_CLAIM_DONE;
+    /* IMMEDIATE: two workers looking at the same trial are serialised, so
+     * only one of them sees it free. */
+    if (sqlite3_exec(store->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        return db_fail(store, "cannot begin a transaction");
+    xf_status st = claim_locked(store, id, who, retry_failed, result);
+    if (!st && sqlite3_exec(store->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+        st = db_fail(store, "cannot commit a claim");
+    if (st) sqlite3_exec(store->db, "ROLLBACK", NULL, NULL, NULL);
+    return st;
+}
+
+static xf_status exec_text(xf_store *s, const char *sql, const char *a, const char *b,
+                           const char *what) {
+    sqlite3_stmt *q;
+    xf_status st = prepare(s, sql, &q);
+    if (st) return st;
+    bind_opt_text(q, 1, a);
+    if (b) bind_opt_text(q, 2, b);
+    if (sqlite3_step(q) != SQLITE_DONE) st = db_fail(s, what);
+    sqlite3_finalize(q);
+    return st;
+}
+
+xf_status xf_store_release_run(xf_store *store, const char *run) {
+    /* Claims on finished trials are moot whoever left them (a killed run). */
+    return exec_text(store,
+                     "DELETE FROM claims WHERE run = ?1 OR trial_id IN"
+                     " (SELECT id FROM trials WHERE status = 'finished')",
+                     run, NULL, "cannot release claims");
+}
+
+xf_status xf_store_live_claims(xf_store *store, long long *n) {
+    *n = 0;
+    sqlite3_stmt *q;
+    xf_status st = prepare(store,
+                           "SELECT c.host, c.pid, c.pid_start FROM claims c LEFT JOIN trials t"
+                           " ON t.id = c.trial_id WHERE t.id IS NULL",
+                           &q);
+    if (st) return st;
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW)
+        if (holder((const char *)sqlite3_column_text(q, 0), sqlite3_column_int64(q, 1),
+                   sqlite3_column_int64(q, 2)) != HOLDER_GONE)
+            (*n)++;
+    if (rc != SQLITE_DONE) st = db_fail(store, "cannot read the claims");
+    sqlite3_finalize(q);
+    return st;
+}
+
+/* ---- meta, progress ---- */
+
+xf_status xf_store_set_meta(xf_store *store, const char *key, const char *value) {
+    return exec_text(store, "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", key,
+                     value, "cannot write the study's meta data");
+}
+
+xf_status xf_store_get_meta(xf_store *store, const char *key, char *value, size_t size) {
+    value[0] = 0;
+    sqlite3_stmt *q;
+    xf_status st = prepare(store, "SELECT value FROM meta WHERE key = ?", &q);
+    if (st) return st;
+    sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW)
+        copy_text(value, size, sqlite3_column_text(q, 0));
+    else if (rc != SQLITE_DONE)
+        st = db_fail(store, "cannot read the study's meta data");
+    sqlite3_finalize(q);
+    return st;
+}
+
+xf_status xf_store_progress_get(xf_store *store, xf_store_progress *p) {
+    memset(p, 0, sizeof *p);
+    char value[64];
+    xf_status st = xf_store_get_meta(store, "planned", value, sizeof value);
+    if (st) return st;
+    p->planned = atoll(value);
+    long long probes = 0;
+    if ((st = xf_store_count(store, XF_TRIAL_FINISHED, &p->finished, &probes)) ||
+        (st = xf_store_count(store, XF_TRIAL_FAILED, &p->failed, NULL)) ||
+        (st = xf_store_count(store, XF_TRIAL_DIVERGED, &p->diverged, NULL)) ||
+        (st = xf_store_count(store, XF_TRIAL_ABSENT, NULL, &p->probes)) ||
+        (st = xf_store_live_claims(store, &p->in_flight)))
+        return st;
+    sqlite3_stmt *q;
+    if ((st = prepare(store,
+                      "SELECT (julianday('now') - julianday(m.value)) * 86400,"
+                      " (SELECT count(*) FROM trials WHERE finished_at >= m.value)"
+                      " FROM meta m WHERE m.key = 'run_started'",
+                      &q)))
+        return st;
+    int rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) {
+        p->run_seconds = sqlite3_column_double(q, 0);
+        p->run_done = sqlite3_column_int64(q, 1);
+    } else if (rc != SQLITE_DONE) {
+        st = db_fail(store, "cannot read the run's progress");
+    }
+    sqlite3_finalize(q);
+    return st;
+}
+
+/* ---- export ---- */
+
+xf_status xf_store_select(xf_store *store, const char *sql, const char *param,
+                          xf_store_row_fn row, void *ctx) {
+    sqlite3_stmt *q;
+    xf_status st = prepare(store, sql, &q);
+    if (st) return st;
+    if (!sqlite3_stmt_readonly(q)) {
+        sqlite3_finalize(q);
+        return xf_fail(XF_EINVAL, "%s: only read-only queries are allowed", store->path);
+    }
+    if (param) sqlite3_bind_text(q, 1, param, -1, SQLITE_STATIC);
+    int n = sqlite3_column_count(q);
+    enum { MAX_COLS = 64 };
+    if (n > MAX_COLS) n = MAX_COLS;
+    const char *names[MAX_COLS], *values[MAX_COLS];
+    int rc = SQLITE_DONE;
+    bool is_number[MAX_COLS];
+    for (int i = 0; i < n; i++) names[i] = sqlite3_column_name(q, i);
+    while (!st && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+        for (int i = 0; i < n; i++) {
+            int type = sqlite3_column_type(q, i);
+            is_number[i] = type == SQLITE_INTEGER || type == SQLITE_FLOAT;
+            values[i] = type == SQLITE_NULL ? NULL : (const char *)sqlite3_column_text(q, i);
+        }
+        st = row(ctx, n, names, values, is_number);
+    }
+    if (!st && rc != SQLITE_DONE) st = db_fail(store, "cannot run a query");
+    sqlite3_finalize(q);
+    return st;
 }

@@ -11,6 +11,9 @@
  *   probes(trial_id TEXT, ds_task TEXT, layer INTEGER, layer_name TEXT,
  *          n_layers INTEGER, shots INTEGER, draw INTEGER, acc REAL,
  *          PRIMARY KEY (trial_id, ds_task, layer, shots, draw))
+ *   claims(trial_id TEXT PRIMARY KEY, run TEXT, host TEXT, pid INTEGER,
+ *          pid_start INTEGER, claimed_at TEXT)   -- who runs a trial now
+ *   meta(key TEXT PRIMARY KEY, value TEXT)       -- planned, run_started, ...
  */
 #ifndef XF_STORE_H
 #define XF_STORE_H
@@ -75,6 +78,7 @@ typedef struct {
     double train_flops;
     double seconds;
     const char *error;
+    const char *finished_at; /* ISO 8601 UTC; NULL: now (a merge keeps the worker's time) */
 } xf_trial_record;
 
 /* One probe accuracy of a trial. */
@@ -90,7 +94,7 @@ typedef struct {
 
 /* Writes the trial row and its n probe rows in one transaction, replacing
  * any earlier record of the same trial (a re-run of a failed one) and its
- * probes. finished_at is set to the current UTC time. */
+ * probes. finished_at is the record's, or the current UTC time. */
 xf_status xf_store_write_trial(xf_store *store, const xf_trial_record *record,
                                const xf_probe_row *probes, int n);
 
@@ -113,6 +117,65 @@ xf_status xf_store_trial_get(xf_store *store, const char *id, xf_trial_info *inf
  * and of probe rows. */
 xf_status xf_store_count(xf_store *store, xf_trial_status status, long long *trials,
                          long long *probes);
+
+/* ---- Claims, meta and export (study runner and CLI; store.c) ---- */
+
+/* A process that claims trials: its study run, host and process (pid plus
+ * its start time, so a reused pid is not mistaken for the claimant). */
+typedef struct {
+    char run[40];
+    char host[64];
+    long long pid, pid_start;
+} xf_claimant;
+
+/* This process, as a claimant of `run`. */
+void xf_claimant_self(xf_claimant *who, const char *run);
+
+typedef enum {
+    XF_CLAIM_TAKEN = 0, /* the caller runs it now */
+    XF_CLAIM_DONE,      /* finished, failed/diverged (without retry), or taken by this run */
+    XF_CLAIM_BUSY,      /* a live process of another run on this host runs it */
+    XF_CLAIM_ELSEWHERE, /* claimed from another host: cannot tell if it lives */
+} xf_claim_result;
+
+/* In one transaction: looks at the trial's record and claim and takes it
+ * for `who` when it is neither done nor held. A claim whose process is
+ * gone (killed, crashed) is taken over. */
+xf_status xf_store_claim(xf_store *store, const char *id, const xf_claimant *who,
+                         bool retry_failed, xf_claim_result *result);
+
+/* Deletes the claims of `run` and those on finished trials (at the end of
+ * a run). */
+xf_status xf_store_release_run(xf_store *store, const char *run);
+
+/* Trials held by live processes now. */
+xf_status xf_store_live_claims(xf_store *store, long long *n);
+
+/* A key/value of the study, replaced on each write. */
+xf_status xf_store_set_meta(xf_store *store, const char *key, const char *value);
+/* "" when the key is absent. */
+xf_status xf_store_get_meta(xf_store *store, const char *key, char *value, size_t size);
+
+/* Where a study stands, for progress lines and `xfer status`. */
+typedef struct {
+    long long planned;        /* from meta "planned" (0: unknown) */
+    long long finished, failed, diverged, probes;
+    long long in_flight;      /* live claims */
+    long long run_done;       /* trials recorded since meta "run_started" */
+    double run_seconds;       /* since meta "run_started" (0: no run recorded) */
+} xf_store_progress;
+
+xf_status xf_store_progress_get(xf_store *store, xf_store_progress *p);
+
+/* One result row: column names and values as text (NULL for SQL NULL);
+ * is_number tells which are numbers. Returning non-OK stops the query. */
+typedef xf_status (*xf_store_row_fn)(void *ctx, int n, const char *const *names,
+                                     const char *const *values, const bool *is_number);
+
+/* Runs a read-only SELECT with at most one text parameter (?1; NULL for
+ * none) and calls row for each result row. */
+xf_status xf_store_select(xf_store *store, const char *sql, const char *param,
+                          xf_store_row_fn row, void *ctx);
 
 /* ---- Read-only queries for the analysis (src/study/store_query.c) ----
  * They open their own read-only connection to the store file, so a report
