@@ -67,7 +67,7 @@ demo: deps $(BUILD)/xfer
 	$(BUILD)/xfer report runs/quick
 	@echo "report: runs/quick/report/index.html"
 
-bench: deps $(BUILD)/xfer
+bench: tools-deps $(BUILD)/xfer
 	bench/run.sh $(BUILD)/xfer
 
 FUZZ_TARGETS := $(patsubst fuzz/%.c,build-fuzz/%,$(wildcard fuzz/fuzz_*.c))

@@ -6,6 +6,10 @@
 
 #include "core/mem.h"
 
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
+
 xf_status xf_adamw_init(xf_adamw *opt, size_t n_params, double beta1, double beta2, double eps) {
     memset(opt, 0, sizeof *opt);
     opt->m = xf_calloc(n_params ? n_params : 1, sizeof(float));
@@ -34,10 +38,32 @@ typedef struct {
     float decay, b1, one_minus_b1, b2, one_minus_b2, step, inv_sqrt_bc2, eps;
 } coefficients;
 
+/* The AVX loop does the scalar loop's operations in its order, each
+ * correctly rounded (mul, add, sqrt, div; no FMA, as -std=c11 keeps GCC from
+ * contracting the scalar one), so both give the same bits. */
 static void update(float *restrict p, const float *restrict g, float *restrict m,
                    float *restrict v, size_t n, const coefficients *k) {
     const coefficients c = *k;
-    for (size_t i = 0; i < n; i++) {
+    size_t i = 0;
+#if defined(__AVX2__)
+    const __m256 decay = _mm256_set1_ps(c.decay), b1 = _mm256_set1_ps(c.b1);
+    const __m256 omb1 = _mm256_set1_ps(c.one_minus_b1), b2 = _mm256_set1_ps(c.b2);
+    const __m256 omb2 = _mm256_set1_ps(c.one_minus_b2), step = _mm256_set1_ps(c.step);
+    const __m256 ibc2 = _mm256_set1_ps(c.inv_sqrt_bc2), eps = _mm256_set1_ps(c.eps);
+    for (; i + 8 <= n; i += 8) {
+        __m256 pi = _mm256_mul_ps(_mm256_loadu_ps(p + i), decay);
+        __m256 gi = _mm256_loadu_ps(g + i);
+        __m256 mi = _mm256_add_ps(_mm256_mul_ps(b1, _mm256_loadu_ps(m + i)),
+                                  _mm256_mul_ps(omb1, gi));
+        __m256 vi = _mm256_add_ps(_mm256_mul_ps(b2, _mm256_loadu_ps(v + i)),
+                                  _mm256_mul_ps(_mm256_mul_ps(omb2, gi), gi));
+        _mm256_storeu_ps(m + i, mi);
+        _mm256_storeu_ps(v + i, vi);
+        __m256 den = _mm256_add_ps(_mm256_mul_ps(_mm256_sqrt_ps(vi), ibc2), eps);
+        _mm256_storeu_ps(p + i, _mm256_sub_ps(pi, _mm256_div_ps(_mm256_mul_ps(step, mi), den)));
+    }
+#endif
+    for (; i < n; i++) {
         float pi = p[i] * c.decay;
         m[i] = c.b1 * m[i] + c.one_minus_b1 * g[i];
         v[i] = c.b2 * v[i] + c.one_minus_b2 * g[i] * g[i];
@@ -67,4 +93,60 @@ void xf_adamw_step(xf_adamw *opt, xf_model *m, double lr_scale) {
         size_t o = t->offset;
         update(m->params + o, m->grads + o, opt->m + o, opt->v + o, t->numel, &k);
     }
+}
+
+xf_status xf_sgd_init(xf_sgd *opt, size_t n_params, double momentum) {
+    memset(opt, 0, sizeof *opt);
+    if (momentum != 0) {
+        opt->buf = xf_calloc(n_params ? n_params : 1, sizeof(float));
+        if (!opt->buf) return XF_ENOMEM;
+    }
+    opt->n = n_params;
+    opt->momentum = momentum;
+    return XF_OK;
+}
+
+void xf_sgd_free(xf_sgd *opt) {
+    free(opt->buf);
+    memset(opt, 0, sizeof *opt);
+}
+
+/* Rounded to float as torch rounds a Python scalar for a float tensor, and
+ * in torch's order of operations, so the steps agree to the last bit. */
+static void sgd_update(float *restrict p, const float *restrict g, float *restrict buf,
+                       size_t n, float wd, float momentum, float lr) {
+    if (!buf) {
+        for (size_t i = 0; i < n; i++) p[i] = p[i] + (-lr) * (g[i] + wd * p[i]);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        float d = g[i] + wd * p[i];
+        buf[i] = buf[i] * momentum + d;
+        p[i] = p[i] + (-lr) * buf[i];
+    }
+}
+
+void xf_sgd_step(xf_sgd *opt, xf_model *m, double lr_scale) {
+    XF_ASSERT(opt->n == m->n_params);
+    opt->t++;
+    for (int i = 0; i < m->n_tensors; i++) {
+        const xf_tensor_info *t = &m->tensors[i];
+        const xf_adamw_group *g = &opt->group[t->group];
+        size_t o = t->offset;
+        sgd_update(m->params + o, m->grads + o, opt->buf ? opt->buf + o : NULL, t->numel,
+                   (float)g->weight_decay, (float)opt->momentum, (float)(g->lr * lr_scale));
+    }
+}
+
+double xf_clip_grad_norm(xf_model *m, double max_norm) {
+    double ss = 0;
+    const float *g = m->grads;
+    for (size_t i = 0; i < m->n_params; i++) ss += (double)g[i] * g[i];
+    double norm = sqrt(ss);
+    /* In float and as a reciprocal times max_norm: torch evaluates
+     * max_norm / (norm + 1e-6) on its float norm tensor that way. */
+    float coef = (float)max_norm * (1.0f / ((float)norm + 1e-6f));
+    if (max_norm > 0 && coef < 1)
+        for (size_t i = 0; i < m->n_params; i++) m->grads[i] *= coef;
+    return norm;
 }

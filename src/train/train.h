@@ -1,5 +1,7 @@
-/* Pre-training: AdamW with separate head lr / weight decay, linear warmup
- * then cosine decay, softmax cross-entropy; and evaluation. */
+/* Pre-training: AdamW or SGD with momentum, separate head lr / weight decay,
+ * linear warmup then cosine or linear decay, global gradient-norm clipping,
+ * softmax cross-entropy with optional label smoothing, random crop + flip
+ * augmentation; and evaluation. Each follows its PyTorch namesake. */
 #ifndef XF_TRAIN_H
 #define XF_TRAIN_H
 
@@ -31,8 +33,11 @@ typedef struct {
     uint64_t augment_seed;             /* crops and flips */
 } xf_train_config;
 
-/* Sensible defaults: 1 epoch, batch 128, lr 1e-3, wd 1e-4, head lr = lr,
- * head wd = wd, warmup 5%, betas (0.9, 0.999), eps 1e-8, seed 0. */
+/* Sensible defaults: 1 epoch, batch 128, AdamW, lr 1e-3, wd 1e-4, head lr =
+ * lr, head wd = wd, warmup 5% then cosine, betas (0.9, 0.999), eps 1e-8,
+ * momentum 0.9 (used by SGD only), no clipping, no label smoothing, no
+ * augmentation, all three seeds 0. The seeds feed separate streams, so
+ * equal seeds do not correlate init, order and augmentation. */
 void xf_train_config_default(xf_train_config *cfg);
 
 typedef struct {
@@ -42,13 +47,15 @@ typedef struct {
     double train_flops; /* 3 x forward FLOPs x images seen */
 } xf_train_result;
 
-/* Initialises m's weights from cfg->seed and trains it on `train`. Returns
- * XF_EDIVERGED (with the step in the message) when the loss becomes NaN or
- * Inf; shows a progress line. */
+/* Initialises m's weights from cfg->seed and trains it on `train` with
+ * m->training set (BatchNorm uses batch statistics); leaves it cleared.
+ * Every buffer is allocated before the first step. Returns XF_EDIVERGED
+ * (with the step in the message) when the loss becomes NaN or Inf; shows a
+ * progress line. */
 xf_status xf_train(xf_model *m, const xf_dataset *train, const xf_train_config *cfg,
                    xf_train_result *result);
 
-/* Top-1 accuracy of m on `test`, in [0, 1]. */
+/* Top-1 accuracy of m on `test`, in [0, 1], with m->training cleared. */
 xf_status xf_evaluate(xf_model *m, const xf_dataset *test, double *accuracy);
 
 #endif

@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# bench/train: xfer against PyTorch on the four reference models of issue 3,
+# batch 128, Fashion-MNIST, same recipe (AdamW 1e-3, wd 1e-4, 5% warmup then
+# cosine), same thread count. Prints training and feature-extraction images/s,
+# their ratios, xfer's achieved GFLOP/s (3 x forward FLOPs per training image)
+# and its fraction of this machine's sgemm peak, peak memory and test
+# accuracy for both.
+#
+# usage: bench/train.sh [XFER] [MODEL...]   (models: mlp resnet vit mixer)
+# xfer runs with OPENBLAS_CORETYPE unset so that it picks its best kernel.
+# env:   XFER_BENCH_THREADS (default 2); XFER_BENCH_FRACTION_<MODEL> overrides
+#        the share of the training set a model trains on (mlp: 1 = one epoch;
+#        the others default to 0.1, i.e. 46 steps, to keep the run short).
+set -euo pipefail
+xfer=${1:-build/xfer}
+shift || true
+models=("$@")
+[ ${#models[@]} -gt 0 ] || models=(mlp resnet vit mixer)
+threads=${XFER_BENCH_THREADS:-2}
+here=$(cd "$(dirname "$0")" && pwd)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+flags_for() {
+  case $1 in
+    mlp) echo "--family mlp --width 512 --depth 2" ;;
+    resnet) echo "--family resnet --blocks 2,2,2 --base-width 16 --norm gn" ;;
+    vit) echo "--family vit --patch 4 --dim 64 --depth 4 --heads 4 --mlp-ratio 4 --pool gap" ;;
+    mixer) echo "--family mixer --patch 4 --dim 64 --depth 4 --token-mlp-dim 64 --channel-mlp-dim 256" ;;
+    *) echo "unknown model '$1' (mlp, resnet, vit, mixer)" >&2; exit 2 ;;
+  esac
+}
+
+fraction_for() {
+  local var="XFER_BENCH_FRACTION_${1^^}"
+  if [ -n "${!var:-}" ]; then echo "${!var}"; elif [ "$1" = mlp ]; then echo 1; else echo 0.1; fi
+}
+
+# The first number after `key=` on a key=value line.
+kv() { sed -n "s/.*\\b$1=\\([0-9.]*\\).*/\\1/p" "$2" | head -1; }
+
+peak=$(env -u OPENBLAS_CORETYPE OPENBLAS_NUM_THREADS=$threads "$xfer" info | awk '/sgemm/ {print $3}')
+echo "== $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); $threads threads;" \
+  "xfer sgemm peak $peak GFLOP/s; $(/usr/bin/python3 -c 'import torch; print("torch", torch.__version__)' 2>/dev/null || echo 'torch missing')"
+have_torch=1
+/usr/bin/python3 -c 'import torch' 2>/dev/null || have_torch=0
+
+rows=()
+for model in "${models[@]}"; do
+  fraction=$(fraction_for "$model")
+  # shellcheck disable=SC2046
+  if ! env -u OPENBLAS_CORETYPE OPENBLAS_NUM_THREADS="$threads" /usr/bin/time -v -o "$tmp/$model.time" \
+      "$xfer" -q pretrain --us fashion-mnist --out "$tmp/$model.safetensors" --batch 128 \
+      --data-fraction "$fraction" $(flags_for "$model") >"$tmp/$model.xfer" 2>"$tmp/$model.err"; then
+    echo "-- $model: skipped, xfer cannot build it yet: $(tail -1 "$tmp/$model.err")"
+    continue
+  fi
+  echo "-- $model (data fraction $fraction): xfer"
+  sed 's/^/   /' "$tmp/$model.xfer"
+  config=$(sed -n 's/^model: \({.*}\), [0-9]* params.*/\1/p' "$tmp/$model.xfer")
+  mflops=$(sed -n 's/.* params, \([0-9.e+]*\) MFLOPs\/image.*/\1/p' "$tmp/$model.xfer")
+  x_train=$(awk '/^training:/ {for (i = 1; i < NF; i++) if ($(i + 1) == "img/s,") print $i}' "$tmp/$model.xfer")
+  x_infer=$(awk '/^evaluation:/ {for (i = 1; i < NF; i++) if ($(i + 1) == "img/s") print $i}' "$tmp/$model.xfer")
+  x_acc=$(sed -n 's/^US test accuracy: \([0-9.]*\)%/\1/p' "$tmp/$model.xfer")
+  x_mb=$(awk -F: '/Maximum resident/ {printf "%.0f", $2 / 1024}' "$tmp/$model.time")
+  t_train=NA t_infer=NA t_acc=NA t_mb=NA
+  if [ $have_torch = 1 ]; then
+    if OPENBLAS_CORETYPE=SkylakeX OPENBLAS_NUM_THREADS=1 ATEN_CPU_CAPABILITY=avx512 \
+        /usr/bin/python3 "$here/train_torch.py" --threads "$threads" --config "$config" \
+        --data-fraction "$fraction" >"$tmp/$model.torch" 2>"$tmp/$model.terr"; then
+      echo "   torch: $(cat "$tmp/$model.torch")"
+      t_train=$(kv train_img_s "$tmp/$model.torch")
+      t_infer=$(kv infer_img_s "$tmp/$model.torch")
+      t_acc=$(kv acc "$tmp/$model.torch")
+      t_mb=$(kv peak_rss_mb "$tmp/$model.torch")
+    else
+      echo "   torch failed: $(tail -1 "$tmp/$model.terr")"
+    fi
+  fi
+  rows+=("$(awk -v m="$model" -v xt="$x_train" -v tt="$t_train" -v xi="$x_infer" -v ti="$t_infer" \
+    -v f="$mflops" -v p="$peak" -v xm="$x_mb" -v tm="$t_mb" -v xa="$x_acc" -v ta="$t_acc" 'BEGIN {
+      rt = tt == "NA" ? "NA" : sprintf("%.2fx", xt / tt)
+      ri = ti == "NA" ? "NA" : sprintf("%.2fx", xi / ti)
+      gt = 3 * f * xt / 1e3; gi = f * xi / 1e3
+      printf "%-7s %8.0f %8s %6s | %8.0f %8s %6s | %6.1f %5.1f%% %6.1f | %5s %5s | %6s %6s",
+        m, xt, tt == "NA" ? "NA" : sprintf("%.0f", tt), rt, xi, ti == "NA" ? "NA" : sprintf("%.0f", ti), ri,
+        gt, 100 * gt / p, gi, xm, tm, xa, ta }')")
+done
+
+echo
+echo "== images/s (xfer, PyTorch, xfer/PyTorch); xfer GFLOP/s (train, % of sgemm peak, inference);"
+echo "   peak RSS MB (xfer, PyTorch); test accuracy % (xfer, PyTorch)"
+printf "%-7s %8s %8s %6s | %8s %8s %6s | %6s %6s %6s | %5s %5s | %6s %6s\n" model train torch ratio \
+  infer torch ratio GF/s peak% GF/s MB MB acc acc
+for r in "${rows[@]}"; do echo "$r"; done
