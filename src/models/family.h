@@ -23,6 +23,7 @@ typedef struct {
 
 extern const xf_family_info xf_mlp_family;
 extern const xf_family_info xf_vit_family;
+extern const xf_family_info xf_resnet_family;
 extern const xf_family_info xf_mixer_family;
 
 /* Helpers for the families' config code. Each names `field` on error. */

@@ -20,6 +20,7 @@
 static const xf_family_info *const families[XF_N_FAMILIES] = {
     [XF_FAMILY_MLP] = &xf_mlp_family,
     [XF_FAMILY_VIT] = &xf_vit_family,
+    [XF_FAMILY_RESNET] = &xf_resnet_family,
     [XF_FAMILY_MIXER] = &xf_mixer_family,
 };
 

@@ -102,6 +102,15 @@ struct xf_model {
     bool taps_enabled;
     bool training;          /* batch statistics for BatchNorm; set by the trainer */
     void *impl;             /* family's own state: arena, shapes */
+    /* Non-trainable tensors (BatchNorm's running_mean, running_var and
+     * num_batches_tracked, the last of shape [] and kept as a float): named
+     * views into `state` as the parameters are into `params`; checkpoints
+     * save and load them with the parameters, optimizers never see them.
+     * Allocated and freed by the family; NULL / 0 when it has none. */
+    float *state;           /* n_state */
+    size_t n_state;
+    xf_tensor_info *state_tensors;
+    int n_state_tensors;
 };
 
 /* Builds the model for cfg: tensor table, parameter and gradient buffers

@@ -1,0 +1,535 @@
+/* The resnet family (see resnet.h for the architecture, names and taps).
+ *
+ * FLOPs per image count the convolutions and the head (2 per multiply-add),
+ * as the other families count their matrix products: a conv is
+ * 2 oh ow cout cin k^2, the head 2 width classes. Norms, ReLUs, weight
+ * standardisation, pooling and residual adds are O(activations) and left
+ * out.
+ *
+ * Activation arena: every region whose size scales with the batch sits at
+ * base + batch * (its per-image offset), so one table of per-image offsets
+ * serves every batch size; the batch-independent scratch (standardised
+ * weights and their statistics, the weight-gradient scratch, the im2col
+ * buffer) comes first. */
+#include "models/resnet.h"
+
+#include <cjson/cJSON.h>
+#include <limits.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/mem.h"
+#include "core/rng.h"
+#include "models/family.h"
+#include "nn/batchnorm.h"
+#include "nn/conv2d.h"
+#include "nn/groupnorm.h"
+#include "nn/linear.h"
+#include "nn/loss.h"
+#include "nn/real.h"
+#include "nn/spatial_pool.h"
+#include "nn/wstd.h"
+
+#define RN_NORM_EPS 1e-5   /* timm's GroupNormAct and BatchNormAct2d */
+#define RN_BN_MOMENTUM 0.1 /* PyTorch's BatchNorm default */
+/* im2col chunks cover about this many output positions per gemm. */
+enum { RN_CHUNK_ROWS = 8192 };
+
+typedef struct {
+    int t; /* weight tensor */
+    int h, w, cin, cout, k, stride, pad;
+    size_t what, stat; /* fixed-arena offsets of the standardised weight and its mean, rstd */
+} rn_conv;
+
+typedef struct {
+    int t;     /* weight tensor; the bias is t + 1 */
+    int c, hw; /* channels, spatial positions per image */
+    int state; /* BatchNorm: the running_mean state tensor (running_var + 1, count + 2) */
+} rn_norm;
+
+typedef struct {
+    int ds, conv1, conv2, norm1, norm2; /* ds: conv index or -1 */
+    int cin, cout, hw_in, hw_out;
+    size_t h, a1, c1, a2, s1, s2, tap; /* per-image offsets */
+} rn_block;
+
+typedef struct {
+    int n_blocks, n_convs, n_norms;
+    rn_block *blocks;
+    rn_conv *convs;
+    rn_norm *norms;
+    int stem, final_norm, head; /* head: head.fc.weight, its bias head + 1 */
+    int cf, hwf;                /* final width and spatial positions */
+    /* per-image offsets */
+    size_t in, hf, af, sf, pooled, tmp, dh, db, dc, dpooled, per_image;
+    size_t max_act, max_cout; /* per image: largest activation, widest norm */
+    size_t what_total, stat_total, max_wnumel;
+    /* arena for the reserved batch */
+    float *arena;
+    double *work;
+    int last_batch;
+} rn_state;
+
+typedef struct {
+    size_t dwhat, cols, cols_cap, base, total;
+} rn_layout;
+
+int xf_resnet_groups(int channels) {
+    int a = 32, b = channels;
+    while (b) {
+        int r = a % b;
+        a = b;
+        b = r;
+    }
+    return a;
+}
+
+static bool use_gn(const xf_model *m) { return m->config.resnet.norm == XF_NORM_GROUP_WS; }
+
+/* The standardised weights' rstd follow all their means in the arena. */
+static size_t s_stat_total(const xf_model *m) {
+    return ((const rn_state *)m->impl)->stat_total;
+}
+
+static rn_layout rn_layout_of(const rn_state *s, int batch) {
+    rn_layout L;
+    size_t at = s->what_total + 2 * s->stat_total; /* what, then mean, then rstd */
+    L.dwhat = at;
+    at += s->max_wnumel;
+    L.cols_cap = 0;
+    for (int i = 0; i < s->n_convs; i++) {
+        const rn_conv *c = &s->convs[i];
+        xf_conv2d_geom g =
+            xf_conv2d_geometry(batch, c->h, c->w, c->cin, c->cout, c->k, c->stride, c->pad);
+        int per = g.oh * g.ow, imgs = RN_CHUNK_ROWS / per;
+        imgs = imgs < 1 ? 1 : imgs > batch ? batch : imgs;
+        size_t need = xf_conv2d_cols_size(&g, imgs);
+        if (need > L.cols_cap) L.cols_cap = need;
+    }
+    L.cols = at;
+    at += L.cols_cap;
+    L.base = at;
+    L.total = at + (size_t)batch * s->per_image;
+    return L;
+}
+
+#define REAL float
+#define XF_NN_NAME(base) base
+#include "models/resnet_pass.inc"
+#undef REAL
+#undef XF_NN_NAME
+
+#define REAL double
+#define XF_NN_NAME(base) XF_NN_CAT(base, _f64)
+#include "models/resnet_pass.inc"
+#undef REAL
+#undef XF_NN_NAME
+
+static void set_tensor(xf_tensor_info *t, size_t *offset, xf_param_group group, int ndim,
+                       const int *shape, const char *name) {
+    snprintf(t->name, sizeof t->name, "%s", name);
+    t->ndim = ndim;
+    t->numel = 1;
+    for (int j = 0; j < ndim; j++) {
+        t->shape[j] = shape[j];
+        t->numel *= (size_t)shape[j];
+    }
+    t->offset = *offset;
+    t->group = group;
+    *offset += t->numel;
+}
+
+#define SHAPE(...) ((const int[]){__VA_ARGS__})
+
+/* Running the table twice (count, then fill) keeps the layout in one place. */
+typedef struct {
+    xf_model *m;
+    rn_state *s;
+    bool fill;
+    int nt, nst, nconv, nnorm;
+    size_t off, st_off, what, stat;
+} rn_builder;
+
+static int add_param(rn_builder *b, xf_param_group group, int ndim, const int *shape,
+                     const char *name) {
+    if (b->fill) set_tensor(&b->m->tensors[b->nt], &b->off, group, ndim, shape, name);
+    return b->nt++;
+}
+
+static int add_conv(rn_builder *b, const char *prefix, int h, int w, int cin, int cout, int k,
+                    int stride) {
+    char name[XF_NAME_LEN];
+    snprintf(name, sizeof name, "%s.weight", prefix);
+    int t = add_param(b, XF_GROUP_BODY, 4, SHAPE(cout, cin, k, k), name);
+    if (b->fill)
+        b->s->convs[b->nconv] = (rn_conv){t, h, w, cin, cout, k, stride, k / 2, b->what, b->stat};
+    b->what += (size_t)cout * cin * k * k;
+    b->stat += (size_t)cout;
+    return b->nconv++;
+}
+
+static int add_norm(rn_builder *b, const char *prefix, int c, int hw) {
+    char name[XF_NAME_LEN];
+    snprintf(name, sizeof name, "%s.weight", prefix);
+    int t = add_param(b, XF_GROUP_BODY, 1, SHAPE(c), name);
+    snprintf(name, sizeof name, "%s.bias", prefix);
+    add_param(b, XF_GROUP_BODY, 1, SHAPE(c), name);
+    int state = -1;
+    if (b->m->config.resnet.norm == XF_NORM_BATCH) {
+        static const char *const stat_names[3] = {"running_mean", "running_var",
+                                                  "num_batches_tracked"};
+        state = b->nst;
+        for (int i = 0; i < 3; i++) {
+            if (b->fill) {
+                snprintf(name, sizeof name, "%s.%s", prefix, stat_names[i]);
+                set_tensor(&b->m->state_tensors[b->nst], &b->st_off, XF_GROUP_BODY, i < 2,
+                           SHAPE(c), name);
+            }
+            b->nst++;
+        }
+    }
+    if (b->fill) b->s->norms[b->nnorm] = (rn_norm){t, c, hw, state};
+    return b->nnorm++;
+}
+
+static void build_table(rn_builder *b) {
+    const xf_model_config *c = &b->m->config;
+    rn_state *s = b->s;
+    int h = c->height, w = c->width, width = c->resnet.base_width, k = 0;
+    char prefix[XF_NAME_LEN];
+    s->stem = add_conv(b, "stem.conv", h, w, c->channels, width, 3, 1);
+    for (int st = 0; st < c->resnet.stages; st++) {
+        int cout = c->resnet.base_width << st;
+        for (int j = 0; j < c->resnet.blocks[st]; j++, k++) {
+            int stride = st > 0 && j == 0 ? 2 : 1;
+            int oh = (h - 1) / stride + 1, ow = (w - 1) / stride + 1;
+            rn_block blk = {.ds = -1, .cin = width, .cout = cout, .hw_in = h * w,
+                            .hw_out = oh * ow};
+            if (stride != 1 || width != cout) {
+                snprintf(prefix, sizeof prefix, "stages.%d.blocks.%d.downsample.conv", st, j);
+                blk.ds = add_conv(b, prefix, h, w, width, cout, 1, stride);
+            }
+            snprintf(prefix, sizeof prefix, "stages.%d.blocks.%d.norm1", st, j);
+            blk.norm1 = add_norm(b, prefix, width, h * w);
+            snprintf(prefix, sizeof prefix, "stages.%d.blocks.%d.conv1", st, j);
+            blk.conv1 = add_conv(b, prefix, h, w, width, cout, 3, stride);
+            snprintf(prefix, sizeof prefix, "stages.%d.blocks.%d.norm2", st, j);
+            blk.norm2 = add_norm(b, prefix, cout, oh * ow);
+            snprintf(prefix, sizeof prefix, "stages.%d.blocks.%d.conv2", st, j);
+            blk.conv2 = add_conv(b, prefix, oh, ow, cout, cout, 3, 1);
+            if (b->fill) {
+                s->blocks[k] = blk;
+                snprintf(b->m->tap_names[k], sizeof b->m->tap_names[k], "s%db%d", st, j);
+                b->m->tap_dims[k] = cout;
+            }
+            h = oh;
+            w = ow;
+            width = cout;
+        }
+    }
+    s->final_norm = add_norm(b, "norm", width, h * w);
+    s->head = add_param(b, XF_GROUP_HEAD, 4, SHAPE(c->n_classes, width, 1, 1), "head.fc.weight");
+    add_param(b, XF_GROUP_HEAD, 1, SHAPE(c->n_classes), "head.fc.bias");
+    s->n_blocks = k;
+    s->cf = width;
+    s->hwf = h * w;
+}
+
+/* Per-image offsets of the batch-scaled regions. */
+static void plan_arena(xf_model *m, rn_state *s) {
+    size_t at = 0, max_act = 0, max_c = (size_t)s->cf;
+    const xf_model_config *c = &m->config;
+    s->in = at;
+    at += (size_t)c->height * c->width * c->channels;
+    for (int i = 0; i < s->n_blocks; i++) {
+        rn_block *b = &s->blocks[i];
+        size_t in = (size_t)b->hw_in * b->cin, out = (size_t)b->hw_out * b->cout;
+        b->h = at, at += in;
+        b->a1 = at, at += in;
+        b->c1 = at, at += out;
+        b->a2 = at, at += out;
+        b->s1 = at, at += 2 * (size_t)b->cin;
+        b->s2 = at, at += 2 * (size_t)b->cout;
+        b->tap = at, at += (size_t)b->cout;
+        if (in > max_act) max_act = in;
+        if (out > max_act) max_act = out;
+        if ((size_t)b->cout > max_c) max_c = (size_t)b->cout;
+        if ((size_t)b->cin > max_c) max_c = (size_t)b->cin;
+    }
+    size_t fin = (size_t)s->hwf * s->cf;
+    if (fin > max_act) max_act = fin;
+    s->hf = at, at += fin;
+    s->af = at, at += fin;
+    s->sf = at, at += 2 * (size_t)s->cf;
+    s->pooled = at, at += (size_t)s->cf;
+    s->dpooled = at, at += (size_t)s->cf;
+    s->tmp = at, at += max_act;
+    s->dh = at, at += max_act;
+    s->db = at, at += max_act;
+    s->dc = at, at += max_act;
+    s->per_image = at;
+    s->max_act = max_act;
+    s->max_cout = max_c;
+    s->max_wnumel = 0;
+    for (int i = 0; i < s->n_convs; i++) {
+        const rn_conv *cv = &s->convs[i];
+        size_t n = (size_t)cv->cout * cv->cin * cv->k * cv->k;
+        if (n > s->max_wnumel) s->max_wnumel = n;
+    }
+}
+
+static void reset_state(xf_model *m) {
+    /* PyTorch's fresh buffers: mean 0, var 1, count 0. */
+    for (int i = 0; i < m->n_state_tensors; i++) {
+        const xf_tensor_info *t = &m->state_tensors[i];
+        float v = i % 3 == 1 ? 1.0f : 0.0f;
+        for (size_t j = 0; j < t->numel; j++) m->state[t->offset + j] = v;
+    }
+}
+
+static xf_status rn_build(xf_model *m) {
+    rn_state *s = xf_calloc(1, sizeof *s);
+    if (!s) return XF_ENOMEM;
+    m->impl = s;
+    rn_builder b = {.m = m, .s = s};
+    build_table(&b);
+    m->n_tensors = b.nt;
+    m->n_taps = s->n_blocks + 1;
+    m->n_state_tensors = b.nst;
+    s->n_convs = b.nconv;
+    s->n_norms = b.nnorm;
+    m->tensors = xf_calloc((size_t)m->n_tensors, sizeof *m->tensors);
+    m->tap_dims = xf_calloc((size_t)m->n_taps, sizeof *m->tap_dims);
+    m->tap_names = xf_calloc((size_t)m->n_taps, sizeof *m->tap_names);
+    s->blocks = xf_calloc((size_t)s->n_blocks, sizeof *s->blocks);
+    s->convs = xf_calloc((size_t)s->n_convs, sizeof *s->convs);
+    s->norms = xf_calloc((size_t)s->n_norms, sizeof *s->norms);
+    if (b.nst) m->state_tensors = xf_calloc((size_t)b.nst, sizeof *m->state_tensors);
+    if (!m->tensors || !m->tap_dims || !m->tap_names || !s->blocks || !s->convs || !s->norms ||
+        (b.nst && !m->state_tensors))
+        return XF_ENOMEM;
+    /* Standardised weights first, then their means, then their rstds. */
+    s->what_total = b.what;
+    s->stat_total = b.stat;
+    b = (rn_builder){.m = m, .s = s, .fill = true, .stat = s->what_total};
+    build_table(&b);
+    m->n_params = b.off;
+    m->n_state = b.st_off;
+    if (m->n_state) {
+        m->state = xf_calloc(m->n_state, sizeof(float));
+        if (!m->state) return XF_ENOMEM;
+        reset_state(m);
+    }
+    m->tap_dims[s->n_blocks] = s->cf;
+    snprintf(m->tap_names[s->n_blocks], sizeof m->tap_names[s->n_blocks], "prelogits");
+    plan_arena(m, s);
+    double flops = 2.0 * s->cf * m->config.n_classes;
+    for (int i = 0; i < s->n_convs; i++) {
+        const rn_conv *cv = &s->convs[i];
+        xf_conv2d_geom g =
+            xf_conv2d_geometry(1, cv->h, cv->w, cv->cin, cv->cout, cv->k, cv->stride, cv->pad);
+        flops += 2.0 * g.oh * g.ow * cv->cout * cv->cin * cv->k * cv->k;
+    }
+    m->flops_per_image = flops;
+    return XF_OK;
+}
+
+/* timm's ResNetV2 init: convs kaiming_normal_(fan_out, relu), each block's
+ * conv2 zero (zero_init_last), head.fc normal(0.01) with zero bias, norms
+ * weight 1 and bias 0; running statistics fresh. */
+static void rn_init_weights(xf_model *m, uint64_t seed) {
+    rn_state *s = m->impl;
+    xf_rng rng;
+    xf_rng_seed(&rng, seed);
+    memset(m->params, 0, sizeof(float) * m->n_params);
+    for (int i = 0; i < s->n_convs; i++) {
+        const rn_conv *cv = &s->convs[i];
+        const xf_tensor_info *t = &m->tensors[cv->t];
+        size_t len = strlen(t->name);
+        if (len > 12 && strcmp(t->name + len - 12, "conv2.weight") == 0) continue;
+        double std = sqrt(2.0 / ((double)cv->cout * cv->k * cv->k));
+        for (size_t j = 0; j < t->numel; j++)
+            m->params[t->offset + j] = (float)(std * xf_rng_normal(&rng));
+    }
+    for (int i = 0; i < s->n_norms; i++) {
+        const xf_tensor_info *t = &m->tensors[s->norms[i].t];
+        for (size_t j = 0; j < t->numel; j++) m->params[t->offset + j] = 1.0f;
+    }
+    const xf_tensor_info *hw = &m->tensors[s->head];
+    for (size_t j = 0; j < hw->numel; j++)
+        m->params[hw->offset + j] = (float)(0.01 * xf_rng_normal(&rng));
+    reset_state(m);
+}
+
+static xf_status rn_reserve(xf_model *m, int batch) {
+    rn_state *s = m->impl;
+    rn_layout L = rn_layout_of(s, batch);
+    float *arena = xf_malloc(sizeof(float) * L.total);
+    double *work = xf_malloc(sizeof(double) * 3 * s->max_cout);
+    if (!arena || !work) {
+        free(arena);
+        free(work);
+        return XF_ENOMEM;
+    }
+    free(s->arena);
+    free(s->work);
+    s->arena = arena;
+    s->work = work;
+    s->last_batch = 0;
+    return XF_OK;
+}
+
+static void rn_forward(xf_model *m, const float *x, int batch, float *logits) {
+    rn_state *s = m->impl;
+    rn_layout L = rn_layout_of(s, batch);
+    pass_forward(m, &L, m->params, m->state, x, batch, s->arena, s->work, logits,
+                 m->taps_enabled, m->training);
+    s->last_batch = batch;
+}
+
+static void rn_backward(xf_model *m, const float *dlogits, int batch) {
+    rn_state *s = m->impl;
+    XF_ASSERT(s->last_batch == batch);
+    rn_layout L = rn_layout_of(s, batch);
+    pass_backward(m, &L, m->params, m->grads, batch, s->arena, s->work, dlogits, m->training);
+}
+
+static const float *rn_tap(const xf_model *m, int t) {
+    const rn_state *s = m->impl;
+    rn_layout L = rn_layout_of(s, s->last_batch ? s->last_batch : 1);
+    size_t img = t == m->n_taps - 1 ? s->pooled : s->blocks[t].tap;
+    return s->arena + L.base + (size_t)(s->last_batch ? s->last_batch : 1) * img;
+}
+
+static void rn_free_impl(xf_model *m) {
+    rn_state *s = m->impl;
+    if (s) {
+        free(s->arena);
+        free(s->work);
+        free(s->blocks);
+        free(s->convs);
+        free(s->norms);
+    }
+    free(s);
+    free(m->state);
+    free(m->state_tensors);
+    m->impl = NULL;
+    m->state = NULL;
+    m->state_tensors = NULL;
+}
+
+const xf_model_ops xf_resnet_ops = {
+    .build = rn_build,
+    .init_weights = rn_init_weights,
+    .reserve = rn_reserve,
+    .forward = rn_forward,
+    .backward = rn_backward,
+    .tap = rn_tap,
+    .free_impl = rn_free_impl,
+};
+
+xf_status xf_resnet_loss_f64(const xf_model *m, const double *params, const double *x,
+                             const int32_t *labels, int batch, double *loss, double *grads) {
+    if (m->ops != &xf_resnet_ops)
+        return xf_fail(XF_EINVAL, "xf_resnet_loss_f64: the model is a %s, not a resnet",
+                       xf_family_name(m->config.family));
+    if (batch < 1)
+        return xf_fail(XF_EINVAL, "xf_resnet_loss_f64: batch %d, expected >= 1", batch);
+    const rn_state *s = m->impl;
+    rn_layout L = rn_layout_of(s, batch);
+    size_t out = (size_t)batch * m->config.n_classes;
+    double *arena = xf_malloc(sizeof(double) * (L.total + 2 * out + 3 * s->max_cout + m->n_state));
+    if (!arena) return XF_ENOMEM;
+    double *logits = arena + L.total, *dlogits = logits + out, *work = dlogits + out;
+    double *state = work + 3 * s->max_cout;
+    for (size_t i = 0; i < m->n_state; i++) state[i] = m->state[i];
+    /* In training the running statistics are left alone (NULL). */
+    pass_forward_f64(m, &L, params, m->training ? NULL : state, x, batch, arena, work, logits,
+                     false, m->training);
+    *loss = xf_softmax_xent_f64(logits, labels, batch, m->config.n_classes,
+                                grads ? dlogits : NULL);
+    if (grads) pass_backward_f64(m, &L, params, grads, batch, arena, work, dlogits, m->training);
+    free(arena);
+    return XF_OK;
+}
+
+static xf_status rn_validate(const xf_model_config *c) {
+    xf_status st;
+    if ((st = xf_config_check_range("resnet.stages", c->resnet.stages, 1, 4))) return st;
+    for (int i = 0; i < c->resnet.stages; i++) {
+        char field[32];
+        snprintf(field, sizeof field, "resnet.blocks[%d]", i);
+        if ((st = xf_config_check_range(field, c->resnet.blocks[i], 1, 64))) return st;
+    }
+    if ((st = xf_config_check_range("resnet.base_width", c->resnet.base_width, 1,
+                                    4096 >> (c->resnet.stages - 1))))
+        return st;
+    if (c->resnet.norm != XF_NORM_GROUP_WS && c->resnet.norm != XF_NORM_BATCH)
+        return xf_fail(XF_EINVAL,
+                       "model config: field 'resnet.norm' is %d, expected group or batch",
+                       (int)c->resnet.norm);
+    /* One image's patches at the widest layer (positions x 9 channels) stay
+     * within int, which BLAS takes. */
+    double widest = (double)(c->resnet.base_width << (c->resnet.stages - 1));
+    if ((double)c->height * c->width * 9 * widest > (double)INT_MAX)
+        return xf_fail(XF_EINVAL, "model config: resnet on a %d x %d image is too large",
+                       c->height, c->width);
+    return XF_OK;
+}
+
+static bool rn_to_json(const xf_model_config *c, cJSON *obj) {
+    cJSON *blocks = cJSON_AddArrayToObject(obj, "blocks");
+    if (!blocks) return false;
+    for (int i = 0; i < c->resnet.stages; i++) {
+        cJSON *n = cJSON_CreateNumber(c->resnet.blocks[i]);
+        if (!n || !cJSON_AddItemToArray(blocks, n)) return false;
+    }
+    return cJSON_AddNumberToObject(obj, "stages", c->resnet.stages) &&
+           cJSON_AddNumberToObject(obj, "base_width", c->resnet.base_width) &&
+           cJSON_AddStringToObject(obj, "norm",
+                                   c->resnet.norm == XF_NORM_BATCH ? "batch" : "group");
+}
+
+static xf_status rn_from_json(const cJSON *obj, xf_model_config *c) {
+    xf_status st;
+    const char *norm;
+    if ((st = xf_json_get_int(obj, "stages", "resnet.stages", &c->resnet.stages)) ||
+        (st = xf_json_get_int(obj, "base_width", "resnet.base_width", &c->resnet.base_width)) ||
+        (st = xf_json_get_string(obj, "norm", "resnet.norm", &norm)))
+        return st;
+    if (strcmp(norm, "group") == 0)
+        c->resnet.norm = XF_NORM_GROUP_WS;
+    else if (strcmp(norm, "batch") == 0)
+        c->resnet.norm = XF_NORM_BATCH;
+    else
+        return xf_fail(XF_EFORMAT,
+                       "model config: field 'resnet.norm' is '%s', expected group or batch", norm);
+    if ((st = xf_config_check_range("resnet.stages", c->resnet.stages, 1, 4))) return st;
+    const cJSON *blocks = cJSON_GetObjectItemCaseSensitive(obj, "blocks");
+    if (!blocks) return xf_fail(XF_EFORMAT, "model config: missing field 'resnet.blocks'");
+    if (!cJSON_IsArray(blocks) || cJSON_GetArraySize(blocks) != c->resnet.stages)
+        return xf_fail(XF_EFORMAT,
+                       "model config: field 'resnet.blocks': expected an array of %d integers "
+                       "(one per stage)",
+                       c->resnet.stages);
+    for (int i = 0; i < c->resnet.stages; i++) {
+        const cJSON *n = cJSON_GetArrayItem(blocks, i);
+        if (!cJSON_IsNumber(n) || n->valuedouble != floor(n->valuedouble) ||
+            fabs(n->valuedouble) > 1e6)
+            return xf_fail(XF_EFORMAT,
+                           "model config: field 'resnet.blocks[%d]': expected an integer", i);
+        c->resnet.blocks[i] = (int)n->valuedouble;
+    }
+    return XF_OK;
+}
+
+const xf_family_info xf_resnet_family = {
+    .name = "resnet",
+    .ops = &xf_resnet_ops,
+    .validate = rn_validate,
+    .to_json = rn_to_json,
+    .from_json = rn_from_json,
+};

@@ -1,0 +1,50 @@
+/* The resnet family: a BiT-style pre-activation ResNet for small images
+ * with timm's ResNetV2 parameter names (docs/models.md has the mapping).
+ *
+ * stem.conv (3x3, stride 1, pad 1, C -> base_width; no pooling), then
+ * `stages` stages of blocks[s] pre-activation basic blocks of width
+ * base_width * 2^s (timm's PreActBasicBlock):
+ *   a = relu(norm1(x)); y = conv2(relu(norm2(conv1(a)))) + shortcut,
+ * conv1 3x3 with the stage's stride (2 in block 0 of stages s > 0), conv2
+ * 3x3; shortcut = downsample.conv(a) (1x1, same stride) when the block
+ * changes width or size, else x. Then norm (+ ReLU), global average pool
+ * and head.fc (timm's 1x1 conv head: weight [classes, width, 1, 1] + bias).
+ *
+ * norm "group": GroupNorm with gcd(32, channels) groups (32 as BiT, and for
+ * narrower layers the most groups of equal power-of-two size that divide
+ * the channels), eps 1e-5, and every conv weight-standardised (StdConv2d,
+ * eps XF_WSTD_EPS). norm "batch": BatchNorm (eps 1e-5, momentum 0.1) with
+ * plain convs; in m->training the batch statistics are used and the running
+ * statistics in m->state are updated, otherwise the running ones are used.
+ *
+ * Tensors, in table order: stem.conv.weight; per block
+ * stages.s.blocks.j.{downsample.conv.weight (block 0 of s > 0), norm1.weight,
+ * norm1.bias, conv1.weight, norm2.weight, norm2.bias, conv2.weight}; then
+ * norm.weight, norm.bias, head.fc.weight, head.fc.bias (group head; the
+ * rest body). With BatchNorm, m->state holds for every norm its
+ * <norm>.running_mean, <norm>.running_var and <norm>.num_batches_tracked.
+ *
+ * Taps: "s<s>b<j>" is block j of stage s's output averaged over space;
+ * "prelogits" the head's input (the final norm + ReLU, averaged). */
+#ifndef XF_MODELS_RESNET_H
+#define XF_MODELS_RESNET_H
+
+#include <stdint.h>
+
+#include "models/model.h"
+
+extern const xf_model_ops xf_resnet_ops;
+
+/* Groups of the GroupNorm over `channels` channels: gcd(32, channels). */
+int xf_resnet_groups(int channels);
+
+/* Mean cross-entropy of the double instance of the model's forward pass at
+ * `params` (m->n_params doubles in m's layout) on x: [batch, H, W, C], in
+ * m->training's mode (BatchNorm: batch statistics, running statistics left
+ * as they are; or the running statistics in m->state); when grads is not
+ * NULL, adds d(loss)/d(params) into it. For gradient checks; allocates its
+ * own activations. */
+xf_status xf_resnet_loss_f64(const xf_model *m, const double *params, const double *x,
+                             const int32_t *labels, int batch, double *loss, double *grads);
+
+#endif
