@@ -9,10 +9,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/rng.h"
 #include "models/model.h"
 #include "models/resnet.h"
+#include "train/checkpoint.h"
 #include "nn/loss.h"
 #include "zoo_fixture.inc"
 
@@ -387,4 +389,36 @@ Test(resnet, batchnorm_running_statistics_match_pytorch) {
     free(logits);
     xf_model_free(&m);
     xf_safetensors_free(&st);
+}
+
+Test(resnet, checkpoint_keeps_batchnorm_running_statistics) {
+    xf_model_config cfg = tiny_config(XF_NORM_BATCH);
+    xf_model m, back;
+    cr_assert_eq(xf_model_init(&m, &cfg), XF_OK);
+    xf_model_init_weights(&m, 3);
+    cr_assert_eq(xf_model_reserve(&m, 2), XF_OK);
+    float x[2 * 30], logits[2 * CLASSES], logits_back[2 * CLASSES];
+    for (int i = 0; i < 60; i++) x[i] = (float)(i % 5) / 2 - 1;
+    m.training = true;
+    xf_model_forward(&m, x, 2, logits);
+    m.training = false;
+    xf_model_forward(&m, x, 2, logits);
+    char path[] = "/tmp/xfer-resnet-ckpt-XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert_geq(fd, 0);
+    close(fd);
+    cr_assert_eq(xf_checkpoint_save(&m, path, NULL, NULL, 0), XF_OK, "%s", xf_error_message());
+    cr_assert_eq(xf_checkpoint_load(path, &back), XF_OK, "%s", xf_error_message());
+    unlink(path);
+    cr_assert_eq(back.n_state, m.n_state);
+    cr_assert_eq(memcmp(back.state, m.state, m.n_state * sizeof(float)), 0,
+                 "running statistics must survive a checkpoint");
+    cr_assert_neq(back.state[back.state_tensors[0].offset], 0, "stats were updated");
+    cr_assert_eq(xf_model_reserve(&back, 2), XF_OK);
+    back.training = false;
+    xf_model_forward(&back, x, 2, logits_back);
+    cr_assert_eq(memcmp(logits, logits_back, sizeof logits), 0,
+                 "a loaded BatchNorm model must give the same eval logits");
+    xf_model_free(&m);
+    xf_model_free(&back);
 }

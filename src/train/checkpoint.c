@@ -51,6 +51,20 @@ static void floats_from_le(float *dst, const unsigned char *src, size_t n) {
 #endif
 }
 
+static bool add_entry(cJSON *h, const xf_tensor_info *t, size_t base) {
+    cJSON *entry = cJSON_AddObjectToObject(h, t->name);
+    cJSON *shape = entry && cJSON_AddStringToObject(entry, "dtype", "F32")
+                       ? cJSON_AddArrayToObject(entry, "shape")
+                       : NULL;
+    cJSON *offsets = shape ? cJSON_AddArrayToObject(entry, "data_offsets") : NULL;
+    bool ok = offsets != NULL;
+    for (int d = 0; ok && d < t->ndim; d++)
+        ok = cJSON_AddItemToArray(shape, cJSON_CreateNumber(t->shape[d]));
+    size_t begin = base + t->offset * sizeof(float), end = begin + t->numel * sizeof(float);
+    return ok && cJSON_AddItemToArray(offsets, cJSON_CreateNumber((double)begin)) &&
+           cJSON_AddItemToArray(offsets, cJSON_CreateNumber((double)end));
+}
+
 static cJSON *build_header(const xf_model *m, const char *const *extra_key,
                            const char *const *extra_value, int n_extra) {
     cJSON *h = cJSON_CreateObject();
@@ -60,21 +74,14 @@ static cJSON *build_header(const xf_model *m, const char *const *extra_key,
     free(config);
     for (int i = 0; ok && i < n_extra; i++)
         ok = cJSON_AddStringToObject(meta, extra_key[i], extra_value[i]) != NULL;
-    size_t offset = 0;
-    for (int i = 0; ok && i < m->n_tensors; i++) {
-        const xf_tensor_info *t = &m->tensors[i];
-        cJSON *entry = cJSON_AddObjectToObject(h, t->name);
-        ok = entry && cJSON_AddStringToObject(entry, "dtype", "F32");
-        cJSON *shape = ok ? cJSON_AddArrayToObject(entry, "shape") : NULL;
-        cJSON *offsets = shape ? cJSON_AddArrayToObject(entry, "data_offsets") : NULL;
-        ok = offsets != NULL;
-        for (int d = 0; ok && d < t->ndim; d++)
-            ok = cJSON_AddItemToArray(shape, cJSON_CreateNumber(t->shape[d]));
-        size_t end = offset + t->numel * sizeof(float);
-        ok = ok && cJSON_AddItemToArray(offsets, cJSON_CreateNumber((double)offset)) &&
-             cJSON_AddItemToArray(offsets, cJSON_CreateNumber((double)end));
-        offset = end;
-    }
+    /* Parameters, then the model's non-trainable state (BatchNorm's running
+     * statistics), each tensor at its offset in its buffer. */
+    const xf_tensor_info *const tables[2] = {m->tensors, m->state_tensors};
+    const int counts[2] = {m->n_tensors, m->n_state_tensors};
+    const size_t bases[2] = {0, m->n_params * sizeof(float)};
+    for (int k = 0; k < 2; k++)
+        for (int i = 0; ok && i < counts[k]; i++)
+            ok = add_entry(h, &tables[k][i], bases[k]);
     if (!ok) {
         cJSON_Delete(h);
         return NULL;
@@ -98,7 +105,7 @@ xf_status xf_checkpoint_save(const xf_model *m, const char *path, const char *co
     if (!json) return xf_fail(XF_ENOMEM, "%s: building the safetensors header", path);
     size_t json_len = strlen(json);
     size_t header_len = (json_len + 7) / 8 * 8;
-    size_t data_len = m->n_params * sizeof(float);
+    size_t data_len = (m->n_params + m->n_state) * sizeof(float);
     size_t total = 8 + header_len + data_len;
     unsigned char *buf = xf_malloc(total);
     if (!buf) {
@@ -109,9 +116,11 @@ xf_status xf_checkpoint_save(const xf_model *m, const char *path, const char *co
     memcpy(buf + 8, json, json_len);
     memset(buf + 8 + json_len, ' ', header_len - json_len);
     free(json);
-    /* The table lays tensors back to back from offset 0, so the parameter
-     * buffer is the data section as it stands. */
+    /* The header places each tensor at its offset in its buffer, so the
+     * parameter buffer and then the state buffer are the data section. */
     floats_to_le(buf + 8 + header_len, m->params, m->n_params);
+    if (m->n_state)
+        floats_to_le(buf + 8 + header_len + m->n_params * sizeof(float), m->state, m->n_state);
     xf_status st = xf_write_file_atomic(path, buf, total);
     free(buf);
     return st;
@@ -166,6 +175,12 @@ static xf_status load_tensor(const char *path, const cJSON *header, const xf_ten
     return XF_OK;
 }
 
+static const xf_tensor_info *find_state_tensor(const xf_model *m, const char *name) {
+    for (int i = 0; i < m->n_state_tensors; i++)
+        if (strcmp(m->state_tensors[i].name, name) == 0) return &m->state_tensors[i];
+    return NULL;
+}
+
 static xf_status load_from(const char *path, const unsigned char *file, size_t size,
                            xf_model *m) {
     if (size < 8)
@@ -197,9 +212,13 @@ static xf_status load_from(const char *path, const unsigned char *file, size_t s
     size_t data_len = size - 8 - (size_t)header_len;
     for (int i = 0; st == XF_OK && i < m->n_tensors; i++)
         st = load_tensor(path, h, &m->tensors[i], data, data_len, m->params + m->tensors[i].offset);
+    for (int i = 0; st == XF_OK && i < m->n_state_tensors; i++)
+        st = load_tensor(path, h, &m->state_tensors[i], data, data_len,
+                         m->state + m->state_tensors[i].offset);
     /* A tensor the model lacks means the config and the weights disagree. */
     for (const cJSON *e = h->child; st == XF_OK && e; e = e->next)
-        if (strcmp(e->string, "__metadata__") != 0 && !xf_model_find_tensor(m, e->string))
+        if (strcmp(e->string, "__metadata__") != 0 && !xf_model_find_tensor(m, e->string) &&
+            !find_state_tensor(m, e->string))
             st = xf_fail(XF_EFORMAT, "%s: tensor '%s' is not part of the %s model", path,
                          e->string, xf_family_name(cfg.family));
     cJSON_Delete(h);
