@@ -1,7 +1,9 @@
 #include "support.h"
 
+#include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 
 const char *test_root(void) {
@@ -34,4 +36,39 @@ int test_write_file(const char *path, const void *data, size_t size) {
     if (!f) return -1;
     int ok = fwrite(data, 1, size, f) == size;
     return (fclose(f) == 0 && ok) ? 0 : -1;
+}
+
+char *test_tmp;
+
+void test_tmp_make(void) {
+    test_tmp = test_tmpdir();
+    cr_assert_not_null(test_tmp);
+}
+
+void test_tmp_remove(void) {
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", test_tmp);
+    test_system(cmd);
+    free(test_tmp);
+    test_tmp = NULL;
+}
+
+const char *test_tmp_path(const char *rel) {
+    static char paths[8][1024];
+    static int slot;
+    char *p = paths[slot++ % 8];
+    snprintf(p, sizeof paths[0], "%s/%s", test_tmp, rel);
+    return p;
+}
+
+const char *test_tmp_write(const char *rel, const void *data, size_t size) {
+    const char *path = test_tmp_path(rel);
+    cr_assert_eq(test_write_file(path, data, size), 0, "cannot write %s", path);
+    return path;
+}
+
+void test_expect_error(xf_status st, xf_status want, const char *needle) {
+    const char *msg = xf_error_message();
+    cr_assert_eq(st, want, "status %d (%s), expected %d: %s", st, xf_status_name(st), want, msg);
+    cr_assert_not_null(strstr(msg, needle), "message lacks '%s': %s", needle, msg);
 }

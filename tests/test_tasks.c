@@ -16,27 +16,7 @@
 #include "data/sources.h"
 #include "support.h"
 
-static char *tmp;
-
-static void make_tmp(void) {
-    tmp = test_tmpdir();
-    cr_assert_not_null(tmp);
-}
-
-static void remove_tmp(void) {
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-    test_system(cmd);
-    free(tmp);
-}
-
-TestSuite(tasks, .init = make_tmp, .fini = remove_tmp);
-
-static void expect_error(xf_status st, xf_status want, const char *needle) {
-    cr_assert_eq(st, want, "status %d, message: %s", st, xf_error_message());
-    cr_assert(strstr(xf_error_message(), needle), "message '%s' lacks '%s'", xf_error_message(),
-              needle);
-}
+TestSuite(tasks, .init = test_tmp_make, .fini = test_tmp_remove);
 
 /* n images of h x w, pixel j of image i = i * 10 + j, labels i % classes. */
 static void make_ds(xf_dataset *ds, int n, int h, int w, int classes) {
@@ -106,7 +86,7 @@ Test(tasks, dataset_convert_changes_shape_keeps_labels) {
     cr_assert_eq(out.labels[3], 1);
     cr_assert_eq(out.images[0], out.images[1], "grey repeated into R and G");
     xf_dataset_free(&out);
-    expect_error(xf_dataset_convert(&ds, 0, 4, 1, &out), XF_EINVAL, "cannot convert");
+    test_expect_error(xf_dataset_convert(&ds, 0, 4, 1, &out), XF_EINVAL, "cannot convert");
     xf_dataset_free(&ds);
 }
 
@@ -124,9 +104,9 @@ Test(tasks, select_classes_relabels_in_list_order) {
     cr_assert_eq(out.images[4], 30, "second kept image is image 3");
     xf_dataset_free(&out);
     int bad[2] = {1, 1};
-    expect_error(xf_dataset_select_classes(&ds, bad, 2, &out), XF_EINVAL, "listed twice");
+    test_expect_error(xf_dataset_select_classes(&ds, bad, 2, &out), XF_EINVAL, "listed twice");
     int range[1] = {4};
-    expect_error(xf_dataset_select_classes(&ds, range, 1, &out), XF_EINVAL, "out of range");
+    test_expect_error(xf_dataset_select_classes(&ds, range, 1, &out), XF_EINVAL, "out of range");
     xf_dataset_free(&ds);
 }
 
@@ -177,12 +157,12 @@ Test(tasks, concat_shifts_label_spaces) {
     xf_dataset_free(&b);
 }
 
-/* Writes a toy IDX task (train n, test n/2) into tmp/sub and returns "idx:..." */
+/* Writes a toy IDX task (train n, test n/2) into test_tmp/sub and returns "idx:..." */
 static const char *write_idx_task(const char *sub, int n, int h, int classes) {
     static char spec[3][600];
     static int slot;
     char dir[560], ip[600], lp[600];
-    snprintf(dir, sizeof dir, "%s/%s", tmp, sub);
+    snprintf(dir, sizeof dir, "%s/%s", test_tmp, sub);
     mkdir(dir, 0755);
     xf_dataset tr, te;
     make_ds(&tr, n, h, h, classes);
@@ -221,11 +201,11 @@ Test(tasks, spec_options_subset_both_sets) {
     xf_dataset_free(&tr);
     xf_dataset_free(&te);
     snprintf(spec, sizeof spec, "%s@fraction=2", a);
-    expect_error(xf_task_load(spec, &tr, &te), XF_EINVAL, "0 < fraction <= 1");
+    test_expect_error(xf_task_load(spec, &tr, &te), XF_EINVAL, "0 < fraction <= 1");
     snprintf(spec, sizeof spec, "%s@colour=red", a);
-    expect_error(xf_task_load(spec, &tr, &te), XF_EINVAL, "unknown option");
+    test_expect_error(xf_task_load(spec, &tr, &te), XF_EINVAL, "unknown option");
     snprintf(spec, sizeof spec, "%s@classes=4", a);
-    expect_error(xf_task_load(spec, &tr, &te), XF_EINVAL, "class 4 out of range");
+    test_expect_error(xf_task_load(spec, &tr, &te), XF_EINVAL, "class 4 out of range");
     cr_assert_null(tr.images);
 }
 
@@ -244,7 +224,7 @@ Test(tasks, spec_union_converts_shapes_and_shifts_labels) {
     xf_dataset_free(&tr);
     xf_dataset_free(&te);
     snprintf(spec, sizeof spec, "%s+no-such-task", a);
-    expect_error(xf_task_load(spec, &tr, &te), XF_ENOTFOUND, "unknown task 'no-such-task'");
+    test_expect_error(xf_task_load(spec, &tr, &te), XF_ENOTFOUND, "unknown task 'no-such-task'");
 }
 
 /* ---- QuickDraw and digits parsers ---- */
@@ -268,16 +248,16 @@ Test(tasks, quickdraw_parse_reads_drawings_and_names_bad_bytes) {
     cr_assert_eq(images[5], 128);
     cr_assert_eq(images[784 + 5], 255);
     cr_assert_eq(images[784 + 6], 0);
-    expect_error(xf_quickdraw_parse(text, (size_t)(p - text), "cat", images, 1, &count),
-                 XF_EFORMAT, "cat: line 2, column 1");
+    test_expect_error(xf_quickdraw_parse(text, (size_t)(p - text), "cat", images, 1, &count),
+                      XF_EFORMAT, "cat: line 2, column 1");
     char *comma = strchr(text + 1, ',');
     *comma = ';';
-    expect_error(xf_quickdraw_parse(text, (size_t)(p - text), "cat", images, 3, &count),
-                 XF_EFORMAT, "line 1, column 3 (byte 2 of the text): expected ','");
+    test_expect_error(xf_quickdraw_parse(text, (size_t)(p - text), "cat", images, 3, &count),
+                      XF_EFORMAT, "line 1, column 3 (byte 2 of the text): expected ','");
     *comma = ',';
     text[3] = '7';
-    expect_error(xf_quickdraw_parse(text, 40, "cat", images, 3, &count), XF_EFORMAT,
-                 "outside [0, 1]");
+    test_expect_error(xf_quickdraw_parse(text, 40, "cat", images, 3, &count), XF_EFORMAT,
+                      "outside [0, 1]");
 }
 
 Test(tasks, digits_parse_scales_pixels_and_checks_rows) {
@@ -293,11 +273,11 @@ Test(tasks, digits_parse_scales_pixels_and_checks_rows) {
     xf_dataset_free(&ds);
     snprintf(bad, sizeof bad, "%s", row);
     bad[strlen(bad) - 2] = 'x';
-    expect_error(xf_digits_parse(bad, strlen(bad), "d.csv", &ds), XF_EFORMAT,
-                 "d.csv: line 1, column");
+    test_expect_error(xf_digits_parse(bad, strlen(bad), "d.csv", &ds), XF_EFORMAT,
+                      "d.csv: line 1, column");
     snprintf(bad, sizeof bad, "%s", row);
     strcpy(strrchr(bad, ',') + 1, "12\n");
-    expect_error(xf_digits_parse(bad, strlen(bad), "d.csv", &ds), XF_EFORMAT, "label outside");
+    test_expect_error(xf_digits_parse(bad, strlen(bad), "d.csv", &ds), XF_EFORMAT, "label outside");
 }
 
 /* ---- the real tasks (skipped when the package is not installed) ---- */
@@ -370,14 +350,14 @@ Test(tasks, real_prepare_writes_the_cache_and_union_loads) {
     if (!xf_task_available(xf_task_find("digits-8x8"))) cr_skip("python3-sklearn not unpacked");
     /* A fresh data dir whose packages/ is the real one. */
     char cmd[4500], ok[700];
-    snprintf(cmd, sizeof cmd, "ln -s '%s' '%s/packages'", src, tmp);
+    snprintf(cmd, sizeof cmd, "ln -s '%s' '%s/packages'", src, test_tmp);
     cr_assert_eq(test_system(cmd), 0);
-    setenv("XFER_DATA", tmp, 1);
+    setenv("XFER_DATA", test_tmp, 1);
     const xf_task_info *t = xf_task_find("digits-8x8");
     cr_assert_not(xf_task_prepared(t));
     cr_assert_eq(xf_task_prepare(t, false), XF_OK, "%s", xf_error_message());
     cr_assert(xf_task_prepared(t));
-    snprintf(ok, sizeof ok, "%s/tasks/v1/digits-8x8/.ok", tmp);
+    snprintf(ok, sizeof ok, "%s/tasks/v1/digits-8x8/.ok", test_tmp);
     struct stat sb;
     cr_assert_eq(stat(ok, &sb), 0);
     xf_dataset tr, te;
@@ -393,7 +373,7 @@ Test(tasks, contact_sheet_is_a_png_of_the_right_size) {
     xf_dataset ds;
     make_ds(&ds, 9, 8, 8, 3);
     char path[600];
-    snprintf(path, sizeof path, "%s/sheet.png", tmp);
+    snprintf(path, sizeof path, "%s/sheet.png", test_tmp);
     cr_assert_eq(xf_dataset_contact_sheet(&ds, 4, path), XF_OK, "%s", xf_error_message());
     FILE *f = fopen(path, "rb");
     uint8_t head[24];
@@ -433,8 +413,8 @@ Test(tasks, emoji_parse_keeps_single_code_points_of_used_groups) {
     free(cps);
     free(groups);
     const char *bad = "# group: Objects\nzz ; fully-qualified # ?\n";
-    expect_error(xf_emoji_parse(bad, strlen(bad), "e.txt", &cps, &groups, &n), XF_EFORMAT,
-                 "e.txt: line 2");
+    test_expect_error(xf_emoji_parse(bad, strlen(bad), "e.txt", &cps, &groups, &n), XF_EFORMAT,
+                      "e.txt: line 2");
 }
 
 /* Every typeface gives one image per class, and the split is by typeface. */

@@ -1,8 +1,6 @@
 #include "core/npy.h"
 
 #include <ctype.h>
-#include <errno.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,11 +9,39 @@
 
 static const struct {
     const char *descr;
+    char kind;
     size_t size;
-} dtypes[] = {{"|u1", 1}, {"<i4", 4}, {"<i8", 8}, {"<f4", 4}, {"<f8", 8}};
+} dtypes[] = {
+    [XF_NPY_U1] = {"|u1", 'u', 1}, [XF_NPY_I4] = {"<i4", 'i', 4}, [XF_NPY_I8] = {"<i8", 'i', 8},
+    [XF_NPY_F4] = {"<f4", 'f', 4}, [XF_NPY_F8] = {"<f8", 'f', 8}, [XF_NPY_I1] = {"|i1", 'i', 1},
+    [XF_NPY_U2] = {"<u2", 'u', 2}, [XF_NPY_I2] = {"<i2", 'i', 2}, [XF_NPY_U4] = {"<u4", 'u', 4},
+    [XF_NPY_U8] = {"<u8", 'u', 8},
+};
+enum { N_DTYPES = sizeof dtypes / sizeof dtypes[0] };
 
 const char *xf_npy_descr(xf_npy_dtype dtype) { return dtypes[dtype].descr; }
 size_t xf_npy_itemsize(xf_npy_dtype dtype) { return dtypes[dtype].size; }
+bool xf_npy_is_integer(xf_npy_dtype dtype) { return dtypes[dtype].kind != 'f'; }
+
+int64_t xf_npy_int(const xf_npy *a, size_t i) {
+    switch (a->dtype) {
+    case XF_NPY_U1: return ((const uint8_t *)a->data)[i];
+    case XF_NPY_I1: return ((const int8_t *)a->data)[i];
+    case XF_NPY_U2: return ((const uint16_t *)a->data)[i];
+    case XF_NPY_I2: return ((const int16_t *)a->data)[i];
+    case XF_NPY_U4: return ((const uint32_t *)a->data)[i];
+    case XF_NPY_I4: return ((const int32_t *)a->data)[i];
+    case XF_NPY_I8: return ((const int64_t *)a->data)[i];
+    case XF_NPY_U8: {
+        uint64_t u = ((const uint64_t *)a->data)[i];
+        return u > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)u;
+    }
+    case XF_NPY_F4:
+    case XF_NPY_F8: break;
+    }
+    XF_ASSERT(!"xf_npy_int on a float array");
+    return 0;
+}
 
 void xf_npy_free(xf_npy *a) {
     free(a->data);
@@ -23,14 +49,16 @@ void xf_npy_free(xf_npy *a) {
 }
 
 /* A cursor over the header dict; `base` is the dict's byte offset in the
- * file, so every message can say where the problem is. */
+ * file, so every message can say where the problem is. The dict is not
+ * NUL-terminated: it is read in place. */
 typedef struct {
-    const char *path, *s;
+    const char *origin, *s;
     size_t pos, len, base;
+    bool swap; /* the descr's byte order is not the host's */
 } cursor;
 
 static xf_status bad(const cursor *c, const char *what) {
-    return xf_fail(XF_EFORMAT, "%s: byte %zu: .npy header: %s", c->path, c->base + c->pos, what);
+    return xf_fail(XF_EFORMAT, "%s: byte %zu: .npy header: %s", c->origin, c->base + c->pos, what);
 }
 
 static void skip_space(cursor *c) {
@@ -62,6 +90,20 @@ static xf_status parse_string(cursor *c, char *out, size_t cap) {
     return XF_OK;
 }
 
+/* "<f4", "|u1", ">i8": integers of any width and byte order ('|' is
+ * NumPy's "not applicable", read as little-endian); floats only
+ * little-endian, as the float readers always were. */
+static int find_dtype(const char *descr, bool *big_endian) {
+    if (strlen(descr) != 3 || !strchr("<>|", descr[0])) return -1;
+    for (int i = 0; i < N_DTYPES; i++)
+        if (descr[1] == dtypes[i].kind && (size_t)(descr[2] - '0') == dtypes[i].size) {
+            if (dtypes[i].kind == 'f' && descr[0] != '<') return -1;
+            *big_endian = descr[0] == '>';
+            return i;
+        }
+    return -1;
+}
+
 static xf_status parse_shape(cursor *c, xf_npy *a) {
     if (!eat(c, '(')) return bad(c, "shape: expected a tuple '('");
     a->ndim = 0;
@@ -71,12 +113,12 @@ static xf_status parse_shape(cursor *c, xf_npy *a) {
         if (c->pos >= c->len || !isdigit((unsigned char)c->s[c->pos]))
             return bad(c, "shape: expected a non-negative integer");
         if (a->ndim == XF_NPY_MAX_DIMS) return bad(c, "shape: more than 8 dimensions");
-        errno = 0;
-        char *end;
-        long long v = strtoll(c->s + c->pos, &end, 10);
-        if (errno || v > INT32_MAX) return bad(c, "shape: dimension too large");
+        int64_t v = 0;
+        while (c->pos < c->len && isdigit((unsigned char)c->s[c->pos])) {
+            v = v * 10 + (c->s[c->pos++] - '0');
+            if (v > INT32_MAX) return bad(c, "shape: dimension too large");
+        }
         a->shape[a->ndim++] = v;
-        c->pos = (size_t)(end - c->s);
         if (!eat(c, ',')) {
             if (eat(c, ')')) return XF_OK;
             return bad(c, "shape: expected ',' or ')'");
@@ -108,19 +150,16 @@ static xf_status parse_dict(cursor *c, xf_npy *a) {
             skip_space(c);
             size_t at = c->pos;
             if ((st = parse_string(c, descr, sizeof descr)) != XF_OK) return st;
-            int found = -1;
-            for (int i = 0; i < (int)(sizeof dtypes / sizeof dtypes[0]); i++)
-                if (strcmp(descr, dtypes[i].descr) == 0 ||
-                    (i == XF_NPY_U1 && strcmp(descr, "<u1") == 0))
-                    found = i;
-            if (found < 0) {
-                c->pos = at;
+            bool big_endian = false;
+            int found = find_dtype(descr, &big_endian);
+            if (found < 0)
                 return xf_fail(XF_EFORMAT,
-                               "%s: byte %zu: .npy descr '%s' is not supported (expected |u1, "
-                               "<i4, <i8, <f4 or <f8)",
-                               c->path, c->base + at, descr);
-            }
+                               "%s: byte %zu: .npy descr '%s' is not supported (expected an "
+                               "integer such as |u1 or <i8, or <f4 or <f8)",
+                               c->origin, c->base + at, descr);
             a->dtype = (xf_npy_dtype)found;
+            bool host_big = __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__;
+            c->swap = dtypes[found].size > 1 && big_endian != host_big;
             seen[0] = true;
         } else if (strcmp(key, "fortran_order") == 0) {
             if ((st = parse_bool(c, &a->fortran_order)) != XF_OK) return st;
@@ -139,91 +178,108 @@ static xf_status parse_dict(cursor *c, xf_npy *a) {
     const char *names[3] = {"descr", "fortran_order", "shape"};
     for (int i = 0; i < 3; i++)
         if (!seen[i])
-            return xf_fail(XF_EFORMAT, "%s: byte %zu: .npy header has no '%s'", c->path, c->base,
-                           names[i]);
+            return xf_fail(XF_EFORMAT, "%s: byte %zu: .npy header has no '%s'", c->origin,
+                           c->base, names[i]);
     return XF_OK;
 }
 
-static uint32_t le(const unsigned char *b, int n) {
-    uint32_t v = 0;
+static size_t le(const uint8_t *b, int n) {
+    size_t v = 0;
     for (int i = n - 1; i >= 0; i--) v = v << 8 | b[i];
     return v;
 }
 
-xf_status xf_npy_read(const char *path, xf_npy *out) {
+/* Checks everything but leaves out->data NULL: the data is the `size -
+ * *data_at` bytes from *data_at, exactly count * itemsize of them, in file
+ * byte order (*swap when that is not the host's). */
+static xf_status parse_header(const uint8_t *b, size_t size, const char *origin, xf_npy *out,
+                              size_t *data_at, bool *swap) {
     memset(out, 0, sizeof *out);
-    FILE *f = xf_fopen(path, "rb");
-    if (!f) return XF_EIO;
-    unsigned char pre[12];
-    char *header = NULL;
-    xf_status st = XF_OK;
-    size_t got = fread(pre, 1, 10, f);
-    if (got < 10 || memcmp(pre, "\x93NUMPY", 6) != 0) {
-        st = xf_fail(XF_EFORMAT, "%s: byte 0: not a .npy file (no \\x93NUMPY magic)", path);
-        goto done;
+    if (size < 10 || memcmp(b, "\x93NUMPY", 6) != 0)
+        return xf_fail(XF_EFORMAT, "%s: byte 0: no \\x93NUMPY magic (not a .npy file)", origin);
+    if (b[6] < 1 || b[6] > 3)
+        return xf_fail(XF_EFORMAT, "%s: byte 6: .npy format version %d.%d is not supported",
+                       origin, b[6], b[7]);
+    size_t start = 10, hlen = le(b + 8, 2);
+    if (b[6] > 1) {
+        if (size < 12)
+            return xf_fail(XF_EFORMAT, "%s: byte %zu: truncated .npy header length", origin, size);
+        start = 12, hlen = le(b + 8, 4);
     }
-    if (pre[6] < 1 || pre[6] > 3) {
-        st = xf_fail(XF_EFORMAT, "%s: byte 6: .npy format version %d.%d is not supported", path,
-                     pre[6], pre[7]);
-        goto done;
-    }
-    size_t start = 10, hlen = le(pre + 8, 2);
-    if (pre[6] > 1) {
-        if (fread(pre + 10, 1, 2, f) != 2) {
-            st = xf_fail(XF_EFORMAT, "%s: byte 10: truncated .npy header length", path);
-            goto done;
-        }
-        start = 12, hlen = le(pre + 8, 4);
-        if (hlen > (1u << 24)) {
-            st = xf_fail(XF_EFORMAT, "%s: byte 8: .npy header length %zu is implausible", path,
-                         hlen);
-            goto done;
-        }
-    }
-    header = xf_malloc(hlen + 1);
-    if (!header) {
-        st = XF_ENOMEM;
-        goto done;
-    }
-    if (fread(header, 1, hlen, f) != hlen) {
-        st = xf_fail(XF_EFORMAT, "%s: byte %zu: the .npy header (%zu bytes) is truncated", path,
-                     start, hlen);
-        goto done;
-    }
-    header[hlen] = 0;
-    cursor c = {path, header, 0, hlen, start};
-    if ((st = parse_dict(&c, out)) != XF_OK) goto done;
+    if (hlen > size - start)
+        return xf_fail(XF_EFORMAT,
+                       "%s: byte 8: .npy header of %zu bytes does not fit the file (%zu bytes)",
+                       origin, hlen, size);
+    cursor c = {origin, (const char *)b + start, 0, hlen, start, false};
+    xf_status st = parse_dict(&c, out);
+    if (st != XF_OK) return st;
     out->count = 1;
     for (int i = 0; i < out->ndim; i++) {
-        if (out->shape[i] > 0 && out->count > SIZE_MAX / 16 / (size_t)out->shape[i]) {
-            st = xf_fail(XF_EFORMAT, "%s: byte %zu: .npy shape is too large", path, start);
-            goto done;
-        }
+        if (out->shape[i] > 0 && out->count > SIZE_MAX / 16 / (size_t)out->shape[i])
+            return xf_fail(XF_EFORMAT, "%s: byte %zu: .npy shape is too large", origin, start);
         out->count *= (size_t)out->shape[i];
     }
-    size_t bytes = out->count * xf_npy_itemsize(out->dtype);
-    out->data = xf_malloc(bytes + 1);
+    size_t need = out->count * xf_npy_itemsize(out->dtype), at = start + hlen, have = size - at;
+    if (have < need)
+        return xf_fail(XF_EFORMAT,
+                       "%s: byte %zu: %zu data bytes, shape and dtype need %zu (truncated file): "
+                       "the file ends at byte %zu",
+                       origin, at, have, need, size);
+    if (have > need)
+        return xf_fail(XF_EFORMAT,
+                       "%s: byte %zu: %zu data bytes, shape and dtype need %zu (extra bytes from "
+                       "byte %zu)",
+                       origin, at, have, need, at + need);
+    *data_at = at;
+    *swap = c.swap;
+    return XF_OK;
+}
+
+static void swap_bytes(uint8_t *p, size_t count, size_t itemsize) {
+    for (size_t i = 0; i < count; i++, p += itemsize)
+        for (size_t j = 0; j < itemsize / 2; j++) {
+            uint8_t t = p[j];
+            p[j] = p[itemsize - 1 - j];
+            p[itemsize - 1 - j] = t;
+        }
+}
+
+xf_status xf_npy_parse(const uint8_t *bytes, size_t size, const char *origin, xf_npy *out) {
+    size_t at;
+    bool swap;
+    xf_status st = parse_header(bytes, size, origin, out, &at, &swap);
+    if (st != XF_OK) {
+        memset(out, 0, sizeof *out);
+        return st;
+    }
+    size_t n = size - at;
+    out->data = xf_malloc(n + 1);
     if (!out->data) {
-        st = XF_ENOMEM;
-        goto done;
+        memset(out, 0, sizeof *out);
+        return XF_ENOMEM;
     }
-    size_t data_at = start + hlen;
-    got = fread(out->data, 1, bytes, f);
-    if (got != bytes) {
-        st = xf_fail(XF_EFORMAT,
-                     "%s: byte %zu: .npy data ends after %zu of %zu bytes (shape and file size "
-                     "disagree)",
-                     path, data_at + got, got, bytes);
-        goto done;
+    if (n) memcpy(out->data, bytes + at, n);
+    if (swap) swap_bytes(out->data, out->count, xf_npy_itemsize(out->dtype));
+    return XF_OK;
+}
+
+xf_status xf_npy_read(const char *path, xf_npy *out) {
+    memset(out, 0, sizeof *out);
+    uint8_t *buf;
+    size_t size, at;
+    bool swap;
+    xf_status st = xf_read_file(path, &buf, &size);
+    if (st != XF_OK) return st;
+    if ((st = parse_header(buf, size, path, out, &at, &swap)) != XF_OK) {
+        memset(out, 0, sizeof *out);
+        free(buf);
+        return st;
     }
-    if (fgetc(f) != EOF)
-        st = xf_fail(XF_EFORMAT, "%s: byte %zu: bytes after the .npy data (shape says %zu bytes)",
-                     path, data_at + bytes, bytes);
-done:
-    fclose(f);
-    free(header);
-    if (st != XF_OK) xf_npy_free(out);
-    return st;
+    /* The file buffer becomes the array: no second copy of a large file. */
+    memmove(buf, buf + at, size - at);
+    if (swap) swap_bytes(buf, out->count, xf_npy_itemsize(out->dtype));
+    out->data = buf;
+    return XF_OK;
 }
 
 xf_status xf_npy_write(const char *path, xf_npy_dtype dtype, int ndim, const int64_t *shape,
@@ -300,7 +356,7 @@ xf_status xf_npy_read_labels(const char *path, int32_t **labels, int *n) {
     xf_npy a;
     xf_status st = xf_npy_read(path, &a);
     if (st != XF_OK) return st;
-    if (a.ndim != 1 || a.dtype == XF_NPY_F4 || a.dtype == XF_NPY_F8) {
+    if (a.ndim != 1 || !xf_npy_is_integer(a.dtype)) {
         st = xf_fail(XF_EFORMAT, "%s: expected a 1-d integer array of labels, got %d-d %s", path,
                      a.ndim, xf_npy_descr(a.dtype));
         xf_npy_free(&a);
@@ -312,9 +368,7 @@ xf_status xf_npy_read_labels(const char *path, int32_t **labels, int *n) {
         return XF_ENOMEM;
     }
     for (size_t i = 0; i < a.count; i++) {
-        int64_t v = a.dtype == XF_NPY_U1   ? ((const uint8_t *)a.data)[i]
-                    : a.dtype == XF_NPY_I4 ? ((const int32_t *)a.data)[i]
-                                           : ((const int64_t *)a.data)[i];
+        int64_t v = xf_npy_int(&a, i);
         if (v < INT32_MIN || v > INT32_MAX) {
             st = xf_fail(XF_EFORMAT, "%s: label %zu is %lld, outside int32", path, i,
                          (long long)v);
