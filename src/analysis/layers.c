@@ -7,14 +7,22 @@
 
 #include "analysis/study.h"
 #include "core/mem.h"
+#include "probe/probe.h"
 
-static int by_us_desc(const void *a, const void *b, const xf_study_table *t) {
-    double x = t->trials[*(const int *)a].us_acc, y = t->trials[*(const int *)b].us_acc;
-    return (x < y) - (x > y);
+_Static_assert(XF_LAYERS_MAX_TAPS >= XF_PROBE_MAX_LAYERS, "a curve holds every probed tap");
+
+typedef struct {
+    double us_acc;
+    int trial;
+} candidate;
+
+/* Best US accuracy first; equal ones in table (id) order, so the curves
+ * shown do not depend on the sort. */
+static int by_us_desc(const void *a, const void *b) {
+    const candidate *x = a, *y = b;
+    if (x->us_acc != y->us_acc) return (x->us_acc < y->us_acc) - (x->us_acc > y->us_acc);
+    return (x->trial > y->trial) - (x->trial < y->trial);
 }
-
-static const xf_study_table *sort_table; /* qsort has no context argument in C11 */
-static int cmp_candidates(const void *a, const void *b) { return by_us_desc(a, b, sort_table); }
 
 static xf_status one_set(const xf_study_table *t, const xf_set_fit *fit, xf_layer_row *row) {
     memset(row, 0, sizeof *row);
@@ -24,7 +32,7 @@ static xf_status one_set(const xf_study_table *t, const xf_set_fit *fit, xf_laye
     row->best_depth = NAN;
     /* trials with >= 2 taps probed on this (task, shots): probes are ordered
      * by trial, so each trial's run is contiguous */
-    int *cand = xf_malloc((size_t)(t->n_trials > 0 ? t->n_trials : 1) * sizeof *cand);
+    candidate *cand = xf_malloc((size_t)(t->n_trials > 0 ? t->n_trials : 1) * sizeof *cand);
     int *start = xf_malloc((size_t)(t->n_trials > 0 ? t->n_trials : 1) * sizeof *start);
     if (!cand || !start) {
         free(cand);
@@ -38,21 +46,21 @@ static xf_status one_set(const xf_study_table *t, const xf_set_fit *fit, xf_laye
         if (p->shots != fit->shots || strcmp(p->ds_task, fit->ds_task) != 0) continue;
         if (start[p->trial] < 0) {
             start[p->trial] = i;
-            if (p->n_layers >= 2) cand[n_cand++] = p->trial;
+            if (p->n_layers >= 2)
+                cand[n_cand++] = (candidate){t->trials[p->trial].us_acc, p->trial};
         }
     }
-    sort_table = t;
-    qsort(cand, (size_t)n_cand, sizeof *cand, cmp_candidates);
+    qsort(cand, (size_t)n_cand, sizeof *cand, by_us_desc);
     double depth_sum = 0;
     for (int c = 0; c < n_cand && row->n_curves < XF_LAYERS_TOP; c++) {
         xf_layer_curve *cv = &row->curve[row->n_curves];
         memset(cv, 0, sizeof *cv);
-        cv->trial = cand[c];
-        cv->us_acc = t->trials[cand[c]].us_acc;
-        for (int i = start[cand[c]]; i < t->n_probes && t->probes[i].trial == cand[c]; i++) {
+        cv->trial = cand[c].trial;
+        cv->us_acc = cand[c].us_acc;
+        for (int i = start[cv->trial]; i < t->n_probes && t->probes[i].trial == cv->trial; i++) {
             const xf_probe_mean *p = &t->probes[i];
             if (p->shots != fit->shots || strcmp(p->ds_task, fit->ds_task) != 0) break;
-            if (cv->n_layers == 16) break;
+            if (cv->n_layers == XF_LAYERS_MAX_TAPS) break;
             cv->depth[cv->n_layers] = (p->layer + 1.0) / p->n_layers;
             cv->acc[cv->n_layers++] = p->acc;
         }

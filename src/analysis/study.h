@@ -55,12 +55,16 @@ xf_status xf_knobs_regress(const double *resid, const double *params, const doub
 /* ---- layers ---- */
 
 #define XF_LAYERS_TOP 5
+/* Taps per curve: every layer the probe can report (XF_PROBE_MAX_LAYERS), so
+ * a deep model's curve reaches its last layer. */
+#define XF_LAYERS_MAX_TAPS 64
 
 typedef struct {
     int trial;      /* index into the table */
     double us_acc;
-    int n_layers;
-    double depth[16], acc[16]; /* relative depth (layer + 1) / n_layers */
+    int n_layers;   /* taps probed, at most XF_LAYERS_MAX_TAPS */
+    double depth[XF_LAYERS_MAX_TAPS]; /* relative depth (layer + 1) / n_layers */
+    double acc[XF_LAYERS_MAX_TAPS];
     int best;                  /* index of the best layer */
 } xf_layer_curve;
 

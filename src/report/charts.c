@@ -45,12 +45,70 @@ static void ranges(frame *f, const xf_chart *c) {
     f->xlo = xl - px, f->xhi = xh + px, f->ylo = yl - py, f->yhi = yh + py;
 }
 
+/* What a legend box at (bx, by) would hide: markers count double, lines and
+ * interval bars by the samples along them under the box. */
+static int covered(const void *ctx, const frame *f, double bx, double by, double bw, double bh) {
+    const xf_chart *c = ctx;
+    double m = 4 * f->s;
+#define INSIDE(X, Y) ((X) >= bx - m && (X) <= bx + bw + m && (Y) >= by - m && (Y) <= by + bh + m)
+    int n = 0;
+    for (int k = 0; k < c->n_series; k++) {
+        const xf_series *se = &c->series[k];
+        int prev = -1;
+        for (int i = 0; i < se->n; i++) {
+            if (!usable(c, se->x[i], se->y[i])) {
+                prev = -1;
+                continue;
+            }
+            double x = sx(f, c, se->x[i]), y = sy(f, se->y[i]);
+            n += 2 * INSIDE(x, y);
+            if (se->lo && se->hi && isfinite(se->lo[i]) && isfinite(se->hi[i]))
+                for (int t = 0; t <= 8; t++)
+                    n += INSIDE(x, sy(f, se->lo[i] + (se->hi[i] - se->lo[i]) * t / 8));
+            if (prev >= 0) {
+                double x1 = sx(f, c, se->x[prev]), y1 = sy(f, se->y[prev]);
+                for (int t = 1; t < 24; t++)
+                    n += INSIDE(x1 + (x - x1) * t / 24, y1 + (y - y1) * t / 24);
+            }
+            prev = i;
+        }
+    }
+#undef INSIDE
+    return n;
+}
+
+static void legend_size(cairo_t *cr, const xf_chart *c, double s, double *w, double *h) {
+    cairo_set_font_size(cr, 12 * s);
+    double wmax = 0;
+    for (int k = 0; k < c->n_series; k++) {
+        cairo_text_extents_t e;
+        cairo_text_extents(cr, c->series[k].label ? c->series[k].label : "", &e);
+        wmax = fmax(wmax, e.x_advance);
+    }
+    *w = wmax + 48 * s;
+    *h = 18 * s * c->n_series + 10 * s;
+}
+
 static void draw_chart(cairo_t *cr, const xf_chart *c, double ox, double oy, double cw,
                        double ch) {
     double s = cw / XF_PLOT_WIDTH;
     frame f = {cr, s, ox + 84 * s, oy + 44 * s, cw - 84 * s - 18 * s, ch - 44 * s - 66 * s,
                0, 0, 0, 0, 0};
     ranges(&f, c);
+    /* the legend goes in the corner that hides least (plot.c's rule); when
+     * every corner hides something, the y range grows upwards to leave a
+     * free band for it above the data, if that band is not most of the chart */
+    double bw = 0, bh = 0, bx = 0, by = 0, gap = 10 * s;
+    if (c->n_series > 0) {
+        cairo_select_font_face(cr, "DejaVu Sans", CAIRO_FONT_SLANT_NORMAL,
+                               CAIRO_FONT_WEIGHT_NORMAL);
+        legend_size(cr, c, s, &bw, &bh);
+        double band = (bh + 2 * gap) / f.h;
+        if (xf_legend_place(&f, bw, bh, gap, NAN, covered, c, &bx, &by) > 0 && band < 0.5) {
+            f.yhi += (f.yhi - f.ylo) * band / (1 - band);
+            xf_legend_place(&f, bw, bh, gap, NAN, covered, c, &bx, &by);
+        }
+    }
     cairo_select_font_face(cr, "DejaVu Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_BOLD);
     cairo_set_font_size(cr, 16 * s);
     cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
@@ -107,17 +165,11 @@ static void draw_chart(cairo_t *cr, const xf_chart *c, double ox, double oy, dou
         }
     }
     cairo_restore(cr);
-    /* legend, top left inside the frame */
     if (c->n_series > 0) {
+        double line = 18 * s;
         cairo_set_font_size(cr, 12 * s);
-        double line = 18 * s, bx = f.x0 + 10 * s, by = f.y0 + 10 * s, wmax = 0;
-        for (int k = 0; k < c->n_series; k++) {
-            cairo_text_extents_t e;
-            cairo_text_extents(cr, c->series[k].label ? c->series[k].label : "", &e);
-            wmax = fmax(wmax, e.x_advance);
-        }
         cairo_set_source_rgba(cr, 1, 1, 1, 0.85);
-        cairo_rectangle(cr, bx, by, wmax + 48 * s, line * c->n_series + 10 * s);
+        cairo_rectangle(cr, bx, by, bw, bh);
         cairo_fill(cr);
         for (int k = 0; k < c->n_series; k++) {
             rgb col = palette[c->series[k].colour % N_PALETTE];

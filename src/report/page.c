@@ -177,11 +177,13 @@ static xf_status sweep(out_ctx *o, const xf_sweep_point *p, int n, int groups, c
     xf_series ser[32][2];
     double xs[32][MAXV], ds[32][MAXV], us[32][MAXV];
     char titles[32][96];
+    const char *tasks[32];
     int nc = 0;
     for (int i = 0; i < n && nc < 32; i++) {
         int seen = 0, best_shots = p[i].shots;
-        for (int c = 0; c < nc && !seen; c++) seen = strncmp(titles[c], p[i].ds_task, strlen(p[i].ds_task)) == 0 && titles[c][strlen(p[i].ds_task)] == ',';
+        for (int c = 0; c < nc && !seen; c++) seen = strcmp(tasks[c], p[i].ds_task) == 0;
         if (seen) continue;
+        tasks[nc] = p[i].ds_task;
         for (int j = 0; j < n; j++)
             if (strcmp(p[j].ds_task, p[i].ds_task) == 0 && p[j].shots > best_shots)
                 best_shots = p[j].shots;

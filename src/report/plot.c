@@ -174,7 +174,8 @@ static double fit_acc(const xf_satfit *fit, double acc_us);
 
 /* How much of the figure a box at (bx, by) would hide: the points under it
  * and the samples of the fitted curve it covers. */
-static int covered(const frame *f, const xf_panel *p, double bx, double by, double bw, double bh) {
+static int covered(const void *ctx, const frame *f, double bx, double by, double bw, double bh) {
+    const xf_panel *p = ctx;
     int n = 0;
 #define INSIDE(X, Y) ((X) >= bx - 4 * f->s && (X) <= bx + bw + 4 * f->s && (Y) >= by - 4 * f->s && (Y) <= by + bh + 4 * f->s)
     for (int i = 0; i < p->n_points; i++)
@@ -198,19 +199,13 @@ static void draw_legend(const frame *f, const xf_panel *p, const legend_entry *e
     double line = 19 * f->s, key = 26 * f->s, pad = 8 * f->s, width = 0, gap = 10 * f->s;
     for (int i = 0; i < n; i++) width = fmax(width, text_width(cr, e[i].label));
     double bw = pad * 2 + key + 6 * f->s + width, bh = pad * 2 + line * n;
-    double left = f->x0 + gap, right = f->x0 + f->w - bw - gap;
-    double top = f->y0 + gap, bottom = f->y0 + f->h - bh - gap;
+    double top = NAN, bx, by;
     if (fit_drawn(p->fit)) {
         double sat = py(f, xf_satfit_saturation(p->fit));
-        if (sat > f->y0 && sat < f->y0 + f->h / 2) top = fmin(sat + gap, bottom);
+        if (sat > f->y0 && sat < f->y0 + f->h / 2)
+            top = fmin(sat + gap, f->y0 + f->h - bh - gap);
     }
-    double corners[4][2] = {{left, top}, {right, bottom}, {right, top}, {left, bottom}};
-    int best = 0, best_cover = -1;
-    for (int c = 0; c < 4; c++) {
-        int cover = covered(f, p, corners[c][0], corners[c][1], bw, bh);
-        if (best_cover < 0 || cover < best_cover) best = c, best_cover = cover;
-    }
-    double bx = corners[best][0], by = corners[best][1];
+    xf_legend_place(f, bw, bh, gap, top, covered, p, &bx, &by);
     cairo_set_source_rgba(cr, 1, 1, 1, 0.9);
     cairo_rectangle(cr, bx, by, bw, bh);
     cairo_fill_preserve(cr);
@@ -366,6 +361,21 @@ static void draw(frame *f, const xf_panel *p, double top) {
         legend[n_legend++] = (legend_entry){"no fit: fewer than 3 hull points", 2, {0.6, 0.6, 0.6}};
     }
     draw_legend(f, p, legend, n_legend);
+}
+
+int xf_legend_place(const frame *f, double w, double h, double gap, double top, xf_cover_fn cover,
+                    const void *ctx, double *x, double *y) {
+    double left = f->x0 + gap, right = f->x0 + f->w - w - gap;
+    double up = isnan(top) ? f->y0 + gap : top, bottom = f->y0 + f->h - h - gap;
+    double corners[4][2] = {{left, up}, {right, bottom}, {right, up}, {left, bottom}};
+    int best = 0, best_cover = -1;
+    for (int c = 0; c < 4; c++) {
+        int n = cover(ctx, f, corners[c][0], corners[c][1], w, h);
+        if (best_cover < 0 || n < best_cover) best = c, best_cover = n;
+    }
+    *x = corners[best][0];
+    *y = corners[best][1];
+    return best_cover;
 }
 
 void xf_plot_text(cairo_t *cr, double x, double y, double ha, double va, const char *s) {

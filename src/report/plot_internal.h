@@ -23,6 +23,16 @@ void xf_axis_ticks(const frame *f, int axis, int log_axis);
 /* The frame's box and the axis titles. */
 void xf_axis_labels(const frame *f, const char *xlabel, const char *ylabel);
 
+/* How much of a figure a box at (x, y), w x h pixels, would hide. */
+typedef int (*xf_cover_fn)(const void *ctx, const frame *f, double x, double y, double w,
+                           double h);
+/* Where a legend box of w x h goes: the inside corner of the frame, `gap`
+ * from its edges, that hides least by cover's count; on ties upper left,
+ * lower right, upper right, lower left in that order. top (NaN: the frame's
+ * top + gap) is the y of the upper corners. Returns the count there. */
+int xf_legend_place(const frame *f, double w, double h, double gap, double top, xf_cover_fn cover,
+                    const void *ctx, double *x, double *y);
+
 typedef void (*xf_draw_fn)(cairo_t *cr, int width, int height, const void *ctx);
 /* Paints the background white, calls fn and encodes the surface. */
 xf_status xf_plot_render(int width, int height, xf_fig_format format, xf_draw_fn fn,
