@@ -15,6 +15,13 @@ void xf_sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, cons
                 ldc);
 }
 
+void xf_dgemm(bool trans_a, bool trans_b, int m, int n, int k, double alpha, const double *a,
+              int lda, const double *b, int ldb, double beta, double *c, int ldc) {
+    cblas_dgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+                trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c,
+                ldc);
+}
+
 const char *xf_blas_core(void) { return openblas_get_corename(); }
 
 static bool os_saves_avx512_state(void) {

@@ -16,6 +16,10 @@
 void xf_sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float *a,
               int lda, const float *b, int ldb, float beta, float *c, int ldc);
 
+/* The same in double, for the gradient checks that run every op in double. */
+void xf_dgemm(bool trans_a, bool trans_b, int m, int n, int k, double alpha, const double *a,
+              int lda, const double *b, int ldb, double beta, double *c, int ldc);
+
 /* The kernel OpenBLAS is using now ("Prescott", "Haswell", "SkylakeX", ...). */
 const char *xf_blas_core(void);
 

@@ -1,6 +1,5 @@
 #include "nn/conv2d.h"
 
-#include <cblas.h>
 #include <stdbool.h>
 #include <string.h>
 
@@ -36,16 +35,6 @@ static int chunk_images(const xf_conv2d_geom *g, size_t cols_cap) {
     return n > (size_t)g->batch ? g->batch : (int)n;
 }
 
-/* The double instance exists for gradient checks only, so it calls CBLAS
- * directly instead of widening core/blas.h. */
-static void dgemm(bool trans_a, bool trans_b, int m, int n, int k, double alpha,
-                  const double *a, int lda, const double *b, int ldb, double beta, double *c,
-                  int ldc) {
-    cblas_dgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
-                trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c,
-                ldc);
-}
-
 #define REAL float
 #define XF_NN_NAME(base) base
 #define GEMM xf_sgemm
@@ -56,7 +45,7 @@ static void dgemm(bool trans_a, bool trans_b, int m, int n, int k, double alpha,
 
 #define REAL double
 #define XF_NN_NAME(base) XF_NN_CAT(base, _f64)
-#define GEMM dgemm
+#define GEMM xf_dgemm
 #include "nn/conv2d.inc"
 #undef REAL
 #undef XF_NN_NAME
