@@ -10,13 +10,20 @@
 # xfer runs with OPENBLAS_CORETYPE unset so that it picks its best kernel.
 # env:   XFER_BENCH_THREADS (default 2); XFER_BENCH_FRACTION_<MODEL> overrides
 #        the share of the training set a model trains on (mlp: 1 = one epoch;
-#        the others default to 0.1, i.e. 46 steps, to keep the run short).
+#        the others default to 0.1, i.e. 46 steps, to keep the run short);
+#        XFER_BENCH_SAME_START (default 1): PyTorch starts from xfer's initial
+#        weights and replays xfer's subset and data order, so the two
+#        accuracies differ only by float rounding; 0 gives PyTorch its own
+#        module-default init and order. Short runs depend strongly on the
+#        init (ViT at 46 steps: ~25% from timm's init, ~47% from PyTorch's
+#        defaults), so only the same start compares the training itself.
 set -euo pipefail
 xfer=${1:-build/xfer}
 shift || true
 models=("$@")
 [ ${#models[@]} -gt 0 ] || models=(mlp resnet vit mixer)
 threads=${XFER_BENCH_THREADS:-2}
+same_start=${XFER_BENCH_SAME_START:-1}
 here=$(cd "$(dirname "$0")" && pwd)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -39,7 +46,7 @@ fraction_for() {
 # The first number after `key=` on a key=value line.
 kv() { sed -n "s/.*\\b$1=\\([0-9.]*\\).*/\\1/p" "$2" | head -1; }
 
-peak=$(env -u OPENBLAS_CORETYPE OPENBLAS_NUM_THREADS=$threads "$xfer" info | awk '/sgemm/ {print $3}')
+peak=$(env -u OPENBLAS_CORETYPE OPENBLAS_NUM_THREADS="$threads" "$xfer" info | awk '/sgemm/ {print $3}')
 echo "== $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); $threads threads;" \
   "xfer sgemm peak $peak GFLOP/s; $(/usr/bin/python3 -c 'import torch; print("torch", torch.__version__)' 2>/dev/null || echo 'torch missing')"
 have_torch=1
@@ -64,10 +71,23 @@ for model in "${models[@]}"; do
   x_acc=$(sed -n 's/^US test accuracy: \([0-9.]*\)%/\1/p' "$tmp/$model.xfer")
   x_mb=$(awk -F: '/Maximum resident/ {printf "%.0f", $2 / 1024}' "$tmp/$model.time")
   t_train=NA t_infer=NA t_acc=NA t_mb=NA
+  start=()
+  # xfer's initial weights: one step at lr 0 (one image per class) leaves
+  # them as drawn; same --seed as above, so the same draw. (A BatchNorm
+  # model's running statistics would move; the bench's resnet uses gn.)
+  # shellcheck disable=SC2046
+  if [ $have_torch = 1 ] && [ "$same_start" = 1 ] && OPENBLAS_NUM_THREADS=1 "$xfer" -q pretrain \
+      --us fashion-mnist --out "$tmp/$model.init.safetensors" --batch 10 --data-fraction 0.0002 \
+      --lr 0 --head-lr 0 --wd 0 --head-wd 0 $(flags_for "$model") >/dev/null 2>"$tmp/$model.ierr"; then
+    start=(--init-from "$tmp/$model.init.safetensors" --order xfer)
+  elif [ $have_torch = 1 ] && [ "$same_start" = 1 ]; then
+    echo "   (PyTorch starts from its own init: xfer could not write its initial weights:" \
+      "$(tail -1 "$tmp/$model.ierr"))"
+  fi
   if [ $have_torch = 1 ]; then
     if OPENBLAS_CORETYPE=SkylakeX OPENBLAS_NUM_THREADS=1 ATEN_CPU_CAPABILITY=avx512 \
         /usr/bin/python3 "$here/train_torch.py" --threads "$threads" --config "$config" \
-        --data-fraction "$fraction" >"$tmp/$model.torch" 2>"$tmp/$model.terr"; then
+        --data-fraction "$fraction" "${start[@]}" >"$tmp/$model.torch" 2>"$tmp/$model.terr"; then
       echo "   torch: $(cat "$tmp/$model.torch")"
       t_train=$(kv train_img_s "$tmp/$model.torch")
       t_infer=$(kv infer_img_s "$tmp/$model.torch")

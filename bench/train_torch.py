@@ -5,7 +5,13 @@
 batch 128, last partial batch dropped) on Fashion-MNIST scaled to [-1, 1],
 then extracts features (forward passes in eval mode, batch 128) over the
 test set. Prints one line of key=value pairs: train_img_s, infer_img_s,
-acc (test accuracy, %), steps, peak_rss_mb.
+acc (test accuracy, %), steps, peak_rss_mb, loss (last step), mean_loss.
+
+To compare the training itself, start from xfer's weights (--init-from an
+xfer checkpoint) and replay xfer's subset and data order (--order xfer,
+with --seed = xfer's --data-seed): then both sides see the same numbers
+and end at the same accuracy up to float rounding. --init xfer draws
+xfer's init distributions from torch's generator instead.
 
 Run it in PyTorch's fastest setup here (see DESIGN.md):
 OPENBLAS_CORETYPE=SkylakeX OPENBLAS_NUM_THREADS=1 ATEN_CPU_CAPABILITY=avx512,
@@ -57,6 +63,126 @@ def subset(x, y, fraction, gen):
     return x[keep], y[keep]
 
 
+M64 = (1 << 64) - 1
+
+
+class XferRng:
+    """xfer's core/rng (xoshiro256** seeded by splitmix64), to replay its
+    subset and data order."""
+
+    def __init__(self, seed):
+        x, self.s = seed & M64, []
+        for _ in range(4):
+            x = (x + 0x9E3779B97F4A7C15) & M64
+            z = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & M64
+            z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & M64
+            self.s.append(z ^ (z >> 31))
+
+    @staticmethod
+    def rotl(x, k):
+        return ((x << k) | (x >> (64 - k))) & M64
+
+    def next(self):
+        s = self.s
+        result = (self.rotl((s[1] * 5) & M64, 7) * 9) & M64
+        t = (s[1] << 17) & M64
+        s[2] ^= s[0]
+        s[3] ^= s[1]
+        s[1] ^= s[2]
+        s[0] ^= s[3]
+        s[2] ^= t
+        s[3] = self.rotl(s[3], 45)
+        return result
+
+    def below(self, n):
+        limit = M64 - M64 % n
+        while True:
+            x = self.next()
+            if x < limit:
+                return x % n
+
+    def shuffle(self, items):
+        for i in range(len(items), 1, -1):
+            j = self.below(i)
+            items[i - 1], items[j] = items[j], items[i - 1]
+
+
+XFER_ORDER_STREAM = 0x6F72646572
+
+
+def xfer_subset(y, fraction, seed):
+    """The indices xf_dataset_subset keeps, in their original order."""
+    if fraction >= 1:
+        return list(range(len(y)))
+    rng, keep, labels = XferRng(seed), [], y.tolist()
+    for c in range(max(labels) + 1):
+        members = [i for i, v in enumerate(labels) if v == c]
+        if not members:
+            continue
+        take = min(len(members), max(1, math.floor(fraction * len(members) + 0.5)))
+        rng.shuffle(members)
+        keep += members[:take]
+    return sorted(keep)
+
+
+def read_safetensors(path):
+    """name -> tensor from an xfer checkpoint (float32 only)."""
+    with open(path, "rb") as f:
+        n = int.from_bytes(f.read(8), "little")
+        header = json.loads(f.read(n))
+        data = f.read()
+    out = {}
+    for name, t in header.items():
+        if name == "__metadata__":
+            continue
+        assert t["dtype"] == "F32", f"{path}: {name} is {t['dtype']}"
+        a, b = t["data_offsets"]
+        values = np.frombuffer(data[a:b], dtype=np.float32).copy()
+        out[name] = torch.from_numpy(values).reshape(t["shape"])
+    return out
+
+
+def trunc_normal(t, std):
+    """Normal(0, std) cut at 2 std, as xfer (and Flax) draw it."""
+    with torch.no_grad():
+        t.normal_()
+        while True:
+            bad = t.abs() > 2
+            if not bad.any():
+                break
+            t[bad] = torch.randn(int(bad.sum()))
+        t.mul_(std)
+
+
+def xfer_init(model, family):
+    """xfer's own init for the family (src/models/<family>.c), drawn from
+    torch's generator: the same distributions, not the same numbers."""
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if "norm" in name:
+                p.fill_(1.0 if name.endswith(".weight") else 0.0)
+            elif family == "vit":
+                if name.startswith("patch_embed."):  # PyTorch's Conv2d default
+                    p.uniform_(-1, 1).mul_(1 / math.sqrt(model.patch_embed.proj.weight[0].numel()))
+                elif name in ("pos_embed",) or name.endswith(".weight"):
+                    trunc_normal(p, 0.02)
+                elif name == "cls_token":
+                    p.normal_().mul_(1e-6)
+                else:
+                    p.zero_()
+            elif family == "mixer":
+                if name == "stem.proj.weight":
+                    trunc_normal(p, 1 / math.sqrt(p[0].numel()))
+                elif name.endswith(".weight"):
+                    torch.nn.init.xavier_uniform_(p)
+                elif "mlp_" in name:
+                    p.normal_().mul_(1e-6)
+                else:
+                    p.zero_()
+            else:
+                raise SystemExit(f"--init xfer: no xfer init written for family '{family}'")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
@@ -65,15 +191,31 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--data-fraction", type=float, default=1.0)
     ap.add_argument("--warmup", type=float, default=0.05)
+    ap.add_argument("--init", choices=["torch", "xfer"], default="torch",
+                    help="PyTorch's module defaults or xfer's init for the family")
+    ap.add_argument("--init-from", help="start from these weights (an xfer checkpoint)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--order", choices=["torch", "xfer"], default="torch",
+                    help="torch's own subset and order, or replay xfer's (data seed = --seed)")
+    ap.add_argument("--log-every", type=int, default=0, help="print the loss every N steps")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    torch.manual_seed(0)
-    gen = torch.Generator().manual_seed(0)
+    torch.manual_seed(args.seed)
+    gen = torch.Generator().manual_seed(args.seed)
 
     config = json.loads(args.config)
-    xtr, ytr = subset(*load(args.data, "train"), args.data_fraction, gen)
+    if args.order == "xfer":
+        xtr, ytr = load(args.data, "train")
+        keep = torch.tensor(xfer_subset(ytr, args.data_fraction, args.seed))
+        xtr, ytr = xtr[keep], ytr[keep]
+    else:
+        xtr, ytr = subset(*load(args.data, "train"), args.data_fraction, gen)
     xte, yte = load(args.data, "t10k")
     model = refmodels.build(config["family"], config)
+    if args.init == "xfer":
+        xfer_init(model, config["family"])
+    if args.init_from:
+        model.load_state_dict(read_safetensors(args.init_from), strict=True)
     model.train()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=1e-4)
     steps = len(xtr) // args.batch
@@ -86,13 +228,22 @@ def main():
 
     sched = torch.optim.lr_scheduler.LambdaLR(opt, factor)
     loss_fn = torch.nn.CrossEntropyLoss()
-    perm = torch.randperm(len(xtr), generator=gen)
+    if args.order == "xfer":
+        order = list(range(len(xtr)))
+        XferRng(args.seed ^ XFER_ORDER_STREAM).shuffle(order)
+        perm = torch.tensor(order)
+    else:
+        perm = torch.randperm(len(xtr), generator=gen)
+    losses = []
     start = time.perf_counter()
     for b in range(steps):
         idx = perm[b * args.batch:(b + 1) * args.batch]
         opt.zero_grad(set_to_none=True)
         loss = loss_fn(model(xtr[idx]), ytr[idx])
         loss.backward()
+        losses.append(loss.item())
+        if args.log_every and b % args.log_every == 0:
+            print(f"step={b} loss={loss.item():.4f}", file=sys.stderr)
         opt.step()
         sched.step()
     train_s = time.perf_counter() - start
@@ -108,7 +259,7 @@ def main():
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"train_img_s={steps * args.batch / train_s:.1f} infer_img_s={len(xte) / infer_s:.1f} "
           f"acc={100 * correct / len(xte):.2f} steps={steps} peak_rss_mb={peak_mb:.0f} "
-          f"loss={loss.item():.4f}")
+          f"loss={loss.item():.4f} mean_loss={sum(losses) / len(losses):.4f}")
 
 
 if __name__ == "__main__":
