@@ -199,8 +199,7 @@ static xf_status vit_build(xf_model *m) {
     return XF_OK;
 }
 
-/* timm's trunc_normal_(std) cuts at +-2 (absolute), which for std 0.02 is
- * no cut at all; this cuts at 2 std, as the Flax ViT does. */
+/* A normal cut at 2 standard deviations, as Flax's truncated initialisers. */
 static double trunc_normal(xf_rng *rng, double std) {
     double z;
     do z = xf_rng_normal(rng);
@@ -208,10 +207,14 @@ static double trunc_normal(xf_rng *rng, double std) {
     return z * std;
 }
 
-/* timm's default ViT init: Linear weights trunc_normal(0.02) with zero
- * bias, LayerNorm 1 / 0, pos_embed trunc_normal(0.02), cls_token
- * normal(1e-6), patch embedding PyTorch's Conv2d default
- * U(+-1/sqrt(fan_in)). */
+/* The Flax / big_vision ViT initialisation, the one the paper's models were
+ * trained from (and the one the mixer family uses): Linear weights
+ * xavier_uniform, MLP biases normal(1e-6), other biases 0, LayerNorm 1 / 0,
+ * the patch embedding lecun_normal (std 1/sqrt(fan_in), cut at 2 std),
+ * pos_embed normal(1/sqrt(dim)), cls_token 0. The head gets xavier_uniform
+ * rather than big_vision's zeros, so the blocks receive gradient on the
+ * first step. timm's trunc_normal(0.02) init trains these small ViTs much
+ * more slowly (docs/models.md). */
 static void vit_init_weights(xf_model *m, uint64_t seed) {
     xf_rng rng;
     xf_rng_seed(&rng, seed);
@@ -222,18 +225,20 @@ static void vit_init_weights(xf_model *m, uint64_t seed) {
         const char *name = t->name;
         size_t len = strlen(name);
         bool is_weight = len > 7 && strcmp(name + len - 7, ".weight") == 0;
-        if (k == T_PATCH_W || k == T_PATCH_B) {
-            double bound = 1 / sqrt((double)m->config.channels * d.patch * d.patch);
-            for (size_t j = 0; j < t->numel; j++)
-                v[j] = (float)((2 * xf_rng_uniform(&rng) - 1) * bound);
+        if (k == T_PATCH_W) {
+            double std = 1 / sqrt((double)m->config.channels * d.patch * d.patch);
+            for (size_t j = 0; j < t->numel; j++) v[j] = (float)trunc_normal(&rng, std);
         } else if (k == T_POS) {
-            for (size_t j = 0; j < t->numel; j++) v[j] = (float)trunc_normal(&rng, 0.02);
-        } else if (d.cls && k == T_CLS) {
-            for (size_t j = 0; j < t->numel; j++) v[j] = (float)(1e-6 * xf_rng_normal(&rng));
+            double std = 1 / sqrt((double)m->config.vit.dim);
+            for (size_t j = 0; j < t->numel; j++) v[j] = (float)(std * xf_rng_normal(&rng));
         } else if (strstr(name, "norm")) {
             for (size_t j = 0; j < t->numel; j++) v[j] = is_weight ? 1.0f : 0.0f;
         } else if (is_weight) {
-            for (size_t j = 0; j < t->numel; j++) v[j] = (float)trunc_normal(&rng, 0.02);
+            double bound = sqrt(6.0 / (t->shape[0] + t->shape[1]));
+            for (size_t j = 0; j < t->numel; j++)
+                v[j] = (float)((2 * xf_rng_uniform(&rng) - 1) * bound);
+        } else if (strstr(name, ".mlp.")) {
+            for (size_t j = 0; j < t->numel; j++) v[j] = (float)(1e-6 * xf_rng_normal(&rng));
         } else {
             memset(v, 0, sizeof(float) * t->numel);
         }
