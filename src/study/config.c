@@ -10,6 +10,8 @@
 #include <yaml.h>
 
 #include "core/mem.h"
+#include "probe/probe.h"
+#include "train/train.h"
 
 typedef struct {
     const char *origin;
@@ -622,25 +624,28 @@ static void set_default(xf_study_axis *a, double v) {
     a->n = 1;
 }
 
-/* The same values as xf_train_config_default and xf_probe_config_default;
- * kept here so that reading a study needs neither the trainer nor the
- * probes. Defaults of the newer train keys and of the families' optional
- * keys are applied by the plan, which leaves them out of the ids. */
+/* Omitted keys take the trainer's and the probes' own defaults. Defaults of
+ * the newer train keys and of the families' optional keys are applied by
+ * the plan, which leaves them out of the ids. */
 static void apply_defaults(xf_study_config *cfg) {
-    set_default(&cfg->epochs, 1);
+    xf_train_config train;
+    xf_train_config_default(&train);
+    xf_probe_config probe;
+    xf_probe_config_default(&probe);
+    set_default(&cfg->epochs, train.epochs);
     if (!cfg->data_count.n) set_default(&cfg->data_fraction, 1);
-    set_default(&cfg->batch, 128);
-    set_default(&cfg->lr, 1e-3);
-    set_default(&cfg->wd, 1e-4);
-    set_default(&cfg->warmup, 0.05);
-    set_default(&cfg->seed, 0);
+    set_default(&cfg->batch, train.batch_size);
+    set_default(&cfg->lr, train.lr);
+    set_default(&cfg->wd, train.weight_decay);
+    set_default(&cfg->warmup, train.warmup_fraction);
+    set_default(&cfg->seed, (double)train.seed);
     if (!cfg->n_shots) {
-        static const int shots[] = {1, 5, 10, 25};
-        cfg->n_shots = 4;
-        memcpy(cfg->shots, shots, sizeof shots);
+        XF_ASSERT(probe.n_shots <= XF_STUDY_SHOTS_MAX);
+        cfg->n_shots = probe.n_shots;
+        memcpy(cfg->shots, probe.shots, sizeof(int) * (size_t)probe.n_shots);
     }
-    if (!cfg->draws) cfg->draws = 3;
-    if (!(cfg->lambda > 0)) cfg->lambda = 1024;
+    if (!cfg->draws) cfg->draws = probe.draws;
+    if (!(cfg->lambda > 0)) cfg->lambda = probe.lambda;
 }
 
 xf_status xf_study_config_parse(const char *text, size_t len, const char *origin,
