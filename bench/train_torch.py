@@ -31,6 +31,7 @@ import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
 import refmodels  # noqa: E402
+from xfer_rng import Xoshiro as XferRng  # noqa: E402
 
 
 def read_idx(path):
@@ -61,50 +62,6 @@ def subset(x, y, fraction, gen):
         keep.append(idx[torch.randperm(len(idx), generator=gen)[:n]])
     keep = torch.cat(keep)
     return x[keep], y[keep]
-
-
-M64 = (1 << 64) - 1
-
-
-class XferRng:
-    """xfer's core/rng (xoshiro256** seeded by splitmix64), to replay its
-    subset and data order."""
-
-    def __init__(self, seed):
-        x, self.s = seed & M64, []
-        for _ in range(4):
-            x = (x + 0x9E3779B97F4A7C15) & M64
-            z = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & M64
-            z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & M64
-            self.s.append(z ^ (z >> 31))
-
-    @staticmethod
-    def rotl(x, k):
-        return ((x << k) | (x >> (64 - k))) & M64
-
-    def next(self):
-        s = self.s
-        result = (self.rotl((s[1] * 5) & M64, 7) * 9) & M64
-        t = (s[1] << 17) & M64
-        s[2] ^= s[0]
-        s[3] ^= s[1]
-        s[1] ^= s[2]
-        s[0] ^= s[3]
-        s[2] ^= t
-        s[3] = self.rotl(s[3], 45)
-        return result
-
-    def below(self, n):
-        limit = M64 - M64 % n
-        while True:
-            x = self.next()
-            if x < limit:
-                return x % n
-
-    def shuffle(self, items):
-        for i in range(len(items), 1, -1):
-            j = self.below(i)
-            items[i - 1], items[j] = items[j], items[i - 1]
 
 
 XFER_ORDER_STREAM = 0x6F72646572
