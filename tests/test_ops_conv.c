@@ -144,6 +144,39 @@ Test(ops_conv, conv2d_im2col_matches_naive_direct_convolution) {
     }
 }
 
+/* The direct float kernel (output channels in blocks of 16; rows of 6
+ * positions and a tail) equals the direct loops, forward and through the
+ * transposed convolution that gives dx. */
+Test(ops_conv, conv2d_direct_kernel_matches_naive_direct_convolution) {
+    static const int direct_geoms[][8] = {
+        /* batch, h, w, cin, cout, k, stride, pad */
+        {2, 7, 9, 16, 16, 3, 1, 1}, {2, 8, 7, 16, 32, 3, 2, 1}, {1, 5, 13, 32, 16, 3, 1, 1},
+        {2, 6, 5, 3, 16, 3, 1, 0},  {1, 4, 4, 1, 16, 3, 1, 1},
+    };
+    for (size_t t = 0; t < sizeof direct_geoms / sizeof direct_geoms[0]; t++) {
+        const int *q = direct_geoms[t];
+        conv_case c = conv_case_new(q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7], 1);
+        float *x = malloc(sizeof(float) * c.nx), *w = malloc(sizeof(float) * c.nw);
+        float *dy = malloc(sizeof(float) * c.ny), *y1 = malloc(sizeof(float) * c.ny);
+        float *y2 = malloc(sizeof(float) * c.ny), *dx1 = malloc(sizeof(float) * c.nx);
+        float *dx2 = malloc(sizeof(float) * c.nx), *dw1 = calloc(c.nw, sizeof(float));
+        float *dw2 = calloc(c.nw, sizeof(float)), *cols = malloc(sizeof(float) * c.cap);
+        for (size_t i = 0; i < c.nx; i++) x[i] = (float)c.x[i];
+        for (size_t i = 0; i < c.nw; i++) w[i] = (float)c.w[i];
+        for (size_t i = 0; i < c.ny; i++) dy[i] = (float)c.r[i];
+        xf_conv2d_forward(&c.g, x, w, y1, cols, c.cap);
+        xf_conv2d_forward_naive(&c.g, x, w, y2);
+        xf_conv2d_backward(&c.g, x, w, dy, dx1, dw1, cols, c.cap);
+        xf_conv2d_backward_naive(&c.g, x, w, dy, dx2, dw2);
+        for (size_t i = 0; i < c.ny; i++) cr_assert_float_eq(y1[i], y2[i], 1e-4, "geom %zu", t);
+        for (size_t i = 0; i < c.nx; i++) cr_assert_float_eq(dx1[i], dx2[i], 1e-4, "geom %zu", t);
+        for (size_t i = 0; i < c.nw; i++) cr_assert_float_eq(dw1[i], dw2[i], 1e-4, "geom %zu", t);
+        free(x), free(w), free(dy), free(y1), free(y2), free(dx1), free(dx2), free(dw1),
+            free(dw2), free(cols);
+        conv_case_free(&c);
+    }
+}
+
 /* A hand-computed case: a 3x3 all-ones kernel over a 3x3 ramp, padded,
  * stride 2, gives the sums of the corner 2x2 windows. */
 Test(ops_conv, conv2d_hand_example) {

@@ -4,7 +4,10 @@
  * (ky, kx, ci) column order, channels innermost as NHWC stores them, so
  * each tap is one contiguous copy; the weight is permuted to that order in
  * the scratch (it is small) rather than the patches to the weight's. A 1x1,
- * stride 1, unpadded conv skips im2col. The backward recomputes the patches
+ * stride 1, unpadded conv skips im2col. In float, a conv whose output
+ * channels come in blocks of 16 runs a direct kernel instead (no patches,
+ * threaded by image over BLAS's thread count), as does, for stride 1, the
+ * transposed convolution that gives dx. The backward recomputes the patches
  * from the forward's input instead of keeping them, so one scratch buffer
  * serves every conv of a model. The naive direct convolution is the
  * reference the tests hold the fast path to. Each function also exists as
