@@ -5,20 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "core/log.h"
 #include "core/mem.h"
-
-static void utc_now(char *buf, size_t size) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    struct tm tm;
-    gmtime_r(&ts.tv_sec, &tm);
-    char base[32];
-    strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(buf, size, "%s.%03ldZ", base, ts.tv_nsec / 1000000);
-}
+#include "core/timer.h"
 
 static bool add_text(cJSON *o, const char *key, const char *text) {
     return text ? cJSON_AddStringToObject(o, key, text) != NULL
@@ -28,7 +18,7 @@ static bool add_text(cJSON *o, const char *key, const char *text) {
 xf_status xf_result_write(const char *results_dir, const xf_trial_record *rec,
                           const xf_probe_row *rows, int n) {
     char now[40], path[4200];
-    utc_now(now, sizeof now);
+    xf_utc_timestamp(now, sizeof now);
     snprintf(path, sizeof path, "%s/%s.json", results_dir, rec->id);
     cJSON *o = cJSON_CreateObject();
     bool ok = o && add_text(o, "id", rec->id) && add_text(o, "study", rec->study) &&

@@ -477,16 +477,6 @@ static xf_status load_tasks(runner *r, const int *todo, int n_todo) {
     return st;
 }
 
-static void utc_now(char *buf, size_t size) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    struct tm tm;
-    gmtime_r(&ts.tv_sec, &tm);
-    char base[32];
-    strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(buf, size, "%s.%03ldZ", base, ts.tv_nsec / 1000000);
-}
-
 /* The todo list of an array task: its share (by index modulo the array
  * size) of the listed ids, or of the plan. */
 static xf_status array_share(runner *r, int **out, int *n_out) {
@@ -562,7 +552,7 @@ static xf_status run_local(runner *r, xf_study_summary *summary) {
     snprintf(db, sizeof db, "%s/study.db", r->dir);
     xf_status st = xf_store_open(db, &r->store);
     if (st) return st;
-    utc_now(now, sizeof now);
+    xf_utc_timestamp(now, sizeof now);
     snprintf(planned, sizeof planned, "%d", plan->n);
     if ((st = xf_store_set_meta(r->store, "study", r->cfg->name)) ||
         (st = xf_store_set_meta(r->store, "planned", planned)) ||
