@@ -49,17 +49,17 @@ Test(study, parses_the_example) {
     cr_assert_eq(cfg.models[0].width.v[4], 512);
     cr_assert_eq(cfg.models[0].depth.n, 3);
     cr_assert_eq(cfg.models[0].depth.v[2], 3);
-    cr_assert_eq(cfg.epochs.n, 2);
-    cr_assert_eq(cfg.epochs.v[1], 2);
-    cr_assert_eq(cfg.data_fraction.n, 5);
-    cr_assert_eq(cfg.data_fraction.v[0], 0.02);
-    cr_assert_eq(cfg.data_fraction.v[4], 1.0);
-    cr_assert_eq(cfg.batch.v[0], 128);
-    cr_assert_eq(cfg.lr.v[0], 0.001);
-    cr_assert_eq(cfg.wd.v[0], 0.0001);
-    cr_assert_eq(cfg.head_wd.n, 1);
-    cr_assert_eq(cfg.head_lr.n, 0, "head_lr follows lr when omitted");
-    cr_assert_eq(cfg.seed.v[0], 0);
+    cr_assert_eq(cfg.train.epochs.n, 2);
+    cr_assert_eq(cfg.train.epochs.v[1], 2);
+    cr_assert_eq(cfg.train.data_fraction.n, 5);
+    cr_assert_eq(cfg.train.data_fraction.v[0], 0.02);
+    cr_assert_eq(cfg.train.data_fraction.v[4], 1.0);
+    cr_assert_eq(cfg.train.batch.v[0], 128);
+    cr_assert_eq(cfg.train.lr.v[0], 0.001);
+    cr_assert_eq(cfg.train.wd.v[0], 0.0001);
+    cr_assert_eq(cfg.train.head_wd.n, 1);
+    cr_assert_eq(cfg.train.head_lr.n, 0, "head_lr follows lr when omitted");
+    cr_assert_eq(cfg.train.seed.v[0], 0);
     cr_assert_eq(cfg.n_ds_tasks, 2);
     cr_assert_str_eq(cfg.ds_tasks[0], "fashion-mnist"); /* sorted */
     cr_assert_str_eq(cfg.ds_tasks[1], "mnist");

@@ -96,6 +96,57 @@ Test(study_plan, a_key_of_another_family_is_named) {
     cr_assert(strstr(msg, "heads"), "%s", msg);
 }
 
+/* A sweep on one model (the head-wd sweep, a second US task) must not
+ * multiply the other entries, and must leave their ids as they were. */
+Test(study_plan, an_entry_overrides_upstream_and_train_keys) {
+    static const char base[] =
+        "name: x\nupstream: [a]\nmodels:\n"
+        "  - {family: mlp, width: [8, 16], depth: 1}\n"
+        "train: {epochs: [1, 2], data_fraction: 0.5, head_wd: 0.001}\n"
+        "downstream: {tasks: [b]}\n";
+    static const char swept[] =
+        "name: x\nupstream: [a]\nmodels:\n"
+        "  - {family: mlp, width: [8, 16], depth: 1}\n"
+        "  - {family: mlp, width: 32, depth: 1, train: {head_wd: [0, 0.1, 1], epochs: 3}}\n"
+        "  - {family: mlp, width: 8, depth: 1, upstream: [c+d, e], train: {data_count: 100}}\n"
+        "train: {epochs: [1, 2], data_fraction: 0.5, head_wd: 0.001}\n"
+        "downstream: {tasks: [b]}\n";
+    xf_study_config a, b;
+    cr_assert_eq(xf_study_config_parse(base, strlen(base), "base.yaml", &a), XF_OK, "%s",
+                 xf_error_message());
+    cr_assert_eq(xf_study_config_parse(swept, strlen(swept), "swept.yaml", &b), XF_OK, "%s",
+                 xf_error_message());
+    xf_plan pa, pb;
+    cr_assert_eq(xf_plan_build(&a, &pa), XF_OK, "%s", xf_error_message());
+    cr_assert_eq(xf_plan_build(&b, &pb), XF_OK, "%s", xf_error_message());
+    cr_assert_eq(pa.n, 4);
+    cr_assert_eq(pb.n, 4 + 3 + 2 * 2, "2x2 + 3 head_wd x 1 epoch + 2 upstream x 2 epochs");
+    for (int i = 0; i < pa.n; i++) {
+        cr_assert_str_eq(pb.trials[i].id, pa.trials[i].id, "the first entry's ids change");
+        cr_assert_str_eq(pb.trials[i].config_json, pa.trials[i].config_json);
+    }
+    const double head_wd[] = {0, 0.1, 1};
+    for (int i = 4; i < 7; i++) {
+        const xf_trial *t = &pb.trials[i];
+        cr_assert_eq(t->model.mlp.width, 32);
+        cr_assert_eq(t->train.epochs, 3, "the entry's epochs replace the study's");
+        cr_assert_eq(t->data_fraction, 0.5, "keys the entry omits come from the study");
+        cr_assert_str_eq(t->upstream, "a");
+        cr_assert_eq(t->train.head_weight_decay, head_wd[i - 4]);
+    }
+    const char *up[] = {"c+d", "c+d", "e", "e"};
+    for (int i = 7; i < 11; i++) {
+        const xf_trial *t = &pb.trials[i];
+        cr_assert_str_eq(t->upstream, up[i - 7]);
+        cr_assert_eq(t->data_count, 100, "data_count replaces the study's data_fraction");
+        cr_assert_eq(t->train.epochs, 1 + (i - 7) % 2);
+        cr_assert(strstr(t->config_json, "\"data_count\":100"), "%s", t->config_json);
+        cr_assert(!strstr(t->config_json, "data_fraction"), "%s", t->config_json);
+    }
+    xf_plan_free(&pa);
+    xf_plan_free(&pb);
+}
+
 Test(study_plan, rejects_bad_values_inline) {
     static const struct {
         const char *yaml, *needle;
@@ -129,6 +180,18 @@ Test(study_plan, rejects_bad_values_inline) {
         {"name: x\nupstream: a\nmodel: {family: mlp, width: 8, depth: 1}\n"
          "train: {flip: yes}\ndownstream: {tasks: [b]}\n",
          "train.flip: expected true or false, got 'yes'"},
+        {"name: x\nupstream: a\nmodels:\n  - {family: mlp, width: 8, depth: 1, "
+         "train: {head_wd: [1, -1]}}\ndownstream: {tasks: [b]}\n",
+         "x.yaml:4:60: models[0].train.head_wd: expected a number >= 0, got '-1'"},
+        {"name: x\nupstream: a\nmodels:\n  - {family: mlp, width: 8, depth: 1, "
+         "train: {epoch: 2}}\ndownstream: {tasks: [b]}\n",
+         "unknown key 'models[0].train.epoch'"},
+        {"name: x\nupstream: a\nmodels:\n  - {family: mlp, width: 8, depth: 1, "
+         "train: {data_count: 5, data_fraction: 1}}\ndownstream: {tasks: [b]}\n",
+         "models[0].train: give data_fraction or data_count, not both"},
+        {"name: x\nupstream: a\nmodels:\n  - {family: mlp, width: 8, depth: 1, "
+         "upstream: [c, c]}\ndownstream: {tasks: [b]}\n",
+         "models[0].upstream: 'c' is listed twice"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         xf_study_config cfg;

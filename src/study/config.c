@@ -320,15 +320,23 @@ static xf_status parse_blocks(const ctx *c, yaml_node_t *n, const char *key, xf_
     return parse_stages(c, n, key, m);
 }
 
+static xf_status parse_train(const ctx *c, yaml_node_t *n, const char *section,
+                             xf_study_train *train);
+
 typedef struct {
     xf_study_model *model;
-    const int *spec_of; /* key index -> model_specs index */
+    const int *spec_of; /* key index -> model_specs index; -1: family, upstream, train */
 } model_walk;
 
 static xf_status model_key(const ctx *c, int index, const char *path, yaml_node_t *v,
                            void *obj) {
     model_walk *w = obj;
+    xf_study_model *m = w->model;
     if (index == 0) return XF_OK; /* family: read before the walk */
+    if (index == 1)
+        return parse_names(c, v, path, &m->upstream[0][0], sizeof m->upstream[0],
+                           XF_STUDY_MAX_VALUES, &m->n_upstream);
+    if (index == 2) return parse_train(c, v, path, &m->train);
     const model_key_spec *ks = &model_specs[w->spec_of[index]];
     if (strcmp(ks->spec.key, "blocks") == 0) return parse_blocks(c, v, path, w->model);
     return parse_axis(c, v, path, &ks->spec,
@@ -370,9 +378,9 @@ static xf_status parse_model(const ctx *c, yaml_node_t *n, const char *section,
         snprintf(m->family, sizeof m->family, "%s", family_names[id]);
         m->family_id = id;
         unsigned bit = 1u << id;
-        const char *keys[N_MODEL_SPECS + 1] = {"family"};
-        int spec_of[N_MODEL_SPECS + 1] = {-1};
-        int n_keys = 1;
+        const char *keys[N_MODEL_SPECS + 3] = {"family", "upstream", "train"};
+        int spec_of[N_MODEL_SPECS + 3] = {-1, -1, -1};
+        int n_keys = 3;
         for (int i = 0; i < N_MODEL_SPECS; i++)
             if (model_specs[i].families & bit) {
                 spec_of[n_keys] = i;
@@ -381,7 +389,7 @@ static xf_status parse_model(const ctx *c, yaml_node_t *n, const char *section,
         model_walk w = {m, spec_of};
         unsigned seen = 0;
         if ((st = walk_mapping(c, n, section, keys, n_keys, model_key, &w, &seen))) return st;
-        for (int i = 1; i < n_keys; i++)
+        for (int i = 3; i < n_keys; i++)
             if ((model_specs[spec_of[i]].required & bit) && !(seen & (1u << i)))
                 return missing(c, n, section, keys[i]);
         cfg->n_models++;
@@ -406,7 +414,7 @@ static xf_status parse_models(const ctx *c, yaml_node_t *n, xf_study_config *cfg
 
 /* ---- train ---- */
 
-#define AXIS(field) offsetof(xf_study_config, field)
+#define AXIS(field) offsetof(xf_study_train, field)
 #define SEED_MAX 9007199254740992.0 /* 2^53: seeds stay exact as doubles */
 
 static const axis_spec train_axes[] = {
@@ -433,8 +441,8 @@ static const axis_spec train_axes[] = {
 };
 enum { N_TRAIN_AXES = sizeof train_axes / sizeof train_axes[0] };
 
-static xf_study_axis *axis_of(xf_study_config *cfg, const axis_spec *s) {
-    return (xf_study_axis *)((char *)cfg + s->offset);
+static xf_study_axis *axis_of(xf_study_train *train, const axis_spec *s) {
+    return (xf_study_axis *)((char *)train + s->offset);
 }
 
 static xf_status train_key(const ctx *c, int index, const char *path, yaml_node_t *v,
@@ -442,15 +450,30 @@ static xf_status train_key(const ctx *c, int index, const char *path, yaml_node_
     return parse_axis(c, v, path, &train_axes[index], axis_of(obj, &train_axes[index]));
 }
 
-static xf_status parse_train(const ctx *c, yaml_node_t *n, xf_study_config *cfg) {
+/* `section` is "train" or, for a model entry's own keys, "models[i].train". */
+static xf_status parse_train(const ctx *c, yaml_node_t *n, const char *section,
+                             xf_study_train *train) {
     const char *keys[N_TRAIN_AXES];
     for (int i = 0; i < N_TRAIN_AXES; i++) keys[i] = train_axes[i].key;
     unsigned seen = 0;
-    xf_status st = walk_mapping(c, n, "train", keys, N_TRAIN_AXES, train_key, cfg, &seen);
+    xf_status st = walk_mapping(c, n, section, keys, N_TRAIN_AXES, train_key, train, &seen);
     if (st) return st;
-    if (cfg->data_fraction.n && cfg->data_count.n)
-        return fail_at(c, n, "train", "give data_fraction or data_count, not both");
+    if (train->data_fraction.n && train->data_count.n)
+        return fail_at(c, n, section, "give data_fraction or data_count, not both");
     return XF_OK;
+}
+
+/* An entry's own train keys win; data_fraction and data_count count as one
+ * key, since a trial has one or the other. */
+static void merge_train(xf_study_train *entry, const xf_study_train *study) {
+    bool own_data = entry->data_fraction.n || entry->data_count.n;
+    for (int i = 0; i < N_TRAIN_AXES; i++) {
+        const axis_spec *s = &train_axes[i];
+        bool data = s->offset == AXIS(data_fraction) || s->offset == AXIS(data_count);
+        xf_study_axis *own = axis_of(entry, s);
+        if (data ? !own_data : !own->n)
+            *own = *(const xf_study_axis *)((const char *)study + s->offset);
+    }
 }
 
 /* ---- search ---- */
@@ -605,7 +628,7 @@ static xf_status top_key(const ctx *c, int index, const char *path, yaml_node_t 
         if (cfg->n_models) return fail_at(c, v, path, "give model or models, not both");
         return parse_models(c, v, cfg);
     case TOP_TRAIN:
-        return parse_train(c, v, cfg);
+        return parse_train(c, v, "train", &cfg->train);
     case TOP_SEARCH:
         return parse_search(c, v, cfg);
     case TOP_DOWNSTREAM:
@@ -632,13 +655,22 @@ static void apply_defaults(xf_study_config *cfg) {
     xf_train_config_default(&train);
     xf_probe_config probe;
     xf_probe_config_default(&probe);
-    set_default(&cfg->epochs, train.epochs);
-    if (!cfg->data_count.n) set_default(&cfg->data_fraction, 1);
-    set_default(&cfg->batch, train.batch_size);
-    set_default(&cfg->lr, train.lr);
-    set_default(&cfg->wd, train.weight_decay);
-    set_default(&cfg->warmup, train.warmup_fraction);
-    set_default(&cfg->seed, (double)train.seed);
+    xf_study_train *t = &cfg->train;
+    set_default(&t->epochs, train.epochs);
+    if (!t->data_count.n) set_default(&t->data_fraction, 1);
+    set_default(&t->batch, train.batch_size);
+    set_default(&t->lr, train.lr);
+    set_default(&t->wd, train.weight_decay);
+    set_default(&t->warmup, train.warmup_fraction);
+    set_default(&t->seed, (double)train.seed);
+    for (int e = 0; e < cfg->n_models; e++) {
+        xf_study_model *m = &cfg->models[e];
+        merge_train(&m->train, t);
+        if (!m->n_upstream) {
+            memcpy(m->upstream, cfg->upstream, sizeof m->upstream);
+            m->n_upstream = cfg->n_upstream;
+        }
+    }
     if (!cfg->n_shots) {
         XF_ASSERT(probe.n_shots <= XF_STUDY_SHOTS_MAX);
         cfg->n_shots = probe.n_shots;

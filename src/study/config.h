@@ -6,6 +6,8 @@
  *   models:                     # one grid per entry
  *     - {family: mlp, width: [64, 256], depth: [1, 2]}
  *     - {family: vit, patch: 4, dim: [64, 128], depth: 4, heads: 4}
+ *     - {family: vit, patch: 7, dim: 64, depth: 4, heads: 4,
+ *        upstream: mnist, train: {head_wd: [0, 0.1, 1]}}  # entry overrides
  *   train:  {epochs, data_fraction | data_count, batch, lr, wd, head_lr,
  *            head_wd, warmup, seed, optimizer, momentum, decay, clip_norm,
  *            label_smoothing, crop_padding, flip, data_seed,
@@ -16,7 +18,10 @@
  * `model: {...}` (one mapping) is the same as a `models` list of one. Every
  * scalar of `upstream`, a model entry and `train` may be a list; the space
  * is, per model entry, the Cartesian product of its axes with upstream and
- * train, and the entries' spaces are concatenated. `downstream` is not a
+ * train, and the entries' spaces are concatenated. An entry's own
+ * `upstream` replaces the study's for that entry, and each key of its own
+ * `train` replaces the study's key (data_fraction and data_count replace
+ * each other), so a sweep on one model does not multiply the others. `downstream` is not a
  * grid: every trial is probed on all its tasks at all its shot counts.
  * Omitted train keys take the defaults of xf_train_config_default
  * (head_lr/head_wd: the body's values; data_seed/augment_seed: seed);
@@ -45,6 +50,17 @@ typedef struct {
     int n;
 } xf_study_axis;
 
+/* The training axes, given once under `train` and optionally again in a
+ * model entry. The keys after seed are newer than the first studies: they
+ * enter a trial's canonical config (and id) only when the file gives them,
+ * so old ids stay. */
+typedef struct {
+    xf_study_axis epochs, data_fraction, data_count, batch, lr, wd, head_lr, head_wd, warmup,
+        seed;
+    xf_study_axis optimizer, momentum, decay, clip_norm, label_smoothing, crop_padding, flip,
+        data_seed, augment_seed;
+} xf_study_train;
+
 /* One entry of `models`: a family and its grid. Only the family's own axes
  * are set (the parser rejects the others); optional ones left at n == 0
  * take the defaults listed in docs/studies.md. */
@@ -58,6 +74,11 @@ typedef struct {
     int blocks[XF_STUDY_MAX_VALUES][XF_STUDY_MAX_STAGES]; /* resnet: blocks per stage */
     int n_stages[XF_STUDY_MAX_VALUES];                    /* stages of each blocks value */
     int n_blocks;                                         /* values of the blocks axis */
+    /* The entry's own `upstream` and `train` keys, merged over the
+     * study's: after parsing both hold what this entry's trials use. */
+    char upstream[XF_STUDY_MAX_VALUES][XF_STUDY_NAME_LEN];
+    int n_upstream;
+    xf_study_train train;
 } xf_study_model;
 
 typedef enum { XF_SEARCH_GRID = 0, XF_SEARCH_RANDOM = 1 } xf_search_kind;
@@ -69,12 +90,7 @@ typedef struct {
     xf_study_model models[XF_STUDY_MAX_MODELS];
     int n_models;
 
-    xf_study_axis epochs, data_fraction, data_count, batch, lr, wd, head_lr, head_wd, warmup,
-        seed;
-    /* Keys newer than the first studies: they enter a trial's canonical
-     * config (and id) only when the file gives them, so old ids stay. */
-    xf_study_axis optimizer, momentum, decay, clip_norm, label_smoothing, crop_padding, flip,
-        data_seed, augment_seed;
+    xf_study_train train;
 
     xf_search_kind search;
     int samples;               /* random search: trials drawn */

@@ -35,15 +35,15 @@ static void add_axis(space *s, const xf_study_axis *a, int kind) {
     s->kind[s->n++] = kind;
 }
 
-static int axis_size(const xf_study_config *cfg, const xf_study_model *m, const space *s, int k) {
-    if (s->kind[k] == AX_UPSTREAM) return cfg->n_upstream;
+static int axis_size(const xf_study_model *m, const space *s, int k) {
+    if (s->kind[k] == AX_UPSTREAM) return m->n_upstream;
     if (s->kind[k] == AX_BLOCKS) return m->n_blocks ? m->n_blocks : 1;
     return s->axis[k]->n ? s->axis[k]->n : 1;
 }
 
 /* The entry's axes, the last turning fastest: upstream, the family's own
  * axes, then training with the seed last. */
-static void entry_space(const xf_study_config *cfg, const xf_study_model *m, space *s) {
+static void entry_space(const xf_study_model *m, space *s) {
     s->n = 0;
     add_axis(s, NULL, AX_UPSTREAM);
     switch (m->family_id) {
@@ -72,12 +72,13 @@ static void entry_space(const xf_study_config *cfg, const xf_study_model *m, spa
         add_axis(s, &m->norm, AX_PLAIN);
         break;
     }
+    const xf_study_train *tr = &m->train;
     const xf_study_axis *train[] = {
-        &cfg->epochs,   &cfg->data_fraction, &cfg->data_count,      &cfg->batch,
-        &cfg->lr,       &cfg->wd,            &cfg->head_lr,         &cfg->head_wd,
-        &cfg->warmup,   &cfg->optimizer,     &cfg->momentum,        &cfg->decay,
-        &cfg->clip_norm, &cfg->label_smoothing, &cfg->crop_padding, &cfg->flip,
-        &cfg->data_seed, &cfg->augment_seed, &cfg->seed};
+        &tr->epochs,    &tr->data_fraction,   &tr->data_count,   &tr->batch,
+        &tr->lr,        &tr->wd,              &tr->head_lr,      &tr->head_wd,
+        &tr->warmup,    &tr->optimizer,       &tr->momentum,     &tr->decay,
+        &tr->clip_norm, &tr->label_smoothing, &tr->crop_padding, &tr->flip,
+        &tr->data_seed, &tr->augment_seed,    &tr->seed};
     for (size_t i = 0; i < sizeof train / sizeof train[0]; i++) add_axis(s, train[i], AX_PLAIN);
 }
 
@@ -88,10 +89,10 @@ static double pick(const xf_study_axis *a, const int *at, const space *s, double
     return fallback;
 }
 
-static void fill_trial(const xf_study_config *cfg, const xf_study_model *m, const space *s,
-                       const int *at, xf_trial *t) {
+static void fill_trial(const xf_study_model *m, const space *s, const int *at, xf_trial *t) {
+    const xf_study_train *tr = &m->train;
     memset(t, 0, sizeof *t);
-    snprintf(t->upstream, sizeof t->upstream, "%s", cfg->upstream[at[0]]);
+    snprintf(t->upstream, sizeof t->upstream, "%s", m->upstream[at[0]]);
     snprintf(t->family, sizeof t->family, "%s", m->family);
     xf_model_config *mc = &t->model;
     mc->family = (xf_family)m->family_id;
@@ -122,26 +123,26 @@ static void fill_trial(const xf_study_config *cfg, const xf_study_model *m, cons
 
     xf_train_config *tc = &t->train;
     xf_train_config_default(tc);
-    tc->epochs = (int)pick(&cfg->epochs, at, s, tc->epochs);
-    tc->batch_size = (int)pick(&cfg->batch, at, s, tc->batch_size);
-    tc->lr = pick(&cfg->lr, at, s, tc->lr);
-    tc->weight_decay = pick(&cfg->wd, at, s, tc->weight_decay);
+    tc->epochs = (int)pick(&tr->epochs, at, s, tc->epochs);
+    tc->batch_size = (int)pick(&tr->batch, at, s, tc->batch_size);
+    tc->lr = pick(&tr->lr, at, s, tc->lr);
+    tc->weight_decay = pick(&tr->wd, at, s, tc->weight_decay);
     /* An omitted head_lr / head_wd follows the body's value in every trial. */
-    tc->head_lr = pick(&cfg->head_lr, at, s, tc->lr);
-    tc->head_weight_decay = pick(&cfg->head_wd, at, s, tc->weight_decay);
-    tc->warmup_fraction = pick(&cfg->warmup, at, s, tc->warmup_fraction);
-    tc->optimizer = (xf_optimizer_kind)(int)pick(&cfg->optimizer, at, s, tc->optimizer);
-    tc->momentum = pick(&cfg->momentum, at, s, tc->momentum);
-    tc->decay = (xf_decay_kind)(int)pick(&cfg->decay, at, s, tc->decay);
-    tc->clip_norm = pick(&cfg->clip_norm, at, s, tc->clip_norm);
-    tc->label_smoothing = pick(&cfg->label_smoothing, at, s, tc->label_smoothing);
-    tc->crop_padding = (int)pick(&cfg->crop_padding, at, s, tc->crop_padding);
-    tc->flip = pick(&cfg->flip, at, s, tc->flip) != 0;
-    tc->seed = (uint64_t)pick(&cfg->seed, at, s, 0);
-    tc->data_seed = (uint64_t)pick(&cfg->data_seed, at, s, (double)tc->seed);
-    tc->augment_seed = (uint64_t)pick(&cfg->augment_seed, at, s, (double)tc->seed);
-    t->data_fraction = pick(&cfg->data_fraction, at, s, 1);
-    t->data_count = (int)pick(&cfg->data_count, at, s, 0);
+    tc->head_lr = pick(&tr->head_lr, at, s, tc->lr);
+    tc->head_weight_decay = pick(&tr->head_wd, at, s, tc->weight_decay);
+    tc->warmup_fraction = pick(&tr->warmup, at, s, tc->warmup_fraction);
+    tc->optimizer = (xf_optimizer_kind)(int)pick(&tr->optimizer, at, s, tc->optimizer);
+    tc->momentum = pick(&tr->momentum, at, s, tc->momentum);
+    tc->decay = (xf_decay_kind)(int)pick(&tr->decay, at, s, tc->decay);
+    tc->clip_norm = pick(&tr->clip_norm, at, s, tc->clip_norm);
+    tc->label_smoothing = pick(&tr->label_smoothing, at, s, tc->label_smoothing);
+    tc->crop_padding = (int)pick(&tr->crop_padding, at, s, tc->crop_padding);
+    tc->flip = pick(&tr->flip, at, s, tc->flip) != 0;
+    tc->seed = (uint64_t)pick(&tr->seed, at, s, 0);
+    tc->data_seed = (uint64_t)pick(&tr->data_seed, at, s, (double)tc->seed);
+    tc->augment_seed = (uint64_t)pick(&tr->augment_seed, at, s, (double)tc->seed);
+    t->data_fraction = pick(&tr->data_fraction, at, s, 1);
+    t->data_count = (int)pick(&tr->data_count, at, s, 0);
 }
 
 /* ---- canonical JSON ---- */
@@ -253,30 +254,31 @@ static void model_json(json_buf *b, const xf_model_config *mc) {
     close_obj(b);
 }
 
-static void train_json(json_buf *b, const xf_study_config *cfg, const xf_trial *t) {
+/* `given`: the axes of the trial's model entry, merged over the study's. */
+static void train_json(json_buf *b, const xf_study_train *given, const xf_trial *t) {
     const xf_train_config *tc = &t->train;
     open_obj(b, "train");
-    if (cfg->augment_seed.n) inum(b, "augment_seed", (long long)tc->augment_seed);
+    if (given->augment_seed.n) inum(b, "augment_seed", (long long)tc->augment_seed);
     inum(b, "batch", tc->batch_size);
-    if (cfg->clip_norm.n) num(b, "clip_norm", tc->clip_norm);
-    if (cfg->crop_padding.n) inum(b, "crop_padding", tc->crop_padding);
-    if (cfg->data_count.n)
+    if (given->clip_norm.n) num(b, "clip_norm", tc->clip_norm);
+    if (given->crop_padding.n) inum(b, "crop_padding", tc->crop_padding);
+    if (given->data_count.n)
         inum(b, "data_count", t->data_count);
     else
         num(b, "data_fraction", t->data_fraction);
-    if (cfg->data_seed.n) inum(b, "data_seed", (long long)tc->data_seed);
-    if (cfg->decay.n) str(b, "decay", xf_study_decay_names[tc->decay]);
+    if (given->data_seed.n) inum(b, "data_seed", (long long)tc->data_seed);
+    if (given->decay.n) str(b, "decay", xf_study_decay_names[tc->decay]);
     inum(b, "epochs", tc->epochs);
-    if (cfg->flip.n) {
+    if (given->flip.n) {
         key(b, "flip");
         put(b, tc->flip ? "true" : "false");
     }
     num(b, "head_lr", tc->head_lr);
     num(b, "head_wd", tc->head_weight_decay);
-    if (cfg->label_smoothing.n) num(b, "label_smoothing", tc->label_smoothing);
+    if (given->label_smoothing.n) num(b, "label_smoothing", tc->label_smoothing);
     num(b, "lr", tc->lr);
-    if (cfg->momentum.n) num(b, "momentum", tc->momentum);
-    if (cfg->optimizer.n) str(b, "optimizer", xf_study_optimizer_names[tc->optimizer]);
+    if (given->momentum.n) num(b, "momentum", tc->momentum);
+    if (given->optimizer.n) str(b, "optimizer", xf_study_optimizer_names[tc->optimizer]);
     key(b, "seed");
     put(b, "%llu", (unsigned long long)tc->seed);
     num(b, "warmup", tc->warmup_fraction);
@@ -284,7 +286,8 @@ static void train_json(json_buf *b, const xf_study_config *cfg, const xf_trial *
     close_obj(b);
 }
 
-static void canonical_json(const xf_study_config *cfg, const xf_trial *t, json_buf *b) {
+static void canonical_json(const xf_study_config *cfg, const xf_study_model *m, const xf_trial *t,
+                           json_buf *b) {
     open_obj(b, NULL);
     open_obj(b, "downstream");
     inum(b, "draws", cfg->draws);
@@ -306,7 +309,7 @@ static void canonical_json(const xf_study_config *cfg, const xf_trial *t, json_b
     inum(b, "test_limit", cfg->test_limit);
     close_obj(b);
     model_json(b, &t->model);
-    train_json(b, cfg, t);
+    train_json(b, &m->train, t);
     str(b, "upstream", t->upstream);
     close_obj(b);
 }
@@ -320,20 +323,20 @@ static xf_status make_trial(const xf_study_config *cfg, const double *entry_tota
     while ((double)index >= entry_total[e]) index -= (uint64_t)entry_total[e++];
     const xf_study_model *m = &cfg->models[e];
     space s;
-    entry_space(cfg, m, &s);
+    entry_space(m, &s);
     int at[MAX_AXES];
     for (int k = s.n - 1; k >= 0; k--) {
-        uint64_t size = (uint64_t)axis_size(cfg, m, &s, k);
+        uint64_t size = (uint64_t)axis_size(m, &s, k);
         at[k] = (int)(index % size);
         index /= size;
     }
-    fill_trial(cfg, m, &s, at, t);
+    fill_trial(m, &s, at, t);
     json_buf *b = xf_malloc(sizeof *b);
     if (!b) return XF_ENOMEM;
     b->len = 0;
     b->overflow = false;
     b->first = true;
-    canonical_json(cfg, t, b);
+    canonical_json(cfg, m, t, b);
     XF_ASSERT(!b->overflow); /* names and lists are bounded by the config */
     t->config_json = xf_strdup(b->buf);
     free(b);
@@ -374,9 +377,9 @@ xf_status xf_plan_build(const xf_study_config *cfg, xf_plan *plan) {
     double total = 0;
     for (int e = 0; e < cfg->n_models; e++) {
         space s;
-        entry_space(cfg, &cfg->models[e], &s);
+        entry_space(&cfg->models[e], &s);
         entry_total[e] = 1;
-        for (int k = 0; k < s.n; k++) entry_total[e] *= axis_size(cfg, &cfg->models[e], &s, k);
+        for (int k = 0; k < s.n; k++) entry_total[e] *= axis_size(&cfg->models[e], &s, k);
         total += entry_total[e];
     }
     if (total == 0)
