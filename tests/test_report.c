@@ -179,11 +179,45 @@ Test(report, html_has_table_values_and_embedded_figures, .fini = release_cairo_c
     xf_sbuf_free(&b);
 
     xf_report_csv(fits, 2, &b);
-    cr_assert(strncmp(b.data, "ds_task,shots,n_points,n_hull,status,k,alpha,e_ir,saturation,"
-                              "rms,sse\ndigits,10,32,12,ok,0.6",
-                      90) == 0,
+    cr_assert(strncmp(b.data, "us_task,ds_task,shots,n_points,n_hull,status,k,alpha,e_ir,"
+                              "saturation,rms,sse\n,digits,10,32,12,ok,0.6",
+                      99) == 0,
               "%s", b.data);
-    cr_assert(strstr(b.data, "\na<b&c,1,2,2,underdetermined,,,,,,\n"), "%s", b.data);
+    cr_assert(strstr(b.data, "\n,a<b&c,1,2,2,underdetermined,,,,,,\n"), "%s", b.data);
+    xf_sbuf_free(&b);
+    xf_set_fits_free(fits, 2);
+}
+
+Test(report, html_names_the_us_task_when_there_are_several, .fini = release_cairo_caches) {
+    xf_point pts[32];
+    xf_point_set sets[2];
+    make_set(pts, &sets[0], "digits");
+    make_set(pts, &sets[1], "digits");
+    snprintf(sets[0].us_task, sizeof sets[0].us_task, "usA");
+    snprintf(sets[1].us_task, sizeof sets[1].us_task, "usB+x");
+    xf_set_fit *fits;
+    cr_assert_eq(xf_set_fits_compute(sets, 2, &fits), XF_OK, "%s", xf_error_message());
+    cr_assert_str_eq(fits[1].us_task, "usB+x");
+    cr_assert_eq(xf_set_fits_us_tasks(fits, 2), 2);
+    cr_assert_eq(xf_set_fits_us_tasks(fits, 1), 1);
+    xf_sbuf b;
+    xf_sbuf_init(&b);
+    cr_assert_eq(xf_report_html("two", sets, fits, 2, &b), XF_OK, "%s", xf_error_message());
+    cr_assert(strstr(b.data, "<tr><th>US task</th><th>DS task</th><th>shots</th>"));
+    cr_assert(strstr(b.data, "<tr><td>usB+x</td><td>digits</td><td>10</td><td>32</td>"));
+    cr_assert(strstr(b.data, "<figcaption>digits, 10-shot (US: usA): 32 models"));
+    cr_assert(strstr(b.data, "<figcaption>digits, 10-shot (US: usB+x): 32 models"));
+    xf_sbuf_free(&b);
+    xf_report_csv(fits, 2, &b);
+    cr_assert(strstr(b.data, "\nusA,digits,10,32,12,ok,") &&
+              strstr(b.data, "\nusB+x,digits,10,32,12,ok,"),
+              "%s", b.data);
+    xf_sbuf_free(&b);
+    /* with one US task the page names none */
+    xf_sbuf_init(&b);
+    cr_assert_eq(xf_report_html("one", sets, fits, 1, &b), XF_OK);
+    cr_assert_null(strstr(b.data, "US task"));
+    cr_assert(strstr(b.data, "<figcaption>digits, 10-shot: 32 models"));
     xf_sbuf_free(&b);
     xf_set_fits_free(fits, 2);
 }
@@ -211,7 +245,7 @@ Test(report, written_atomically_under_dir_report, .fini = release_cairo_caches) 
     cr_assert_eq(memcmp(html, b.data, b.len), 0);
     snprintf(want, sizeof want, "%s/report/fits.csv", dir);
     cr_assert_eq(xf_read_file(want, &csv, &csv_size), XF_OK);
-    cr_assert(strstr((char *)csv, "\n\"digits,\"\"v2\"\"\",10,32,12,ok,"), "%s", csv);
+    cr_assert(strstr((char *)csv, "\n,\"digits,\"\"v2\"\"\",10,32,12,ok,"), "%s", csv);
     /* nothing but the two files: no temporary left behind */
     snprintf(want, sizeof want, "%s/report", dir);
     DIR *d = opendir(want);
@@ -296,6 +330,7 @@ Test(report, cli_fit_and_report_on_a_study) {
     char *out = run_capture(cmd, &rc);
     cr_assert_eq(rc, 0, "%s", out);
     cr_assert(strstr(out, "\"ds_task\":\t\"digits\""), "%s", out);
+    cr_assert(strstr(out, "\"us_task\":\t\"\""), "%s", out); /* the trials name none */
     cr_assert(strstr(out, "\"shots\":\t5,"), "%s", out);
     cr_assert(strstr(out, "\"n_points\":\t8,"), "%s", out);
     cr_assert(strstr(out, "\"n_hull\":\t8,"), "%s", out);
@@ -312,10 +347,10 @@ Test(report, cli_fit_and_report_on_a_study) {
     unsigned char *csv;
     size_t size;
     cr_assert_eq(xf_read_file(want, &csv, &size), XF_OK);
-    const char *row = strstr((char *)csv, "\ndigits,5,8,8,ok,");
+    const char *row = strstr((char *)csv, "\n,digits,5,8,8,ok,");
     cr_assert_not_null(row, "%s", csv);
     char *next;
-    double k = strtod(row + strlen("\ndigits,5,8,8,ok,"), &next);
+    double k = strtod(row + strlen("\n,digits,5,8,8,ok,"), &next);
     double alpha = strtod(next + 1, &next), e_ir = strtod(next + 1, NULL);
     cr_assert(fabs(k - 0.5) < 1e-6 && fabs(alpha - 1.5) < 1e-6 && fabs(e_ir - 0.1) < 1e-6, "%s",
               csv);

@@ -1,13 +1,16 @@
 /* The study analyses against a built store: a small study.db with planted
  * numbers (two US tasks on known saturation laws, head_wd and head_lr
  * sweeps, per-layer accuracies with known best layers), read back through
- * xf_study_analyse and written as the full report. */
+ * xf_study_analyse and written as the full report. Every fit is per (US
+ * task, DS task, shots): the US accuracies of two US tasks are measured on
+ * different test sets and never share a set. */
 #include <cjson/cJSON.h>
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "analysis/study.h"
 #include "core/mem.h"
@@ -16,11 +19,15 @@
 #include "study/store.h"
 #include "support.h"
 
-enum { N_LAYERS = 4, N_SETS = 4 };
+enum { N_LAYERS = 4, N_SETS = 4, N_US = 2 };
 
-/* The sets in store order (task, then shots). e_IR of the usA law; usB's is
- * 0.1 higher. Layer offsets from the last layer: dsUp peaks at layer 1
- * (relative depth 0.5), dsDown at the last layer. */
+/* The (DS task, shots) pairs in store order (task, then shots); the store
+ * holds them for usA (12 finished trials, so first), then for usB (4).
+ * e_IR of the usA law; usB's is 0.1 higher. Layer offsets from the last
+ * layer: dsUp peaks at layer 1 (relative depth 0.5), dsDown at the last
+ * layer. */
+static const char *const us_name[N_US] = {"usA", "usB"};
+static const int us_points[N_US] = {12, 4};
 static const char *const set_task[N_SETS] = {"dsDown", "dsDown", "dsUp", "dsUp"};
 static const int set_shots[N_SETS] = {5, 10, 5, 10};
 static const double set_eir[N_SETS] = {0.30, 0.25, 0.10, 0.05};
@@ -159,40 +166,63 @@ static void check_table(const xf_study_results *r) {
 }
 
 static void check_fits(const xf_study_results *r) {
-    cr_assert_eq(r->n_sets, N_SETS);
-    for (int s = 0; s < N_SETS; s++) {
-        cr_assert_str_eq(r->sets[s].ds_task, set_task[s]);
-        cr_assert_eq(r->sets[s].shots, set_shots[s]);
-        cr_assert_eq(r->sets[s].n_points, N_TRIALS - 1);
-        /* the usA law's five models make the hull, and the fit recovers it */
-        cr_assert_eq(r->fits[s].n_hull, 5);
-        for (int h = 0; h < 5; h++)
-            cr_assert_eq(r->sets[s].points[r->fits[s].hull[h]].trial_id[0], 'a');
-        cr_assert_float_eq(r->fits[s].fit.e_ir, set_eir[s], 1e-5);
-        cr_assert_float_eq(r->fits[s].fit.alpha, 1.5, 1e-3);
-        /* knobs: the study holds epochs and family constant */
-        const xf_knob_row *k = &r->knobs[s];
-        cr_assert_eq(k->n, N_TRIALS - 1);
-        cr_assert(k->knob[XF_KNOB_PARAMS].testable && k->knob[XF_KNOB_EXAMPLES].testable);
+    cr_assert_eq(r->n_sets, N_US * N_SETS);
+    for (int i = 0; i < N_US * N_SETS; i++) {
+        int u = i / N_SETS, s = i % N_SETS;
+        const xf_point_set *set = &r->sets[i];
+        const xf_set_fit *fit = &r->fits[i];
+        cr_assert_str_eq(set->us_task, us_name[u]);
+        cr_assert_str_eq(set->ds_task, set_task[s]);
+        cr_assert_eq(set->shots, set_shots[s]);
+        cr_assert_eq(set->n_points, us_points[u]);
+        for (int p = 0; p < set->n_points; p++) { /* only the set's US task's trials */
+            const trial_spec *spec = &trials[spec_index(set->points[p].trial_id)];
+            cr_assert_str_eq(spec->us_task, us_name[u], "%s in set %d", spec->id, i);
+            cr_assert_float_eq(set->points[p].ds_acc, planted_ds(spec, s), 1e-12);
+        }
+        cr_assert_str_eq(fit->us_task, us_name[u]);
+        cr_assert_str_eq(fit->ds_task, set_task[s]);
+        cr_assert_eq(fit->shots, set_shots[s]);
+        /* each law's models make its hull (usA: a1-a5, usB: b1-b4, all on the
+         * law) and each fit recovers its own law, 0.1 apart in e_IR */
+        cr_assert_eq(fit->n_hull, u ? 4 : 5);
+        for (int h = 0; h < fit->n_hull; h++)
+            cr_assert_eq(set->points[fit->hull[h]].trial_id[0], u ? 'b' : 'a');
+        cr_assert_float_eq(fit->fit.e_ir, set_eir[s] + 0.1 * u, 1e-5);
+        cr_assert_float_eq(fit->fit.alpha, 1.5, 1e-3);
+        /* knobs: within a US task the study holds examples seen, epochs and
+         * family constant */
+        const xf_knob_row *k = &r->knobs[i];
+        cr_assert_str_eq(k->us_task, us_name[u]);
+        cr_assert_str_eq(k->ds_task, set_task[s]);
+        cr_assert_eq(k->shots, set_shots[s]);
+        cr_assert_eq(k->n, us_points[u]);
+        cr_assert(k->knob[XF_KNOB_PARAMS].testable && !k->knob[XF_KNOB_EXAMPLES].testable);
         cr_assert(!k->knob[XF_KNOB_EPOCHS].testable && !k->knob[XF_KNOB_FAMILY].testable);
     }
+    cr_assert_eq(xf_set_fits_us_tasks(r->fits, r->n_sets), 2);
 }
 
 static void check_layers(const xf_study_results *r) {
-    /* the five best by US accuracy with >= 2 taps: a5 (0.95) has one */
-    static const char *const top[5] = {"a4", "b4", "s2", "s1", "a3"};
-    for (int s = 0; s < N_SETS; s++) {
-        const xf_layer_row *l = &r->layers[s];
+    /* the five best of the set's US task by US accuracy with >= 2 taps: a5
+     * (0.95) has one; usB has four models */
+    static const char *const top[N_US][5] = {{"a4", "s2", "s1", "a3", "s3"},
+                                              {"b4", "b3", "b2", "b1"}};
+    for (int i = 0; i < N_US * N_SETS; i++) {
+        int u = i / N_SETS, s = i % N_SETS;
+        const xf_layer_row *l = &r->layers[i];
         int up = s >= 2;
+        cr_assert_str_eq(l->us_task, us_name[u]);
         cr_assert_str_eq(l->ds_task, set_task[s]);
         cr_assert_eq(l->shots, set_shots[s]);
-        cr_assert_eq(l->n_curves, 5);
+        cr_assert_eq(l->n_curves, u ? 4 : 5);
         cr_assert_float_eq(l->best_depth, up ? 0.5 : 1.0, 1e-12);
-        cr_assert_float_eq(l->e_ir, set_eir[s], 1e-5);
-        for (int c = 0; c < 5; c++) {
+        cr_assert_float_eq(l->e_ir, set_eir[s] + 0.1 * u, 1e-5);
+        for (int c = 0; c < l->n_curves; c++) {
             const xf_layer_curve *cv = &l->curve[c];
-            const trial_spec *spec = &trials[spec_index(top[c])];
-            cr_assert_str_eq(r->table.trials[cv->trial].id, top[c], "set %d curve %d", s, c);
+            const trial_spec *spec = &trials[spec_index(top[u][c])];
+            cr_assert_str_eq(r->table.trials[cv->trial].id, top[u][c], "set %d curve %d", i, c);
+            cr_assert_str_eq(r->table.trials[cv->trial].us_task, us_name[u]);
             cr_assert_float_eq(cv->us_acc, spec->us_acc, 1e-12);
             cr_assert_eq(cv->n_layers, N_LAYERS);
             cr_assert_eq(cv->best, up ? 1 : 3);
@@ -202,9 +232,10 @@ static void check_layers(const xf_study_results *r) {
             }
         }
     }
-    /* e_IR (0.30, 0.25, 0.10, 0.05) against best depth (1, 1, 0.5, 0.5):
-     * mid-ranks (4, 3, 2, 1) and (3.5, 3.5, 1.5, 1.5) give 2 / sqrt(5) */
-    cr_assert_float_eq(r->layer_rho, 2 / sqrt(5), 1e-12);
+    /* e_IR (0.30, 0.25, 0.10, 0.05, 0.40, 0.35, 0.20, 0.15) against best
+     * depth (1, 1, 0.5, 0.5) twice: mid-ranks (6, 5, 2, 1, 8, 7, 4, 3) and
+     * (6.5, 6.5, 2.5, 2.5) twice give 32 / sqrt(42 * 32) = 4 / sqrt(21) */
+    cr_assert_float_eq(r->layer_rho, 4 / sqrt(21), 1e-12);
 }
 
 /* The sweep points in probe order: by trial id, task, shots. */
@@ -215,6 +246,7 @@ static void check_sweep(const xf_sweep_point *p, int n, int groups, const char *
     for (int i = 0; i < n; i++) {
         const trial_spec *spec = &trials[spec_index(ids[i / N_SETS])];
         int s = i % N_SETS;
+        cr_assert_str_eq(p[i].us_task, "usA");
         cr_assert_str_eq(p[i].ds_task, set_task[s]);
         cr_assert_eq(p[i].shots, set_shots[s]);
         cr_assert_eq(p[i].group, 0);
@@ -274,15 +306,50 @@ static void check_report(const char *dir, const xf_study_results *r) {
     cr_assert_str_eq(html_path, want);
     char *html = read_text(dir, "index.html");
     static const char *const parts[] = {
-        "<h2>Layers</h2>", "figures/layers.svg", "Spearman correlation", "0.894",
+        "<h2>Layers</h2>", "figures/layers.svg", "Spearman correlation", "0.873",
         "<h2>Head weight decay and learning rate</h2>",
         "1 groups of configs equal but for head_wd", "figures/sweep_head_wd.svg",
         "1 groups of configs equal but for head_lr", "figures/sweep_head_lr.svg",
         "<h2>US diversity</h2>", "<td>usB</td><td>4</td>", "<td>usA</td><td>12</td>",
-        "17 trials recorded, 16 finished"};
+        "17 trials recorded, 16 finished", "US tasks (finished trials): usA (12), usB (4).",
+        /* the fit and knob tables name the US task */
+        "<th>US task</th><th>DS task</th><th>shots</th><th>points</th>",
+        "<tr><td>usA</td><td>dsDown</td><td>5</td><td>12</td><td>5</td>",
+        "<tr><td>usB</td><td>dsUp</td><td>10</td><td>4</td><td>4</td>",
+        "<li><b>dsUp</b> (US: usB): ",
+        /* one DS-vs-US figure per US task and shots: usA, the most common,
+         * keeps the names of a single-US study */
+        "figures/ds_vs_us_5shot.svg", "figures/ds_vs_us_5shot_us-usB.svg",
+        "figures/ds_vs_us_10shot_log.svg", "figures/ds_vs_us_10shot_us-usB_log.svg",
+        "DS against US accuracy, 10-shot, US task usB, one panel per DS task"};
     for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
         cr_assert(strstr(html, parts[i]), "index.html lacks '%s'", parts[i]);
     free(html);
+    for (int f = 0; f < 8; f++) { /* the figure files of both US tasks */
+        char path[700];
+        snprintf(path, sizeof path, "%s/report/figures/ds_vs_us_%dshot%s%s.png", dir,
+                 f % 2 ? 10 : 5, f / 2 % 2 ? "_us-usB" : "", f / 4 ? "_log" : "");
+        cr_assert_eq(access(path, F_OK), 0, "no %s", path);
+    }
+    /* the CSVs have a us_task column, first: one row per set, two fits per
+     * set in intervals.csv, one row per knob in knobs.csv */
+    char *csv = read_text(dir, "fits.csv");
+    cr_assert(strncmp(csv, "us_task,ds_task,shots,n_points,n_hull,status,k,alpha,e_ir,", 58) == 0,
+              "%s", csv);
+    cr_assert(strstr(csv, "\nusA,dsDown,5,12,5,ok,"), "%s", csv);
+    cr_assert(strstr(csv, "\nusB,dsUp,10,4,4,ok,"), "%s", csv);
+    int lines = 0;
+    for (const char *c = csv; (c = strchr(c, '\n')); c++) lines++;
+    cr_assert_eq(lines, 1 + N_US * N_SETS);
+    free(csv);
+    csv = read_text(dir, "intervals.csv");
+    cr_assert(strncmp(csv, "us_task,ds_task,shots,fit_to,", 29) == 0, "%.200s", csv);
+    cr_assert(strstr(csv, "\n\"usB\",\"dsDown\",10,all,ok,"), "%s", csv);
+    free(csv);
+    csv = read_text(dir, "knobs.csv");
+    cr_assert(strncmp(csv, "us_task,ds_task,shots,n,", 24) == 0, "%.200s", csv);
+    cr_assert(strstr(csv, "\n\"usB\",\"dsUp\",5,4,"), "%s", csv);
+    free(csv);
     char *json = read_text(dir, "results.json");
     cJSON *root = cJSON_Parse(json);
     free(json);
@@ -291,6 +358,21 @@ static void check_report(const char *dir, const xf_study_results *r) {
     cr_assert_eq(cJSON_GetObjectItem(wd, "groups")->valueint, 1);
     cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(wd, "points")), 3 * N_SETS);
     cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(root, "diversity")), 2 * N_SETS);
+    const cJSON *fits = cJSON_GetObjectItem(root, "fits");
+    const cJSON *sets = cJSON_GetObjectItem(cJSON_GetObjectItem(root, "layers"), "sets");
+    const cJSON *knobs = cJSON_GetObjectItem(root, "knobs");
+    cr_assert_eq(cJSON_GetArraySize(fits), N_US * N_SETS);
+    for (int i = 0; i < N_US * N_SETS; i++) {
+        const cJSON *rows[3] = {cJSON_GetArrayItem(fits, i), cJSON_GetArrayItem(sets, i),
+                                cJSON_GetArrayItem(knobs, i)};
+        for (int k = 0; k < 3; k++)
+            cr_assert_str_eq(cJSON_GetObjectItem(rows[k], "us_task")->valuestring,
+                             us_name[i / N_SETS]);
+    }
+    cr_assert_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(wd, "points"), 0),
+                                         "us_task")
+                         ->valuestring,
+                     "usA");
     cJSON_Delete(root);
     /* XFER_TEST_FIGURES=DIR keeps the figures for a look */
     const char *keep = getenv("XFER_TEST_FIGURES");
@@ -398,15 +480,22 @@ Test(study_analysis, layer_curves_keep_every_tap_of_deep_models) {
     xf_study_table t;
     cr_assert_eq(xf_store_read_table(path, &t), XF_OK, "%s", xf_error_message());
     cr_assert_eq(t.n_probes, 60);
-    xf_set_fit fit;
-    memset(&fit, 0, sizeof fit);
-    snprintf(fit.ds_task, sizeof fit.ds_task, "dsX");
-    fit.shots = 5;
-    fit.fit.status = XF_SATFIT_UNDERDETERMINED;
+    /* the trials' US task, and another one that has no trials */
+    xf_set_fit fit[2];
+    memset(fit, 0, sizeof fit);
+    for (int i = 0; i < 2; i++) {
+        snprintf(fit[i].us_task, sizeof fit[i].us_task, "%s", i ? "usB" : "usA");
+        snprintf(fit[i].ds_task, sizeof fit[i].ds_task, "dsX");
+        fit[i].shots = 5;
+        fit[i].fit.status = XF_SATFIT_UNDERDETERMINED;
+    }
     xf_layer_row *rows;
     double rho;
-    cr_assert_eq(xf_layers_analyse(&t, &fit, 1, &rows, &rho), XF_OK);
+    cr_assert_eq(xf_layers_analyse(&t, fit, 2, &rows, &rho), XF_OK);
     cr_assert_eq(rows[0].n_curves, 3);
+    cr_assert_str_eq(rows[1].us_task, "usB");
+    cr_assert_eq(rows[1].n_curves, 0);
+    cr_assert(isnan(rows[1].best_depth));
     static const int order[] = {1, 0, 2};
     for (int c = 0; c < 3; c++) {
         const xf_layer_curve *cv = &rows[0].curve[c];
@@ -462,6 +551,53 @@ Test(study_analysis, diversity_with_a_ds_task_one_us_task_lacks) {
     cr_assert_eq(rows[1].fit.status, XF_SATFIT_UNDERDETERMINED);
     free(rows);
     xf_study_table_free(&t);
+    snprintf(path, sizeof path, "rm -rf '%s'", dir);
+    test_system(path);
+    free(dir);
+}
+
+/* Sets come per US task, the one with the most finished trials first (ties
+ * by name), however the names sort; trials without a US task form their
+ * own ("") sets. */
+Test(study_analysis, store_points_are_per_us_task_most_common_first) {
+    char *dir = test_tmpdir(), path[512];
+    cr_assert_not_null(dir);
+    snprintf(path, sizeof path, "%s/study.db", dir);
+    xf_store *store;
+    cr_assert_eq(xf_store_open(path, &store), XF_OK);
+    static const struct {
+        const char *id, *us_task;
+        double us_acc;
+        int finished;
+    } spec[] = {{"t1", "zeta", 0.5, 1}, {"t2", "zeta", 0.6, 1}, {"t3", "zeta", 0.7, 1},
+                {"t4", "alpha", 0.9, 1}, {"t5", "alpha", 0.8, 0}, {"t6", "beta", 0.4, 1},
+                {"t7", NULL, 0.3, 1}, {"t8", "alpha", 0.2, 0}, {"t9", "beta", 0.1, 0}};
+    for (int i = 0; i < 9; i++) {
+        xf_trial_record rec = {.id = spec[i].id, .study = "order", .config_json = "{}",
+                               .family = "mlp", .us_task = spec[i].us_task,
+                               .status = spec[i].finished ? XF_TRIAL_FINISHED : XF_TRIAL_FAILED,
+                               .us_acc = spec[i].us_acc, .params = 10, .seconds = 1};
+        xf_probe_row rows[2] = {{"dsA", 0, "out", 1, 5, 0, 0.5}, {"dsB", 0, "out", 1, 5, 0, 0.4}};
+        cr_assert_eq(xf_store_write_trial(store, &rec, rows, 2), XF_OK);
+    }
+    xf_point_set *sets;
+    int n_sets;
+    cr_assert_eq(xf_store_points(store, &sets, &n_sets), XF_OK, "%s", xf_error_message());
+    xf_store_close(store);
+    /* zeta (3 finished), then alpha and beta (1 each, by name), then "" (1,
+     * and "" sorts first among the ties: by name) */
+    static const char *const us[] = {"zeta", "", "alpha", "beta"};
+    static const int points[] = {3, 1, 1, 1};
+    static const char *const first[] = {"t1", "t7", "t4", "t6"};
+    cr_assert_eq(n_sets, 8);
+    for (int i = 0; i < n_sets; i++) {
+        cr_assert_str_eq(sets[i].us_task, us[i / 2], "set %d", i);
+        cr_assert_str_eq(sets[i].ds_task, i % 2 ? "dsB" : "dsA");
+        cr_assert_eq(sets[i].shots, 5);
+        cr_assert_eq(sets[i].n_points, points[i / 2]);
+        cr_assert_str_eq(sets[i].points[0].trial_id, first[i / 2]);
+    }
+    xf_point_sets_free(sets, n_sets);
     snprintf(path, sizeof path, "rm -rf '%s'", dir);
     test_system(path);
     free(dir);

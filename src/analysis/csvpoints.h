@@ -8,10 +8,10 @@
 
 /* Reads columns us_col and ds_col (accuracies in [0, 1]) of path, one point
  * set per distinct value of group_col in order of first appearance (or one
- * set named "all" when group_col is NULL). Sets have shots 0 and points
- * with empty family, trial_id "line N" and params 0. Fields follow RFC 4180
- * (quotes, doubled quotes, CRLF); blank lines are skipped. Errors name the
- * file, line and column. Free with xf_csv_point_sets_free. */
+ * set named "all" when group_col is NULL). Sets have shots 0 and no US task
+ * (""), points an empty family, trial_id "line N" and params 0. Fields
+ * follow RFC 4180 (quotes, doubled quotes, CRLF); blank lines are skipped.
+ * Errors name the file, line and column. Free with xf_csv_point_sets_free. */
 xf_status xf_csv_point_sets(const char *path, const char *us_col, const char *ds_col,
                             const char *group_col, xf_point_set **sets, int *n_sets);
 void xf_csv_point_sets_free(xf_point_set *sets, int n_sets);

@@ -62,6 +62,7 @@ static double config_epochs(const char *json) {
 static xf_status one_set(const xf_study_table *t, const xf_point_set *set, const xf_set_fit *fit,
                          xf_knob_row *row) {
     memset(row, 0, sizeof *row);
+    snprintf(row->us_task, sizeof row->us_task, "%s", set->us_task);
     snprintf(row->ds_task, sizeof row->ds_task, "%s", set->ds_task);
     row->shots = set->shots;
     row->r2 = NAN;
@@ -115,7 +116,8 @@ xf_status xf_knobs_analyse(const xf_study_table *t, const xf_point_set *sets,
         if (st != XF_OK) {
             free(*rows);
             *rows = NULL;
-            return xf_fail_context(st, "%s, %d shots: ", sets[s].ds_task, sets[s].shots);
+            return xf_fail_context(st, "US %s, DS %s, %d shots: ", sets[s].us_task,
+                                   sets[s].ds_task, sets[s].shots);
         }
     }
     return XF_OK;

@@ -24,14 +24,22 @@ static int by_us_desc(const void *a, const void *b) {
     return (x->trial > y->trial) - (x->trial < y->trial);
 }
 
+/* Whether probe p belongs to the set of fit: its DS task and shots, on a
+ * trial of the set's US task. */
+static int in_set(const xf_study_table *t, const xf_probe_mean *p, const xf_set_fit *fit) {
+    return p->shots == fit->shots && strcmp(p->ds_task, fit->ds_task) == 0 &&
+           strcmp(t->trials[p->trial].us_task, fit->us_task) == 0;
+}
+
 static xf_status one_set(const xf_study_table *t, const xf_set_fit *fit, xf_layer_row *row) {
     memset(row, 0, sizeof *row);
+    snprintf(row->us_task, sizeof row->us_task, "%s", fit->us_task);
     snprintf(row->ds_task, sizeof row->ds_task, "%s", fit->ds_task);
     row->shots = fit->shots;
     row->e_ir = fit->fit.status == XF_SATFIT_UNDERDETERMINED ? NAN : fit->fit.e_ir;
     row->best_depth = NAN;
-    /* trials with >= 2 taps probed on this (task, shots): probes are ordered
-     * by trial, so each trial's run is contiguous */
+    /* trials of the US task with >= 2 taps probed on this (DS task, shots):
+     * probes are ordered by trial, so each trial's run is contiguous */
     candidate *cand = xf_malloc((size_t)(t->n_trials > 0 ? t->n_trials : 1) * sizeof *cand);
     int *start = xf_malloc((size_t)(t->n_trials > 0 ? t->n_trials : 1) * sizeof *start);
     if (!cand || !start) {
@@ -43,7 +51,7 @@ static xf_status one_set(const xf_study_table *t, const xf_set_fit *fit, xf_laye
     int n_cand = 0;
     for (int i = 0; i < t->n_probes; i++) {
         const xf_probe_mean *p = &t->probes[i];
-        if (p->shots != fit->shots || strcmp(p->ds_task, fit->ds_task) != 0) continue;
+        if (!in_set(t, p, fit)) continue;
         if (start[p->trial] < 0) {
             start[p->trial] = i;
             if (p->n_layers >= 2)
@@ -59,7 +67,7 @@ static xf_status one_set(const xf_study_table *t, const xf_set_fit *fit, xf_laye
         cv->us_acc = cand[c].us_acc;
         for (int i = start[cv->trial]; i < t->n_probes && t->probes[i].trial == cv->trial; i++) {
             const xf_probe_mean *p = &t->probes[i];
-            if (p->shots != fit->shots || strcmp(p->ds_task, fit->ds_task) != 0) break;
+            if (!in_set(t, p, fit)) break;
             if (cv->n_layers == XF_LAYERS_MAX_TAPS) break;
             cv->depth[cv->n_layers] = (p->layer + 1.0) / p->n_layers;
             cv->acc[cv->n_layers++] = p->acc;

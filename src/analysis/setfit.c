@@ -2,6 +2,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "analysis/hull.h"
 #include "core/mem.h"
@@ -13,6 +14,7 @@ xf_fit_options xf_fit_options_default(void) {
 static xf_status fit_one(const xf_point_set *set, const xf_fit_options *o, uint64_t seed,
                          xf_set_fit *out) {
     int n = set->n_points;
+    snprintf(out->us_task, sizeof out->us_task, "%s", set->us_task);
     snprintf(out->ds_task, sizeof out->ds_task, "%s", set->ds_task);
     out->shots = set->shots;
     out->n_points = n;
@@ -37,8 +39,10 @@ static xf_status fit_one(const xf_point_set *set, const xf_fit_options *o, uint6
     if (st == XF_OK) st = xf_frontier_validate(us, ds, n, 1, o->quantile, &out->val);
     if (st == XF_OK) st = xf_frontier_validate(us, ds, n, 0, o->quantile, &out->val_all);
     free(buf);
-    if (st != XF_OK)
-        return xf_fail_context(st, "%s, %d shots: ", set->ds_task, set->shots);
+    if (st != XF_OK && set->us_task[0])
+        return xf_fail_context(st, "US %s, DS %s, %d shots: ", set->us_task, set->ds_task,
+                               set->shots);
+    if (st != XF_OK) return xf_fail_context(st, "%s, %d shots: ", set->ds_task, set->shots);
     return XF_OK;
 }
 
@@ -67,4 +71,14 @@ void xf_set_fits_free(xf_set_fit *fits, int n_sets) {
     if (!fits) return;
     for (int s = 0; s < n_sets; s++) free(fits[s].hull);
     free(fits);
+}
+
+int xf_set_fits_us_tasks(const xf_set_fit *fits, int n_sets) {
+    int n = 0;
+    for (int i = 0; i < n_sets; i++) {
+        int j = 0;
+        while (j < i && strcmp(fits[j].us_task, fits[i].us_task) != 0) j++;
+        n += j == i;
+    }
+    return n;
 }

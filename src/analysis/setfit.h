@@ -1,7 +1,7 @@
-/* The analysis of a whole study: for every (DS task, shots) point set of the
- * results store, the upper hull, the saturation fit on the hull and on all
- * points, bootstrap intervals for both, and the extrapolation check
- * (analysis/frontier.h). */
+/* The analysis of a whole study: for every (US task, DS task, shots) point
+ * set of the results store, the upper hull, the saturation fit on the hull
+ * and on all points, bootstrap intervals for both, and the extrapolation
+ * check (analysis/frontier.h). */
 #ifndef XF_SETFIT_H
 #define XF_SETFIT_H
 
@@ -22,6 +22,7 @@ typedef struct {
 xf_fit_options xf_fit_options_default(void);
 
 typedef struct {
+    char us_task[64]; /* the set's; "" when it names none */
     char ds_task[64];
     int shots;
     int n_points;
@@ -38,5 +39,9 @@ xf_status xf_set_fits_compute(const xf_point_set *sets, int n_sets, xf_set_fit *
 xf_status xf_set_fits_compute_opts(const xf_point_set *sets, int n_sets,
                                    const xf_fit_options *opts, xf_set_fit **fits);
 void xf_set_fits_free(xf_set_fit *fits, int n_sets);
+
+/* How many distinct US tasks the fits have (a study's tables and figures
+ * name the US task only when there are several). */
+int xf_set_fits_us_tasks(const xf_set_fit *fits, int n_sets);
 
 #endif

@@ -33,6 +33,7 @@ const char *xf_knob_name(int knob);
 #define XF_KNOB_R2 0.05
 
 typedef struct {
+    char us_task[64];
     char ds_task[64];
     int shots;
     int n;        /* models in the regression */
@@ -69,6 +70,7 @@ typedef struct {
 } xf_layer_curve;
 
 typedef struct {
+    char us_task[64];
     char ds_task[64];
     int shots;
     int n_curves;
@@ -77,24 +79,27 @@ typedef struct {
     double e_ir;                         /* of the set's hull fit (NaN if none) */
 } xf_layer_row;
 
-/* One row per set (same order); the Spearman correlation across sets
- * between e_IR and best_depth goes to *rho (NaN with fewer than 3). */
+/* One row per set (same order), from the trials of the set's US task; the
+ * Spearman correlation across sets between e_IR and best_depth goes to *rho
+ * (NaN with fewer than 3). */
 xf_status xf_layers_analyse(const xf_study_table *t, const xf_set_fit *fits, int n_sets,
                             xf_layer_row **rows, double *rho);
 
 /* ---- sweeps of one train knob (head_wd, head_lr) ---- */
 
 typedef struct {
+    char us_task[64];
     char ds_task[64];
     int shots;
-    int group;    /* configs equal but for the knob share a group */
+    int group;    /* configs equal but for the knob share a group (and US task) */
     double value; /* the knob */
     double us_acc, ds_acc;
 } xf_sweep_point;
 
-/* Every finished trial whose group (config_json without train.<knob>) has
- * at least two values of train.<knob>, at every (DS task, shots) at the
- * last layer. *n_groups receives how many such groups there are. */
+/* Every finished trial whose group (US task and config_json without
+ * train.<knob>) has at least two values of train.<knob>, at every (DS task,
+ * shots) at the last layer. *n_groups receives how many such groups there
+ * are. */
 xf_status xf_sweep_analyse(const xf_study_table *t, const char *knob, xf_sweep_point **points,
                            int *n, int *n_groups);
 

@@ -66,11 +66,13 @@ xf_status xf_sweep_analyse(const xf_study_table *t, const char *knob, xf_sweep_p
         if (t->trials[i].status != XF_TRIAL_FINISHED) continue;
         keys[i] = group_key(t->trials[i].config_json, knob, &value[i]);
         if (!keys[i] || isnan(value[i])) continue;
-        /* the group of the first trial with the same key; kept only if some
-         * member has a different value */
+        /* the group of the first trial with the same key and US task (the
+         * config names it, but US accuracies of two US tasks never share a
+         * chart); kept only if some member has a different value */
         int first = i;
         for (int j = 0; j < i; j++)
-            if (keys[j] && !isnan(value[j]) && strcmp(keys[j], keys[i]) == 0) {
+            if (keys[j] && !isnan(value[j]) && strcmp(keys[j], keys[i]) == 0 &&
+                strcmp(t->trials[j].us_task, t->trials[i].us_task) == 0) {
                 first = j;
                 break;
             }
@@ -95,6 +97,7 @@ xf_status xf_sweep_analyse(const xf_study_table *t, const char *knob, xf_sweep_p
             int g = group[p->trial] >= 0 ? label[group[p->trial]] : -1;
             if (!is_last(p) || g < 0) continue;
             xf_sweep_point *s = &(*out)[(*n_out)++];
+            snprintf(s->us_task, sizeof s->us_task, "%s", t->trials[p->trial].us_task);
             snprintf(s->ds_task, sizeof s->ds_task, "%s", p->ds_task);
             s->shots = p->shots;
             s->group = g;

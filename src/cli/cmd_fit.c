@@ -1,5 +1,5 @@
-/* xfer fit: the saturation fit of every (DS task, shots) pair of a study,
- * or of any CSV file of accuracies. */
+/* xfer fit: the saturation fit of every (US task, DS task, shots) set of a
+ * study, or of any CSV file of accuracies. */
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
@@ -24,7 +24,8 @@ static void print_help(void) {
            "(US accuracy, DS accuracy) points and prints k, alpha, e_IR, the saturation\n"
            "accuracy 1 - e_IR and the RMS error of the fit.\n\n"
            "  DIR          a study directory holding study.db (made by 'xfer study'); one fit per\n"
-           "               (DS task, shots) pair, at the last layer, averaged over draws\n"
+           "               (US task, DS task, shots), at the last layer, averaged over draws\n"
+           "               (a us_task column when the study has several US tasks)\n"
            "  FILE.csv     any CSV file with a header row; accuracies in [0, 1]\n"
            "  --us COL     the CSV column of US accuracies\n"
            "  --ds COL     the CSV column of DS accuracies\n"
@@ -57,7 +58,24 @@ static const char *cell(char *buf, size_t cap, const char *fmt, double v) {
     return buf;
 }
 
+/* The US task column: as wide as the longest name when the study has
+ * several US tasks, absent (0) otherwise. */
+static int us_width(const xf_set_fit *fits, int n) {
+    if (xf_set_fits_us_tasks(fits, n) < 2) return 0;
+    int w = (int)strlen("us_task");
+    for (int i = 0; i < n; i++)
+        if ((int)strlen(fits[i].us_task) > w) w = (int)strlen(fits[i].us_task);
+    return w;
+}
+
+/* The US task cell and its separator, or nothing. */
+static void print_us(int width, const char *us_task) {
+    if (width) printf("%-*s ", width, us_task);
+}
+
 static void print_table(const xf_set_fit *fits, int n, int csv_mode) {
+    int uw = csv_mode ? 0 : us_width(fits, n);
+    print_us(uw, "us_task");
     printf("%-20s %5s %6s %5s %9s %9s %9s %10s %9s  %s\n", csv_mode ? "group" : "ds_task",
            csv_mode ? "" : "shots", "points", "hull", "k", "alpha", "e_IR", "saturation", "rms",
            "fit");
@@ -65,6 +83,7 @@ static void print_table(const xf_set_fit *fits, int n, int csv_mode) {
         const xf_set_fit *s = &fits[i];
         char shots[16] = "", c[5][32];
         if (!csv_mode) snprintf(shots, sizeof shots, "%d", s->shots);
+        print_us(uw, s->us_task);
         printf("%-20s %5s %6d %5d %9s %9s %9s %10s %9s  %s\n", s->ds_task, shots, s->n_points,
                s->n_hull, cell(c[0], 32, "%.4g", s->fit.k), cell(c[1], 32, "%.4g", s->fit.alpha),
                cell(c[2], 32, "%.4f", s->fit.e_ir),
@@ -75,7 +94,9 @@ static void print_table(const xf_set_fit *fits, int n, int csv_mode) {
         printf("(no finished trials with probes yet)\n");
         return;
     }
-    printf("\n%-20s %5s  %-23s %-23s %-23s %s\n", csv_mode ? "group" : "ds_task",
+    printf("\n");
+    print_us(uw, "us_task");
+    printf("%-20s %5s  %-23s %-23s %-23s %s\n", csv_mode ? "group" : "ds_task",
            csv_mode ? "" : "shots", "k 95%", "alpha 95%", "e_IR 95%", "validation rms fit/predict");
     for (int i = 0; i < n; i++) {
         const xf_set_fit *s = &fits[i];
@@ -84,6 +105,7 @@ static void print_table(const xf_set_fit *fits, int n, int csv_mode) {
         snprintf(c[0], 48, "[%.4g, %.4g]", s->ci.k[0], s->ci.k[1]);
         snprintf(c[1], 48, "[%.4g, %.4g]", s->ci.alpha[0], s->ci.alpha[1]);
         snprintf(c[2], 48, "[%.4f, %.4f]", s->ci.e_ir[0], s->ci.e_ir[1]);
+        print_us(uw, s->us_task);
         printf("%-20s %5s  %-23s %-23s %-23s hull %.3g/%.3g, all %.3g/%.3g\n", s->ds_task, shots,
                c[0], c[1], c[2], s->val.fit_rms, s->val.predict_rms, s->val_all.fit_rms,
                s->val_all.predict_rms);

@@ -26,9 +26,9 @@ int cmd_report(int argc, char **argv) {
     if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
         printf("usage: %s\n\n"
                "Writes DIR/report/index.html, one self-contained page (figures embedded) with\n"
-               "the saturation fit of every (DS task, shots) pair of the study in DIR/study.db\n"
-               "and a DS-vs-US accuracy figure for each, and DIR/report/fits.csv with the fit\n"
-               "table. Prints the page's path.\n",
+               "the saturation fit of every (US task, DS task, shots) set of the study in\n"
+               "DIR/study.db and a DS-vs-US accuracy figure for each, and DIR/report/fits.csv\n"
+               "with the fit table. Prints the page's path.\n",
                usage);
         return 0;
     }

@@ -29,13 +29,28 @@ void xf_report_cell(xf_sbuf *b, const char *fmt, double v) {
     }
 }
 
+void xf_report_set_title(char *buf, size_t cap, const char *us_task, const char *ds_task,
+                         int shots, int several_us) {
+    if (several_us)
+        snprintf(buf, cap, "%s, %d-shot (US: %s)", ds_task, shots, us_task);
+    else
+        snprintf(buf, cap, "%s, %d-shot", ds_task, shots);
+}
+
 void xf_report_fit_table(xf_sbuf *b, const xf_set_fit *fits, int n_sets) {
-    xf_sbuf_puts(b, "<table>\n<tr><th>DS task</th><th>shots</th><th>points</th>"
-                    "<th>hull points</th><th>k</th><th>&alpha;</th><th>e<sub>IR</sub></th>"
-                    "<th>saturation 1&minus;e<sub>IR</sub></th><th>RMS</th><th>fit</th></tr>\n");
+    int several_us = xf_set_fits_us_tasks(fits, n_sets) > 1;
+    xf_sbuf_printf(b, "<table>\n<tr>%s<th>DS task</th><th>shots</th><th>points</th>"
+                      "<th>hull points</th><th>k</th><th>&alpha;</th><th>e<sub>IR</sub></th>"
+                      "<th>saturation 1&minus;e<sub>IR</sub></th><th>RMS</th><th>fit</th>"
+                      "</tr>\n",
+                   several_us ? "<th>US task</th>" : "");
     for (int i = 0; i < n_sets; i++) {
         const xf_set_fit *s = &fits[i];
         xf_sbuf_puts(b, "<tr><td>");
+        if (several_us) {
+            xf_sbuf_html(b, s->us_task);
+            xf_sbuf_puts(b, "</td><td>");
+        }
         xf_sbuf_html(b, s->ds_task);
         xf_sbuf_printf(b, "</td><td>%d</td><td>%d</td><td>%d</td>", s->shots, s->n_points,
                        s->n_hull);
@@ -61,9 +76,10 @@ void xf_report_img(xf_sbuf *b, const char *alt, const unsigned char *png, size_t
     xf_sbuf_puts(b, "\">");
 }
 
-static xf_status figure(xf_sbuf *b, const xf_point_set *set, const xf_set_fit *fit) {
-    char title[128];
-    snprintf(title, sizeof title, "%s, %d-shot", set->ds_task, set->shots);
+static xf_status figure(xf_sbuf *b, const xf_point_set *set, const xf_set_fit *fit,
+                        int several_us) {
+    char title[160];
+    xf_report_set_title(title, sizeof title, set->us_task, set->ds_task, set->shots, several_us);
     xf_panel panel = {title, set->points, set->n_points, fit->hull, fit->n_hull, &fit->fit, 0};
     unsigned char *png;
     size_t size;
@@ -98,8 +114,9 @@ xf_status xf_report_html(const char *study, const xf_point_set *sets, const xf_s
     else
         xf_report_fit_table(out, fits, n_sets);
     xf_sbuf_puts(out, "<h2>DS vs US accuracy</h2>\n<div class=\"panels\">\n");
+    int several_us = xf_set_fits_us_tasks(fits, n_sets) > 1;
     for (int i = 0; i < n_sets; i++) {
-        xf_status st = figure(out, &sets[i], &fits[i]);
+        xf_status st = figure(out, &sets[i], &fits[i], several_us);
         if (st != XF_OK) return st;
     }
     xf_sbuf_puts(out, "</div>\n</body>\n</html>\n");

@@ -42,6 +42,7 @@ cJSON *xf_fits_json(const xf_set_fit *fits, int n, int csv_mode) {
         const xf_set_fit *s = &fits[i];
         cJSON *o = cJSON_CreateObject();
         cJSON_AddItemToArray(arr, o);
+        if (!csv_mode) cJSON_AddStringToObject(o, "us_task", s->us_task);
         cJSON_AddStringToObject(o, csv_mode ? "group" : "ds_task", s->ds_task);
         if (!csv_mode) cJSON_AddNumberToObject(o, "shots", s->shots);
         cJSON_AddNumberToObject(o, "n_points", s->n_points);
@@ -67,6 +68,7 @@ static cJSON *sweep_json(const xf_sweep_point *p, int n, int groups) {
     for (int i = 0; i < n; i++) {
         cJSON *e = cJSON_CreateObject();
         cJSON_AddItemToArray(a, e);
+        cJSON_AddStringToObject(e, "us_task", p[i].us_task);
         cJSON_AddStringToObject(e, "ds_task", p[i].ds_task);
         cJSON_AddNumberToObject(e, "shots", p[i].shots);
         cJSON_AddNumberToObject(e, "group", p[i].group);
@@ -85,6 +87,7 @@ cJSON *xf_results_json(const xf_study_results *r) {
         const xf_knob_row *k = &r->knobs[i];
         cJSON *o = cJSON_CreateObject();
         cJSON_AddItemToArray(knobs, o);
+        cJSON_AddStringToObject(o, "us_task", k->us_task);
         cJSON_AddStringToObject(o, "ds_task", k->ds_task);
         cJSON_AddNumberToObject(o, "shots", k->shots);
         cJSON_AddNumberToObject(o, "n", k->n);
@@ -107,6 +110,7 @@ cJSON *xf_results_json(const xf_study_results *r) {
         const xf_layer_row *l = &r->layers[i];
         cJSON *o = cJSON_CreateObject();
         cJSON_AddItemToArray(rows, o);
+        cJSON_AddStringToObject(o, "us_task", l->us_task);
         cJSON_AddStringToObject(o, "ds_task", l->ds_task);
         cJSON_AddNumberToObject(o, "shots", l->shots);
         cJSON_AddItemToObject(o, "best_depth", num(l->best_depth));

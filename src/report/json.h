@@ -8,10 +8,11 @@
 #include "analysis/setfit.h"
 #include "analysis/study.h"
 
-/* An array, one object per set: fits on the hull ("hull") and on all points
- * ("all"), each with k, alpha, e_ir, saturation, rms, sse, status, the
- * bootstrap intervals and the validation. csv_mode names the set "group"
- * and leaves out shots. NULL when out of memory. */
+/* An array, one object per set (us_task, ds_task, shots): fits on the hull
+ * ("hull") and on all points ("all"), each with k, alpha, e_ir, saturation,
+ * rms, sse, status, the bootstrap intervals and the validation. csv_mode
+ * names the set "group" and leaves out us_task and shots. NULL when out of
+ * memory. */
 cJSON *xf_fits_json(const xf_set_fit *fits, int n, int csv_mode);
 
 /* {"fits": ..., "knobs": ..., "layers": ..., "head_wd": ..., "head_lr": ...,

@@ -16,6 +16,7 @@ enum { CELL_W = 560, CELL_H = 420, MAX_SETS = 256 };
 typedef struct {
     const char *dir; /* DIR/report */
     xf_sbuf *page;
+    int several_us;  /* the study has several US tasks: titles and tables name them */
 } out_ctx;
 
 /* Renders a figure in the three formats: the PNG goes into the page, all
@@ -62,84 +63,163 @@ static int distinct_shots(const xf_study_results *r, int *shots) {
     return n;
 }
 
+/* The US tasks of the sets in set order (the most common first); returns
+ * how many. */
+static int distinct_us(const xf_study_results *r, const char **us) {
+    int n = 0;
+    for (int i = 0; i < r->n_sets; i++)
+        if ((n == 0 || strcmp(us[n - 1], r->sets[i].us_task) != 0) && n < MAX_SETS)
+            us[n++] = r->sets[i].us_task;
+    return n;
+}
+
+/* A US task's name as a file-name part: characters other than letters,
+ * digits, '.', '_' and '-' become '-' ("mnist+fashion-mnist" ->
+ * "mnist-fashion-mnist"). */
+static void file_part(char *out, size_t cap, const char *name) {
+    size_t n = 0;
+    for (; name[n] && n + 1 < cap; n++) {
+        char c = name[n];
+        int keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                   c == '.' || c == '_' || c == '-';
+        out[n] = keep ? c : '-';
+    }
+    out[n] = 0;
+}
+
+/* One figure per (US task, shots): the first US task's figures keep the
+ * names of a study with one (ds_vs_us_10shot), the others' add _us-NAME. */
 static xf_status ds_vs_us(out_ctx *o, const xf_study_results *r) {
     int shots[MAX_SETS], ns = distinct_shots(r, shots);
+    const char *us[MAX_SETS];
+    int nu = distinct_us(r, us);
     xf_panel *panels = xf_calloc((size_t)(r->n_sets > 0 ? r->n_sets : 1), sizeof *panels);
-    char (*titles)[96] = xf_calloc((size_t)(r->n_sets > 0 ? r->n_sets : 1), sizeof *titles);
+    char (*titles)[160] = xf_calloc((size_t)(r->n_sets > 0 ? r->n_sets : 1), sizeof *titles);
     xf_status st = panels && titles ? XF_OK : XF_ENOMEM;
     for (int lg = 0; lg < 2 && st == XF_OK; lg++)
-        for (int k = 0; k < ns && st == XF_OK; k++) {
-            int n = 0;
-            for (int i = 0; i < r->n_sets; i++) {
-                if (r->sets[i].shots != shots[k]) continue;
-                snprintf(titles[n], sizeof titles[n], "%s, %d-shot", r->sets[i].ds_task,
-                         shots[k]);
-                panels[n] = (xf_panel){titles[n], r->sets[i].points, r->sets[i].n_points,
-                                       r->fits[i].hull, r->fits[i].n_hull, &r->fits[i].fit, lg};
-                n++;
+        for (int k = 0; k < ns && st == XF_OK; k++)
+            for (int u = 0; u < nu && st == XF_OK; u++) {
+                int n = 0;
+                for (int i = 0; i < r->n_sets; i++) {
+                    const xf_point_set *set = &r->sets[i];
+                    if (set->shots != shots[k] || strcmp(set->us_task, us[u]) != 0) continue;
+                    xf_report_set_title(titles[n], sizeof titles[n], set->us_task, set->ds_task,
+                                        set->shots, o->several_us);
+                    panels[n] = (xf_panel){titles[n], set->points, set->n_points, r->fits[i].hull,
+                                           r->fits[i].n_hull, &r->fits[i].fit, lg};
+                    n++;
+                }
+                if (n == 0) continue;
+                char name[160], part[100] = "", caption[400], of_us[120] = "";
+                if (u > 0) {
+                    file_part(part + 4, sizeof part - 4, us[u]);
+                    memcpy(part, "_us-", 4);
+                }
+                if (o->several_us) snprintf(of_us, sizeof of_us, ", US task %s", us[u]);
+                snprintf(name, sizeof name, "ds_vs_us_%dshot%s%s", shots[k], part,
+                         lg ? "_log" : "");
+                snprintf(caption, sizeof caption,
+                         "DS against US %s, %d-shot%s, one panel per DS task: models by family, "
+                         "upper hull (black), fit to the hull and its saturation line "
+                         "(vermillion)",
+                         lg ? "error (log axes)" : "accuracy", shots[k], of_us);
+                st = emit(o, name, caption, 0, panels, n, n < 3 ? n : 3);
             }
-            char name[64], caption[160];
-            snprintf(name, sizeof name, "ds_vs_us_%dshot%s", shots[k], lg ? "_log" : "");
-            snprintf(caption, sizeof caption,
-                     "DS against US %s, %d-shot, one panel per DS task: models by family, "
-                     "upper hull (black), fit to the hull and its saturation line (vermillion)",
-                     lg ? "error (log axes)" : "accuracy", shots[k]);
-            st = emit(o, name, caption, 0, panels, n, n < 3 ? n : 3);
-        }
     free(panels);
     free(titles);
     return st;
 }
 
-/* k, alpha, e_IR against shots, one series per DS task with 95% bars. */
+static int same_set_group(const xf_point_set *a, const xf_point_set *b) {
+    return strcmp(a->us_task, b->us_task) == 0 && strcmp(a->ds_task, b->ds_task) == 0;
+}
+
+/* The colour of a DS task: its place among the study's DS tasks, so it
+ * keeps one colour in every US task's charts. */
+static int ds_colour(const xf_study_results *r, const char *ds_task) {
+    int c = 0;
+    for (int i = 0; i < r->n_sets; i++) {
+        if (strcmp(r->sets[i].ds_task, ds_task) == 0) return c;
+        int j = 0;
+        while (j < i && strcmp(r->sets[j].ds_task, r->sets[i].ds_task) != 0) j++;
+        c += j == i;
+    }
+    return c;
+}
+
+/* k, alpha, e_IR against shots, one series per DS task with 95% bars; one
+ * row of three charts per US task. */
 static xf_status params_vs_shots(out_ctx *o, const xf_study_results *r) {
     int n = r->n_sets;
-    double *v = xf_malloc((size_t)(n > 0 ? n : 1) * 10 * sizeof *v);
-    xf_series *ser = xf_calloc(3 * (size_t)(n > 0 ? n : 1), sizeof *ser);
-    if (!v || !ser) {
+    size_t cap = (size_t)(n > 0 ? n : 1);
+    double *v = xf_malloc(cap * 10 * sizeof *v);
+    xf_series *ser = xf_calloc(3 * cap, sizeof *ser);
+    xf_chart *charts = xf_calloc(3 * cap, sizeof *charts);
+    char (*titles)[120] = xf_calloc(3 * cap, sizeof *titles);
+    if (!v || !ser || !charts || !titles) {
         free(v);
         free(ser);
+        free(charts);
+        free(titles);
         return XF_ENOMEM;
     }
     double *x = v, *y[3] = {v + n, v + 2 * n, v + 3 * n}, *lo[3] = {v + 4 * n, v + 5 * n, v + 6 * n},
            *hi[3] = {v + 7 * n, v + 8 * n, v + 9 * n};
-    int n_series = 0, m = 0;
-    for (int i = 0; i < n;) {
-        int start = m, j = i;
-        for (; j < n && strcmp(r->sets[j].ds_task, r->sets[i].ds_task) == 0; j++, m++) {
-            const xf_set_fit *f = &r->fits[j];
-            x[m] = f->shots;
-            y[0][m] = f->fit.k, y[1][m] = f->fit.alpha, y[2][m] = f->fit.e_ir;
-            lo[0][m] = f->ci.k[0], lo[1][m] = f->ci.alpha[0], lo[2][m] = f->ci.e_ir[0];
-            hi[0][m] = f->ci.k[1], hi[1][m] = f->ci.alpha[1], hi[2][m] = f->ci.e_ir[1];
+    static const char *const param[3] = {"k", "\xce\xb1", "e_IR"};
+    int n_series = 0, m = 0, nc = 0;
+    for (int i = 0; i < n;) { /* one US task */
+        int first = n_series, end = i;
+        while (end < n && strcmp(r->sets[end].us_task, r->sets[i].us_task) == 0) end++;
+        for (int g = i; g < end;) { /* one DS task */
+            int start = m, j = g;
+            for (; j < end && same_set_group(&r->sets[j], &r->sets[g]); j++, m++) {
+                const xf_set_fit *f = &r->fits[j];
+                x[m] = f->shots;
+                y[0][m] = f->fit.k, y[1][m] = f->fit.alpha, y[2][m] = f->fit.e_ir;
+                lo[0][m] = f->ci.k[0], lo[1][m] = f->ci.alpha[0], lo[2][m] = f->ci.e_ir[0];
+                hi[0][m] = f->ci.k[1], hi[1][m] = f->ci.alpha[1], hi[2][m] = f->ci.e_ir[1];
+            }
+            int colour = ds_colour(r, r->sets[g].ds_task);
+            for (int p = 0; p < 3; p++)
+                ser[p * n + n_series] = (xf_series){r->sets[g].ds_task, x + start, y[p] + start,
+                                                    lo[p] + start, hi[p] + start, m - start, -1,
+                                                    colour};
+            n_series++;
+            g = j;
         }
-        for (int p = 0; p < 3; p++)
-            ser[p * n + n_series] = (xf_series){r->sets[i].ds_task, x + start, y[p] + start,
-                                                lo[p] + start, hi[p] + start, m - start, -1,
-                                                n_series};
-        n_series++;
-        i = j;
+        for (int p = 0; p < 3; p++, nc++) {
+            if (o->several_us)
+                snprintf(titles[nc], sizeof titles[nc], "%s (US: %s)", param[p],
+                         r->sets[i].us_task);
+            else
+                snprintf(titles[nc], sizeof titles[nc], "%s", param[p]);
+            charts[nc] = (xf_chart){titles[nc], "shots", param[p], ser + p * n + first,
+                                    n_series - first, 1};
+        }
+        i = end;
     }
-    xf_chart charts[3] = {{"k", "shots", "k", ser, n_series, 1},
-                          {"\xce\xb1", "shots", "\xce\xb1", ser + n, n_series, 1},
-                          {"e_IR", "shots", "e_IR", ser + 2 * n, n_series, 1}};
     xf_status st = emit(o, "params_vs_shots",
-                        "Fitted parameters (hull fit) against shots per DS task, with bootstrap "
-                        "95% intervals",
-                        1, charts, 3, 3);
+                        o->several_us ? "Fitted parameters (hull fit) against shots per DS task, "
+                                        "one row per US task, with bootstrap 95% intervals"
+                                      : "Fitted parameters (hull fit) against shots per DS task, "
+                                        "with bootstrap 95% intervals",
+                        1, charts, nc, 3);
     free(v);
     free(ser);
+    free(charts);
+    free(titles);
     return st;
 }
 
-/* DS accuracy against tap depth at the largest shot count, per DS task. */
+/* DS accuracy against tap depth at the largest shot count, per (US task,
+ * DS task). */
 static xf_status layers(out_ctx *o, const xf_study_results *r) {
     xf_chart charts[64];
     xf_series ser[64][XF_LAYERS_TOP];
-    char labels[64][XF_LAYERS_TOP][48], titles[64][96];
+    char labels[64][XF_LAYERS_TOP][48], titles[64][160];
     int nc = 0;
     for (int i = 0; i < r->n_sets && nc < 64; i++) {
-        int last = i + 1 == r->n_sets || strcmp(r->sets[i + 1].ds_task, r->sets[i].ds_task) != 0;
+        int last = i + 1 == r->n_sets || !same_set_group(&r->sets[i + 1], &r->sets[i]);
         const xf_layer_row *l = &r->layers[i];
         if (!last || l->n_curves == 0) continue;
         for (int c = 0; c < l->n_curves; c++) {
@@ -148,7 +228,8 @@ static xf_status layers(out_ctx *o, const xf_study_results *r) {
             ser[nc][c] = (xf_series){labels[nc][c], cv->depth, cv->acc, NULL, NULL,
                                      cv->n_layers, cv->best, c};
         }
-        snprintf(titles[nc], 96, "%s, %d-shot", l->ds_task, l->shots);
+        xf_report_set_title(titles[nc], sizeof titles[nc], l->us_task, l->ds_task, l->shots,
+                            o->several_us);
         charts[nc] = (xf_chart){titles[nc], "relative depth of the tap", "DS accuracy",
                                 ser[nc], l->n_curves, 0};
         nc++;
@@ -163,7 +244,12 @@ static xf_status layers(out_ctx *o, const xf_study_results *r) {
                 1, charts, nc, nc < 3 ? nc : 3);
 }
 
-/* Mean US and DS accuracy against the knob's value, per (DS task, shots). */
+static int same_sweep_group(const xf_sweep_point *a, const xf_sweep_point *b) {
+    return strcmp(a->us_task, b->us_task) == 0 && strcmp(a->ds_task, b->ds_task) == 0;
+}
+
+/* Mean US and DS accuracy against the knob's value, per (US task, DS task)
+ * at its largest shots. */
 static xf_status sweep(out_ctx *o, const xf_sweep_point *p, int n, int groups, const char *knob) {
     if (groups == 0) {
         xf_sbuf_printf(o->page, "<p>No configs differ only in %s: nothing to compare.</p>\n",
@@ -171,25 +257,25 @@ static xf_status sweep(out_ctx *o, const xf_sweep_point *p, int n, int groups, c
         return XF_OK;
     }
     xf_sbuf_printf(o->page, "<p>%d groups of configs equal but for %s.</p>\n", groups, knob);
-    /* one chart per DS task at its largest shots: DS and US mean per value */
+    /* one chart per (US task, DS task) at its largest shots: DS and US mean
+     * per value */
     enum { MAXV = 64 };
     xf_chart charts[32];
     xf_series ser[32][2];
     double xs[32][MAXV], ds[32][MAXV], us[32][MAXV];
-    char titles[32][96];
-    const char *tasks[32];
+    char titles[32][160];
+    const xf_sweep_point *first[32];
     int nc = 0;
     for (int i = 0; i < n && nc < 32; i++) {
         int seen = 0, best_shots = p[i].shots;
-        for (int c = 0; c < nc && !seen; c++) seen = strcmp(tasks[c], p[i].ds_task) == 0;
+        for (int c = 0; c < nc && !seen; c++) seen = same_sweep_group(first[c], &p[i]);
         if (seen) continue;
-        tasks[nc] = p[i].ds_task;
+        first[nc] = &p[i];
         for (int j = 0; j < n; j++)
-            if (strcmp(p[j].ds_task, p[i].ds_task) == 0 && p[j].shots > best_shots)
-                best_shots = p[j].shots;
+            if (same_sweep_group(&p[j], &p[i]) && p[j].shots > best_shots) best_shots = p[j].shots;
         int nv = 0, cnt[MAXV] = {0};
         for (int j = 0; j < n; j++) {
-            if (strcmp(p[j].ds_task, p[i].ds_task) != 0 || p[j].shots != best_shots) continue;
+            if (!same_sweep_group(&p[j], &p[i]) || p[j].shots != best_shots) continue;
             int v = 0;
             while (v < nv && xs[nc][v] != p[j].value) v++;
             if (v == nv) {
@@ -212,7 +298,8 @@ static xf_status sweep(out_ctx *o, const xf_sweep_point *p, int n, int groups, c
         for (int v = 0; v < nv; v++) pos &= xs[nc][v] > 0;
         ser[nc][0] = (xf_series){"DS accuracy (mean)", xs[nc], ds[nc], NULL, NULL, nv, -1, 0};
         ser[nc][1] = (xf_series){"US accuracy (mean)", xs[nc], us[nc], NULL, NULL, nv, -1, 1};
-        snprintf(titles[nc], 96, "%s, %d-shot", p[i].ds_task, best_shots);
+        xf_report_set_title(titles[nc], sizeof titles[nc], p[i].us_task, p[i].ds_task, best_shots,
+                            o->several_us);
         charts[nc] = (xf_chart){titles[nc], knob, "accuracy", ser[nc], 2, pos};
         nc++;
     }
@@ -222,20 +309,51 @@ static xf_status sweep(out_ctx *o, const xf_sweep_point *p, int n, int groups, c
     return emit(o, name, caption, 1, charts, nc, nc < 3 ? nc : 3);
 }
 
-static void intervals_table(xf_sbuf *b, const xf_study_results *r) {
-    xf_sbuf_puts(b, "<table>\n<tr><th>DS task</th><th>shots</th><th>fit to</th><th>k</th>"
-                    "<th>k 95%</th><th>&alpha;</th><th>&alpha; 95%</th><th>e<sub>IR</sub></th>"
-                    "<th>e<sub>IR</sub> 95%</th><th>fit RMS (low US)</th>"
-                    "<th>prediction RMS (high US)</th></tr>\n");
+/* The first cells of a row: the US task (when the study has several), the
+ * DS task, and the shots. */
+static void set_cells(xf_sbuf *b, int several_us, const char *us_task, const char *ds_task,
+                      int shots) {
+    xf_sbuf_puts(b, "<tr><td>");
+    if (several_us) {
+        xf_sbuf_html(b, us_task);
+        xf_sbuf_puts(b, "</td><td>");
+    }
+    xf_sbuf_html(b, ds_task);
+    xf_sbuf_printf(b, "</td><td>%d</td>", shots);
+}
+
+/* The US tasks and their finished trials: each is analysed on its own. */
+static void us_tasks_note(xf_sbuf *b, const xf_study_results *r) {
+    const char *us[MAX_SETS];
+    int nu = distinct_us(r, us);
+    xf_sbuf_puts(b, "<p>US tasks (finished trials): ");
+    for (int u = 0; u < nu; u++) {
+        int n = 0;
+        for (int i = 0; i < r->table.n_trials; i++)
+            n += r->table.trials[i].status == XF_TRIAL_FINISHED &&
+                 strcmp(r->table.trials[i].us_task, us[u]) == 0;
+        xf_sbuf_puts(b, u ? ", " : "");
+        xf_sbuf_html(b, us[u]);
+        xf_sbuf_printf(b, " (%d)", n);
+    }
+    xf_sbuf_puts(b, ". Their US accuracies are measured on different test sets, so every fit, "
+                    "figure and table below is per US task.</p>\n");
+}
+
+static void intervals_table(xf_sbuf *b, const xf_study_results *r, int several_us) {
+    xf_sbuf_printf(b, "<table>\n<tr>%s<th>DS task</th><th>shots</th><th>fit to</th><th>k</th>"
+                      "<th>k 95%%</th><th>&alpha;</th><th>&alpha; 95%%</th><th>e<sub>IR</sub></th>"
+                      "<th>e<sub>IR</sub> 95%%</th><th>fit RMS (low US)</th>"
+                      "<th>prediction RMS (high US)</th></tr>\n",
+                   several_us ? "<th>US task</th>" : "");
     for (int i = 0; i < r->n_sets; i++)
         for (int h = 0; h < 2; h++) {
             const xf_set_fit *s = &r->fits[i];
             const xf_satfit *f = h ? &s->fit_all : &s->fit;
             const xf_satfit_ci *c = h ? &s->ci_all : &s->ci;
             const xf_validation *v = h ? &s->val_all : &s->val;
-            xf_sbuf_puts(b, "<tr><td>");
-            xf_sbuf_html(b, s->ds_task);
-            xf_sbuf_printf(b, "</td><td>%d</td><td>%s</td>", s->shots, h ? "all points" : "hull");
+            set_cells(b, several_us, s->us_task, s->ds_task, s->shots);
+            xf_sbuf_printf(b, "<td>%s</td>", h ? "all points" : "hull");
             xf_report_cell(b, "%.4g", f->k);
             xf_sbuf_printf(b, "<td>[%.3g, %.3g]</td>", c->k[0], c->k[1]);
             xf_report_cell(b, "%.4g", f->alpha);
@@ -249,16 +367,17 @@ static void intervals_table(xf_sbuf *b, const xf_study_results *r) {
     xf_sbuf_puts(b, "</table>\n");
 }
 
-static void knobs_section(xf_sbuf *b, const xf_study_results *r) {
-    xf_sbuf_puts(b, "<table>\n<tr><th>DS task</th><th>shots</th><th>models</th><th>R&sup2;</th>");
+static void knobs_section(xf_sbuf *b, const xf_study_results *r, int several_us) {
+    xf_sbuf_printf(b, "<table>\n<tr>%s<th>DS task</th><th>shots</th><th>models</th>"
+                      "<th>R&sup2;</th>",
+                   several_us ? "<th>US task</th>" : "");
     for (int k = 0; k < XF_N_KNOBS; k++)
         xf_sbuf_printf(b, "<th>%s: partial R&sup2; / p</th>", xf_knob_name(k));
     xf_sbuf_puts(b, "</tr>\n");
     for (int i = 0; i < r->n_sets; i++) {
         const xf_knob_row *k = &r->knobs[i];
-        xf_sbuf_puts(b, "<tr><td>");
-        xf_sbuf_html(b, k->ds_task);
-        xf_sbuf_printf(b, "</td><td>%d</td><td>%d</td>", k->shots, k->n);
+        set_cells(b, several_us, k->us_task, k->ds_task, k->shots);
+        xf_sbuf_printf(b, "<td>%d</td>", k->n);
         xf_report_cell(b, "%.3f", k->r2);
         for (int j = 0; j < XF_N_KNOBS; j++) {
             if (!k->knob[j].testable)
@@ -273,7 +392,7 @@ static void knobs_section(xf_sbuf *b, const xf_study_results *r) {
     xf_sbuf_puts(b, "</table>\n<ul>\n");
     for (int i = 0; i < r->n_sets;) {
         int j = i, total = 0, hits[XF_N_KNOBS] = {0}, testable[XF_N_KNOBS] = {0};
-        for (; j < r->n_sets && strcmp(r->knobs[j].ds_task, r->knobs[i].ds_task) == 0; j++) {
+        for (; j < r->n_sets && same_set_group(&r->sets[j], &r->sets[i]); j++) {
             total += r->knobs[j].n > 0;
             for (int k = 0; k < XF_N_KNOBS; k++) {
                 hits[k] += r->knobs[j].informative[k];
@@ -282,7 +401,13 @@ static void knobs_section(xf_sbuf *b, const xf_study_results *r) {
         }
         xf_sbuf_puts(b, "<li><b>");
         xf_sbuf_html(b, r->knobs[i].ds_task);
-        xf_sbuf_puts(b, "</b>: ");
+        xf_sbuf_puts(b, "</b>");
+        if (several_us) {
+            xf_sbuf_puts(b, " (US: ");
+            xf_sbuf_html(b, r->knobs[i].us_task);
+            xf_sbuf_puts(b, ")");
+        }
+        xf_sbuf_puts(b, ": ");
         int any = 0;
         for (int k = 0; k < XF_N_KNOBS; k++)
             if (hits[k]) {
@@ -330,8 +455,8 @@ static void diversity_section(xf_sbuf *b, const xf_study_results *r) {
 }
 
 static void intervals_csv(xf_sbuf *b, const xf_study_results *r) {
-    xf_sbuf_puts(b, "ds_task,shots,fit_to,status,k,k_lo,k_hi,alpha,alpha_lo,alpha_hi,e_ir,"
-                    "e_ir_lo,e_ir_hi,rms,val_threshold,val_n_fit,val_n_test,val_fit_rms,"
+    xf_sbuf_puts(b, "us_task,ds_task,shots,fit_to,status,k,k_lo,k_hi,alpha,alpha_lo,alpha_hi,"
+                    "e_ir,e_ir_lo,e_ir_hi,rms,val_threshold,val_n_fit,val_n_test,val_fit_rms,"
                     "val_predict_rms\n");
     for (int i = 0; i < r->n_sets; i++)
         for (int h = 0; h < 2; h++) {
@@ -339,9 +464,9 @@ static void intervals_csv(xf_sbuf *b, const xf_study_results *r) {
             const xf_satfit *f = h ? &s->fit_all : &s->fit;
             const xf_satfit_ci *c = h ? &s->ci_all : &s->ci;
             const xf_validation *v = h ? &s->val_all : &s->val;
-            xf_sbuf_printf(b, "\"%s\",%d,%s,%s,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,"
-                              "%.10g,%.10g,%.10g,%d,%d,%.10g,%.10g\n",
-                           s->ds_task, s->shots, h ? "all" : "hull",
+            xf_sbuf_printf(b, "\"%s\",\"%s\",%d,%s,%s,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,"
+                              "%.10g,%.10g,%.10g,%.10g,%d,%d,%.10g,%.10g\n",
+                           s->us_task, s->ds_task, s->shots, h ? "all" : "hull",
                            xf_satfit_status_name(f->status), f->k, c->k[0], c->k[1], f->alpha,
                            c->alpha[0], c->alpha[1], f->e_ir, c->e_ir[0], c->e_ir[1], f->rms,
                            v->threshold, v->n_fit, v->n_test, v->fit_rms, v->predict_rms);
@@ -349,15 +474,16 @@ static void intervals_csv(xf_sbuf *b, const xf_study_results *r) {
 }
 
 static void knobs_csv(xf_sbuf *b, const xf_study_results *r) {
-    xf_sbuf_puts(b, "ds_task,shots,n,r2,knob,testable,partial_r2,f,p,df_num,df_den,"
+    xf_sbuf_puts(b, "us_task,ds_task,shots,n,r2,knob,testable,partial_r2,f,p,df_num,df_den,"
                     "adds_information\n");
     for (int i = 0; i < r->n_sets; i++)
         for (int k = 0; k < XF_N_KNOBS; k++) {
             const xf_knob_row *w = &r->knobs[i];
             const xf_ftest *t = &w->knob[k];
-            xf_sbuf_printf(b, "\"%s\",%d,%d,%.10g,%s,%d,%.10g,%.10g,%.10g,%d,%d,%d\n",
-                           w->ds_task, w->shots, w->n, w->r2, xf_knob_name(k), t->testable,
-                           t->partial_r2, t->f, t->p, t->df_num, t->df_den, w->informative[k]);
+            xf_sbuf_printf(b, "\"%s\",\"%s\",%d,%d,%.10g,%s,%d,%.10g,%.10g,%.10g,%d,%d,%d\n",
+                           w->us_task, w->ds_task, w->shots, w->n, w->r2, xf_knob_name(k),
+                           t->testable, t->partial_r2, t->f, t->p, t->df_num, t->df_den,
+                           w->informative[k]);
         }
 }
 
@@ -379,7 +505,8 @@ xf_status xf_report_study_write(const char *dir, const char *study, const xf_stu
     if (st != XF_OK) return st;
     xf_sbuf page, b;
     xf_sbuf_init(&page);
-    out_ctx o = {base, &page};
+    int several_us = xf_set_fits_us_tasks(r->fits, r->n_sets) > 1;
+    out_ctx o = {base, &page, several_us};
     /* the basic page's head and fit table, then the sections */
     xf_sbuf_puts(&page, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
                         "<title>xfer report: ");
@@ -399,6 +526,7 @@ xf_status xf_report_study_write(const char *dir, const char *study, const xf_stu
                           "%.3f hours of trial time (sum of trials.seconds); %.4g training "
                           "FLOPs (sum of trials.train_flops).</p>\n",
                    r->n_trials, r->n_finished, r->cpu_seconds / 3600, r->train_flops);
+    if (several_us) us_tasks_note(&page, r);
     if (r->table.n_trials > 0) {
         xf_sbuf_puts(&page, "<p>Config of the first trial (the grid varies some fields):</p><pre>");
         xf_sbuf_html(&page, r->table.trials[0].config_json);
@@ -412,7 +540,7 @@ xf_status xf_report_study_write(const char *dir, const char *study, const xf_stu
                         "intervals (models resampled). Validation: fitted on models up to the "
                         "70th percentile of US accuracy, RMS DS-accuracy error on those and on "
                         "the rest.</p>\n");
-    intervals_table(&page, r);
+    intervals_table(&page, r, several_us);
     xf_sbuf_puts(&page, "<h2>DS against US</h2>\n");
     if (r->n_sets > 0) st = ds_vs_us(&o, r);
     if (st == XF_OK && r->n_sets > 0) {
@@ -421,10 +549,10 @@ xf_status xf_report_study_write(const char *dir, const char *study, const xf_stu
     }
     if (st == XF_OK) {
         xf_sbuf_puts(&page, "<h2>Does anything beyond US accuracy predict DS accuracy?</h2>\n");
-        knobs_section(&page, r);
+        knobs_section(&page, r, several_us);
         xf_sbuf_puts(&page, "<h2>Layers</h2>\n");
         st = layers(&o, r);
-        xf_sbuf_printf(&page, "<p>Spearman correlation across (DS task, shots) between e<sub>IR"
+        xf_sbuf_printf(&page, "<p>Spearman correlation across the fitted sets between e<sub>IR"
                               "</sub> and the mean relative depth of the best layer: %.3f "
                               "(negative: tasks that saturate early peak at lower layers).</p>\n",
                        r->layer_rho);

@@ -31,9 +31,12 @@ static void csv_num(xf_sbuf *b, double v) {
 }
 
 void xf_report_csv(const xf_set_fit *fits, int n_sets, xf_sbuf *out) {
-    xf_sbuf_puts(out, "ds_task,shots,n_points,n_hull,status,k,alpha,e_ir,saturation,rms,sse\n");
+    xf_sbuf_puts(out,
+                 "us_task,ds_task,shots,n_points,n_hull,status,k,alpha,e_ir,saturation,rms,sse\n");
     for (int i = 0; i < n_sets; i++) {
         const xf_set_fit *s = &fits[i];
+        csv_field(out, s->us_task);
+        xf_sbuf_puts(out, ",");
         csv_field(out, s->ds_task);
         xf_sbuf_printf(out, ",%d,%d,%d,%s", s->shots, s->n_points, s->n_hull,
                        xf_satfit_status_name(s->fit.status));

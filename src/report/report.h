@@ -1,6 +1,6 @@
 /* The study report: one self-contained HTML page (the fit table and one
- * figure per (DS task, shots) pair, embedded as base64 PNG) and the fit
- * table as CSV, both under DIR/report/. */
+ * figure per (US task, DS task, shots) set, embedded as base64 PNG) and the
+ * fit table as CSV, both under DIR/report/. */
 #ifndef XF_REPORT_H
 #define XF_REPORT_H
 
@@ -12,9 +12,9 @@
 #include "report/sbuf.h"
 #include "study/store.h"
 
-/* The fit table as CSV, one row per set: ds_task, shots, n_points, n_hull,
- * status, k, alpha, e_ir, saturation, rms, sse (empty fields when the fit is
- * underdetermined). */
+/* The fit table as CSV, one row per set: us_task, ds_task, shots, n_points,
+ * n_hull, status, k, alpha, e_ir, saturation, rms, sse (empty fields when
+ * the fit is underdetermined). */
 void xf_report_csv(const xf_set_fit *fits, int n_sets, xf_sbuf *out);
 
 /* The HTML page for a study named `study`; fits[i] belongs to sets[i]. */
@@ -37,8 +37,12 @@ xf_status xf_report_study_write(const char *dir, const char *study, const xf_stu
 /* Appends a table cell with v printed by fmt, or a dash for NaN; used by the
  * page writers. */
 void xf_report_cell(xf_sbuf *b, const char *fmt, double v);
-/* The fit table of xf_report_html. */
+/* The fit table of xf_report_html; it has a US task column when the fits
+ * have several US tasks. */
 void xf_report_fit_table(xf_sbuf *b, const xf_set_fit *fits, int n_sets);
+/* A set's title: "DS, k-shot", or "DS, k-shot (US: NAME)" when several_us. */
+void xf_report_set_title(char *buf, size_t cap, const char *us_task, const char *ds_task,
+                         int shots, int several_us);
 /* Appends an <img> with a PNG data URI. */
 void xf_report_img(xf_sbuf *b, const char *alt, const unsigned char *png, size_t size);
 

@@ -262,22 +262,28 @@ xf_status xf_store_points(xf_store *store, xf_point_set **sets_out, int *n_out) 
     *n_out = 0;
     sqlite3_stmt *q;
     xf_status st = prepare(store,
-                           "SELECT p.ds_task, p.shots, t.id, t.family, t.us_acc, t.params,"
-                           " avg(p.acc) FROM probes p JOIN trials t ON t.id = p.trial_id"
+                           "SELECT u.us_task, p.ds_task, p.shots, t.id, t.family, t.us_acc,"
+                           " t.params, avg(p.acc) FROM probes p JOIN trials t ON t.id ="
+                           " p.trial_id JOIN (SELECT coalesce(us_task, '') AS us_task, count(*)"
+                           " AS n FROM trials WHERE status = 'finished' GROUP BY 1) u"
+                           " ON u.us_task = coalesce(t.us_task, '')"
                            " WHERE t.status = 'finished' AND p.layer = p.n_layers - 1"
-                           " GROUP BY p.ds_task, p.shots, t.id"
-                           " ORDER BY p.ds_task, p.shots, t.us_acc, t.id",
+                           " GROUP BY u.us_task, p.ds_task, p.shots, t.id"
+                           " ORDER BY u.n DESC, u.us_task, p.ds_task, p.shots, t.us_acc, t.id",
                            &q);
     if (st) return st;
     xf_point_set *sets = NULL;
     int n_sets = 0, sets_cap = 0, points_cap = 0;
     int rc = SQLITE_DONE;
     while (!st && (rc = sqlite3_step(q)) == SQLITE_ROW) {
-        const char *task = (const char *)sqlite3_column_text(q, 0);
-        int shots = sqlite3_column_int(q, 1);
+        const char *us = (const char *)sqlite3_column_text(q, 0);
+        const char *task = (const char *)sqlite3_column_text(q, 1);
+        int shots = sqlite3_column_int(q, 2);
+        if (!us) us = "";
         if (!task) task = "";
         if (n_sets == 0 || sets[n_sets - 1].shots != shots ||
-            strcmp(sets[n_sets - 1].ds_task, task) != 0) {
+            strcmp(sets[n_sets - 1].ds_task, task) != 0 ||
+            strcmp(sets[n_sets - 1].us_task, us) != 0) {
             if (n_sets == sets_cap) {
                 int grown = sets_cap ? sets_cap * 2 : 8;
                 xf_point_set *bigger = xf_realloc(sets, (size_t)grown * sizeof *bigger);
@@ -290,17 +296,18 @@ xf_status xf_store_points(xf_store *store, xf_point_set **sets_out, int *n_out) 
             }
             xf_point_set *set = &sets[n_sets++];
             memset(set, 0, sizeof *set);
+            snprintf(set->us_task, sizeof set->us_task, "%s", us);
             snprintf(set->ds_task, sizeof set->ds_task, "%s", task);
             set->shots = shots;
             points_cap = 0;
         }
         xf_point p;
         memset(&p, 0, sizeof p);
-        copy_text(p.trial_id, sizeof p.trial_id, sqlite3_column_text(q, 2));
-        copy_text(p.family, sizeof p.family, sqlite3_column_text(q, 3));
-        p.us_acc = sqlite3_column_double(q, 4);
-        p.params = sqlite3_column_double(q, 5);
-        p.ds_acc = sqlite3_column_double(q, 6);
+        copy_text(p.trial_id, sizeof p.trial_id, sqlite3_column_text(q, 3));
+        copy_text(p.family, sizeof p.family, sqlite3_column_text(q, 4));
+        p.us_acc = sqlite3_column_double(q, 5);
+        p.params = sqlite3_column_double(q, 6);
+        p.ds_acc = sqlite3_column_double(q, 7);
         st = push_point(&sets[n_sets - 1], &points_cap, &p);
     }
     if (!st && rc != SQLITE_DONE) st = db_fail(store, "cannot read the points");

@@ -30,7 +30,8 @@ xf_status xf_store_open(const char *path, xf_store **out);
 void xf_store_close(xf_store *store);
 
 /* One finished model's accuracies for one (DS task, shots) pair, at the
- * last layer (the pre-logits), averaged over draws. */
+ * last layer (the pre-logits), averaged over draws; us_acc is on the test
+ * set of the model's own US task. */
 typedef struct {
     char trial_id[24];
     char family[16];
@@ -39,15 +40,19 @@ typedef struct {
     double params;
 } xf_point;
 
+/* The points of one (US task, DS task, shots): US accuracies of different
+ * US tasks are measured on different test sets, so a set never mixes them. */
 typedef struct {
+    char us_task[64]; /* "" for points that name none (a CSV file) */
     char ds_task[64];
     int shots;
     xf_point *points;
     int n_points;
 } xf_point_set;
 
-/* Every (ds_task, shots) pair of the finished trials, ordered by task then
- * shots, each with its points ordered by US accuracy. */
+/* Every (us_task, ds_task, shots) of the finished trials, each with its
+ * points ordered by US accuracy. Sets are ordered by US task (the one with
+ * the most finished trials first, ties by name), then DS task, then shots. */
 xf_status xf_store_points(xf_store *store, xf_point_set **sets, int *n_sets);
 void xf_point_sets_free(xf_point_set *sets, int n_sets);
 
