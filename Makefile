@@ -22,7 +22,7 @@ TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 
 SAN_FLAGS := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-.PHONY: all test test-fast test-san demo bench fuzz clean deps tools-deps
+.PHONY: all test test-fast test-san demo paper-mini bench fuzz clean deps tools-deps
 all: $(BUILD)/xfer $(BUILD)/xfer-tests
 
 deps:
@@ -66,6 +66,17 @@ demo: deps $(BUILD)/xfer
 	$(BUILD)/xfer study examples/quick.yaml
 	$(BUILD)/xfer report runs/quick
 	@echo "report: runs/quick/report/index.html"
+
+# The reference study of docs/FINDINGS.md (about an hour on 2 cores;
+# resumable: run it again after an interruption). Its figures and tables
+# are copied into docs/paper-mini/, where they are committed.
+JOBS ?= $(shell nproc)
+paper-mini: deps $(BUILD)/xfer
+	$(BUILD)/xfer study examples/paper-mini.yaml -j $(JOBS)
+	$(BUILD)/xfer report runs/paper-mini
+	rm -rf docs/paper-mini && mkdir -p docs/paper-mini
+	cp runs/paper-mini/report/*.csv runs/paper-mini/report/figures/*.png docs/paper-mini/
+	@echo "report: runs/paper-mini/report/index.html; figures and tables: docs/paper-mini/"
 
 bench: tools-deps $(BUILD)/xfer
 	bench/run.sh $(BUILD)/xfer
