@@ -67,7 +67,7 @@ demo: deps $(BUILD)/xfer
 	$(BUILD)/xfer report runs/quick
 	@echo "report: runs/quick/report/index.html"
 
-# The reference study of docs/FINDINGS.md (about an hour on 2 cores;
+# The reference study of docs/FINDINGS.md (about 1.5 hours on 2 cores;
 # resumable: run it again after an interruption). Its figures and tables
 # are copied into docs/paper-mini/, where they are committed.
 JOBS ?= $(shell nproc)
