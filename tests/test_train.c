@@ -591,7 +591,10 @@ Test(train, corrupt_checkpoints_name_the_file_and_tensor) {
     expect_load_error(&s, bad, s.size, XF_EFORMAT, "not a JSON object");
     memcpy(bad, s.bytes, s.size);
     replace_once(bad, s.size, "\"shape\":[16,16]", "\"shape\":[16,15]");
-    expect_load_error(&s, bad, s.size, XF_EFORMAT, "'blocks.0.fc.weight': shape");
+    expect_load_error(&s, bad, s.size, XF_EFORMAT, "'blocks.0.fc.weight': data_offsets");
+    memcpy(bad, s.bytes, s.size); /* as many elements, another shape */
+    replace_once(bad, s.size, "\"shape\":[16,16]", "\"shape\":[256,1]");
+    expect_load_error(&s, bad, s.size, XF_EFORMAT, "'blocks.0.fc.weight': shape differs");
     memcpy(bad, s.bytes, s.size);
     replace_once(bad, s.size, "\"F32\"", "\"F16\"");
     expect_load_error(&s, bad, s.size, XF_EFORMAT, "F16");

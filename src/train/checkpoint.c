@@ -5,28 +5,19 @@
 #include "train/checkpoint.h"
 
 #include <cjson/cJSON.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/mem.h"
-
-/* Headers are small (about 100 bytes per tensor); a larger length field
- * means a corrupt or foreign file, not a header to allocate for. */
-static const uint64_t MAX_HEADER = 64u << 20;
+#include "core/safetensors.h"
 
 static void put_u64_le(unsigned char *p, uint64_t v) {
     for (int i = 0; i < 8; i++) p[i] = (unsigned char)(v >> (8 * i));
 }
 
-static uint64_t get_u64_le(const unsigned char *p) {
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++) v |= (uint64_t)p[i] << (8 * i);
-    return v;
-}
-
-/* Host floats to little-endian bytes and back (a plain copy on x86). */
+/* Host floats to little-endian bytes (a plain copy on x86); reading goes
+ * through core/safetensors, which returns host byte order. */
 static void floats_to_le(unsigned char *dst, const float *src, size_t n) {
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
     memcpy(dst, src, n * sizeof(float));
@@ -35,18 +26,6 @@ static void floats_to_le(unsigned char *dst, const float *src, size_t n) {
         uint32_t u;
         memcpy(&u, &src[i], 4);
         for (int b = 0; b < 4; b++) dst[4 * i + b] = (unsigned char)(u >> (8 * b));
-    }
-#endif
-}
-
-static void floats_from_le(float *dst, const unsigned char *src, size_t n) {
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    memcpy(dst, src, n * sizeof(float));
-#else
-    for (size_t i = 0; i < n; i++) {
-        uint32_t u = 0;
-        for (int b = 0; b < 4; b++) u |= (uint32_t)src[4 * i + b] << (8 * b);
-        memcpy(&dst[i], &u, 4);
     }
 #endif
 }
@@ -126,52 +105,26 @@ xf_status xf_checkpoint_save(const xf_model *m, const char *path, const char *co
     return st;
 }
 
-/* A non-negative integer that a double holds exactly. */
-static bool as_size(const cJSON *item, size_t *out) {
-    if (!cJSON_IsNumber(item)) return false;
-    double v = item->valuedouble;
-    if (!(v >= 0 && v <= 9007199254740992.0) || v != floor(v)) return false;
-    *out = (size_t)v;
-    return true;
-}
-
-static xf_status load_tensor(const char *path, const cJSON *header, const xf_tensor_info *t,
-                             const unsigned char *data, size_t data_len, float *dst) {
-    const cJSON *e = cJSON_GetObjectItemCaseSensitive(header, t->name);
-    if (!cJSON_IsObject(e))
-        return xf_fail(XF_EFORMAT, "%s: tensor '%s' is missing", path, t->name);
-    const cJSON *dtype = cJSON_GetObjectItemCaseSensitive(e, "dtype");
-    if (!cJSON_IsString(dtype) || strcmp(dtype->valuestring, "F32") != 0)
-        return xf_fail(XF_EFORMAT, "%s: tensor '%s': dtype %s, expected F32", path, t->name,
-                       cJSON_IsString(dtype) ? dtype->valuestring : "missing");
-    const cJSON *shape = cJSON_GetObjectItemCaseSensitive(e, "shape");
-    bool same = cJSON_IsArray(shape) && cJSON_GetArraySize(shape) == t->ndim;
-    for (int d = 0; same && d < t->ndim; d++) {
-        size_t v;
-        same = as_size(cJSON_GetArrayItem(shape, d), &v) && v == (size_t)t->shape[d];
-    }
+/* The tensor t of the model from the file, which must hold it as F32 in the
+ * model's shape. */
+static xf_status load_tensor(const xf_safetensors *file, const xf_tensor_info *t, float *dst) {
+    const xf_st_tensor *e = xf_safetensors_find(file, t->name);
+    if (!e) return xf_fail(XF_EFORMAT, "%s: tensor '%s' is missing", file->path, t->name);
+    if (e->dtype != XF_ST_F32)
+        return xf_fail(XF_EFORMAT, "%s: tensor '%s': dtype %s, expected F32", file->path,
+                       t->name, xf_st_dtype_name(e->dtype));
+    bool same = e->ndim == t->ndim;
+    for (int d = 0; same && d < t->ndim; d++) same = e->shape[d] == t->shape[d];
     if (!same) {
         char want[64];
         int len = snprintf(want, sizeof want, "[");
         for (int d = 0; d < t->ndim; d++)
             len += snprintf(want + len, sizeof want - len, "%s%d", d ? ", " : "", t->shape[d]);
         snprintf(want + len, sizeof want - len, "]");
-        return xf_fail(XF_EFORMAT, "%s: tensor '%s': shape differs from the model's %s", path,
-                       t->name, want);
+        return xf_fail(XF_EFORMAT, "%s: tensor '%s': shape differs from the model's %s",
+                       file->path, t->name, want);
     }
-    const cJSON *offsets = cJSON_GetObjectItemCaseSensitive(e, "data_offsets");
-    size_t begin, end;
-    if (!cJSON_IsArray(offsets) || cJSON_GetArraySize(offsets) != 2 ||
-        !as_size(cJSON_GetArrayItem(offsets, 0), &begin) ||
-        !as_size(cJSON_GetArrayItem(offsets, 1), &end))
-        return xf_fail(XF_EFORMAT, "%s: tensor '%s': data_offsets is not two byte offsets",
-                       path, t->name);
-    if (begin > end || end > data_len || end - begin != t->numel * sizeof(float))
-        return xf_fail(XF_EFORMAT,
-                       "%s: tensor '%s': data_offsets [%zu, %zu] do not hold %zu floats within "
-                       "the %zu data bytes",
-                       path, t->name, begin, end, t->numel, data_len);
-    floats_from_le(dst, data + begin, t->numel);
+    memcpy(dst, e->data, t->numel * sizeof(float));
     return XF_OK;
 }
 
@@ -181,58 +134,37 @@ static const xf_tensor_info *find_state_tensor(const xf_model *m, const char *na
     return NULL;
 }
 
-static xf_status load_from(const char *path, const unsigned char *file, size_t size,
-                           xf_model *m) {
-    if (size < 8)
-        return xf_fail(XF_EFORMAT, "%s: %zu bytes, too short for a safetensors file", path,
-                       size);
-    uint64_t header_len = get_u64_le(file);
-    if (header_len < 2 || header_len > MAX_HEADER || header_len > size - 8)
-        return xf_fail(XF_EFORMAT,
-                       "%s: byte 0: header length %llu does not fit the file's %zu bytes", path,
-                       (unsigned long long)header_len, size);
-    cJSON *h = cJSON_ParseWithLength((const char *)file + 8, (size_t)header_len);
-    if (!cJSON_IsObject(h)) {
-        cJSON_Delete(h);
-        return xf_fail(XF_EFORMAT, "%s: the header (bytes 8..%llu) is not a JSON object", path,
-                       (unsigned long long)(8 + header_len));
-    }
-    xf_status st = XF_OK;
-    const cJSON *meta = cJSON_GetObjectItemCaseSensitive(h, "__metadata__");
-    const cJSON *config = cJSON_GetObjectItemCaseSensitive(meta, "xfer_config");
+static xf_status load_from(const xf_safetensors *file, xf_model *m) {
+    const char *config = xf_safetensors_meta(file, "xfer_config");
     xf_model_config cfg;
-    if (!cJSON_IsString(config))
+    xf_status st = XF_OK;
+    if (!config)
         st = xf_fail(XF_EFORMAT, "%s: no string __metadata__.xfer_config: not an xfer checkpoint",
-                     path);
-    else if ((st = xf_model_config_from_json(config->valuestring, &cfg)) != XF_OK)
-        xf_fail_context(st, "%s: __metadata__.xfer_config: ", path);
+                     file->path);
+    else if ((st = xf_model_config_from_json(config, &cfg)) != XF_OK)
+        xf_fail_context(st, "%s: __metadata__.xfer_config: ", file->path);
     else if ((st = xf_model_init(m, &cfg)) != XF_OK)
-        xf_fail_context(st, "%s: ", path);
-    const unsigned char *data = file + 8 + header_len;
-    size_t data_len = size - 8 - (size_t)header_len;
+        xf_fail_context(st, "%s: ", file->path);
     for (int i = 0; st == XF_OK && i < m->n_tensors; i++)
-        st = load_tensor(path, h, &m->tensors[i], data, data_len, m->params + m->tensors[i].offset);
+        st = load_tensor(file, &m->tensors[i], m->params + m->tensors[i].offset);
     for (int i = 0; st == XF_OK && i < m->n_state_tensors; i++)
-        st = load_tensor(path, h, &m->state_tensors[i], data, data_len,
-                         m->state + m->state_tensors[i].offset);
+        st = load_tensor(file, &m->state_tensors[i], m->state + m->state_tensors[i].offset);
     /* A tensor the model lacks means the config and the weights disagree. */
-    for (const cJSON *e = h->child; st == XF_OK && e; e = e->next)
-        if (strcmp(e->string, "__metadata__") != 0 && !xf_model_find_tensor(m, e->string) &&
-            !find_state_tensor(m, e->string))
-            st = xf_fail(XF_EFORMAT, "%s: tensor '%s' is not part of the %s model", path,
-                         e->string, xf_family_name(cfg.family));
-    cJSON_Delete(h);
+    for (int i = 0; st == XF_OK && i < file->n_tensors; i++) {
+        const char *name = file->tensors[i].name;
+        if (!xf_model_find_tensor(m, name) && !find_state_tensor(m, name))
+            st = xf_fail(XF_EFORMAT, "%s: tensor '%s' is not part of the %s model", file->path,
+                         name, xf_family_name(cfg.family));
+    }
     return st;
 }
 
 xf_status xf_checkpoint_load(const char *path, xf_model *m) {
     memset(m, 0, sizeof *m);
-    unsigned char *file;
-    size_t size;
-    xf_status st = xf_read_file(path, &file, &size);
-    if (st != XF_OK) return st;
-    st = load_from(path, file, size, m);
-    free(file);
+    xf_safetensors parsed;
+    xf_status st = xf_safetensors_open(path, &parsed);
+    if (st == XF_OK) st = load_from(&parsed, m);
+    xf_safetensors_free(&parsed);
     if (st != XF_OK) xf_model_free(m);
     return st;
 }
