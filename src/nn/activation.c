@@ -23,12 +23,7 @@
 #undef XF_NN_NAME
 
 #if defined(__AVX2__)
-#include <immintrin.h>
-
-/* glibc's vector ABI names (libmvec); math.h declares them only under
- * -ffast-math. */
-__m256 _ZGVdN8v_erff(__m256 x);
-__m256 _ZGVdN8v_expf(__m256 x);
+#include "nn/libmvec.h"
 
 /* y = 0.5 v (1 + erf(v / sqrt 2)) for 8 lanes. */
 static inline __m256 gelu8(__m256 v) {

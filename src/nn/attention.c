@@ -7,13 +7,10 @@
 #include "nn/real.h"
 
 /* The softmax's exp was a twentieth of a ViT step as one expf() call per
- * score: math.h declares glibc's vector expf (libmvec, within 4 ulp) only
- * under -ffast-math, so the float instance calls it by its vector-ABI name,
- * as activation.c does for GELU. */
+ * score; the float instance calls glibc's vector expf instead, as
+ * activation.c does for GELU. */
 #if defined(__AVX2__)
-#include <immintrin.h>
-
-__m256 _ZGVdN8v_expf(__m256 x);
+#include "nn/libmvec.h"
 
 static void exp_shifted_f32(float *row, int n, float max) {
     const __m256 m = _mm256_set1_ps(max);
