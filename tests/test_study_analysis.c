@@ -385,6 +385,25 @@ static void check_report(const char *dir, const xf_study_results *r) {
 
 static void release_cairo_caches(void) { xf_plot_release_caches(); }
 
+/* A new store, study.db in a new temporary directory (*dir, for
+ * remove_temp_dir). */
+static xf_store *open_temp_store(char **dir) {
+    *dir = test_tmpdir();
+    cr_assert_not_null(*dir);
+    char path[512];
+    snprintf(path, sizeof path, "%s/study.db", *dir);
+    xf_store *store;
+    cr_assert_eq(xf_store_open(path, &store), XF_OK, "%s", xf_error_message());
+    return store;
+}
+
+static void remove_temp_dir(char *dir) {
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    test_system(cmd);
+    free(dir);
+}
+
 Test(study_analysis, planted_study_gives_exact_answers, .fini = release_cairo_caches) {
     char *dir = test_tmpdir();
     cr_assert_not_null(dir);
@@ -400,19 +419,13 @@ Test(study_analysis, planted_study_gives_exact_answers, .fini = release_cairo_ca
     check_diversity(&r);
     check_report(dir, &r);
     xf_study_results_free(&r);
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    test_system(cmd);
-    free(dir);
+    remove_temp_dir(dir);
 }
 
 Test(study_analysis, one_us_task_and_no_sweeps) {
     /* only the usA curve trials: no group varies a knob, no diversity */
-    char *dir = test_tmpdir(), path[512];
-    cr_assert_not_null(dir);
-    snprintf(path, sizeof path, "%s/study.db", dir);
-    xf_store *store;
-    cr_assert_eq(xf_store_open(path, &store), XF_OK);
+    char *dir;
+    xf_store *store = open_temp_store(&dir);
     for (int i = 0; i < 5; i++) {
         char config[256];
         snprintf(config, sizeof config, "{\"train\":{\"epochs\":1,\"head_wd\":0.001,"
@@ -438,10 +451,7 @@ Test(study_analysis, one_us_task_and_no_sweeps) {
     /* no flops recorded: the knob regression has no usable model */
     cr_assert_eq(r.knobs[0].n, 0);
     xf_study_results_free(&r);
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    test_system(cmd);
-    free(dir);
+    remove_temp_dir(dir);
 }
 
 Test(study_analysis, missing_store_is_named) {
@@ -460,11 +470,8 @@ Test(study_analysis, missing_store_is_named) {
 Test(study_analysis, layer_curves_keep_every_tap_of_deep_models) {
     /* 20 taps, DS accuracy rising to the last: the best layer is the top
      * one; equal US accuracies are listed in id order */
-    char *dir = test_tmpdir(), path[512];
-    cr_assert_not_null(dir);
-    snprintf(path, sizeof path, "%s/study.db", dir);
-    xf_store *store;
-    cr_assert_eq(xf_store_open(path, &store), XF_OK);
+    char *dir;
+    xf_store *store = open_temp_store(&dir);
     static const char *const ids[] = {"t1", "t2", "t3"};
     static const double us[] = {0.7, 0.8, 0.7};
     for (int i = 0; i < 3; i++) {
@@ -477,6 +484,8 @@ Test(study_analysis, layer_curves_keep_every_tap_of_deep_models) {
         cr_assert_eq(xf_store_write_trial(store, &rec, rows, 20), XF_OK);
     }
     xf_store_close(store);
+    char path[512];
+    snprintf(path, sizeof path, "%s/study.db", dir);
     xf_study_table t;
     cr_assert_eq(xf_store_read_table(path, &t), XF_OK, "%s", xf_error_message());
     cr_assert_eq(t.n_probes, 60);
@@ -509,19 +518,14 @@ Test(study_analysis, layer_curves_keep_every_tap_of_deep_models) {
     cr_assert(isnan(rows[0].e_ir) && isnan(rho));
     free(rows);
     xf_study_table_free(&t);
-    snprintf(path, sizeof path, "rm -rf '%s'", dir);
-    test_system(path);
-    free(dir);
+    remove_temp_dir(dir);
 }
 
 Test(study_analysis, diversity_with_a_ds_task_one_us_task_lacks) {
     /* dsA is probed on usA models only, dsB on usB only: every row exists,
      * with NaN where a US task has no models or the ranges do not overlap */
-    char *dir = test_tmpdir(), path[512];
-    cr_assert_not_null(dir);
-    snprintf(path, sizeof path, "%s/study.db", dir);
-    xf_store *store;
-    cr_assert_eq(xf_store_open(path, &store), XF_OK);
+    char *dir;
+    xf_store *store = open_temp_store(&dir);
     static const char *const ids[] = {"a1", "a2", "a3", "b1"};
     for (int i = 0; i < 4; i++) {
         int b = i == 3;
@@ -533,6 +537,8 @@ Test(study_analysis, diversity_with_a_ds_task_one_us_task_lacks) {
         cr_assert_eq(xf_store_write_trial(store, &rec, &row, 1), XF_OK);
     }
     xf_store_close(store);
+    char path[512];
+    snprintf(path, sizeof path, "%s/study.db", dir);
     xf_study_table t;
     cr_assert_eq(xf_store_read_table(path, &t), XF_OK, "%s", xf_error_message());
     xf_diversity_row *rows;
@@ -551,20 +557,15 @@ Test(study_analysis, diversity_with_a_ds_task_one_us_task_lacks) {
     cr_assert_eq(rows[1].fit.status, XF_SATFIT_UNDERDETERMINED);
     free(rows);
     xf_study_table_free(&t);
-    snprintf(path, sizeof path, "rm -rf '%s'", dir);
-    test_system(path);
-    free(dir);
+    remove_temp_dir(dir);
 }
 
 /* Sets come per US task, the one with the most finished trials first (ties
  * by name), however the names sort; trials without a US task form their
  * own ("") sets. */
 Test(study_analysis, store_points_are_per_us_task_most_common_first) {
-    char *dir = test_tmpdir(), path[512];
-    cr_assert_not_null(dir);
-    snprintf(path, sizeof path, "%s/study.db", dir);
-    xf_store *store;
-    cr_assert_eq(xf_store_open(path, &store), XF_OK);
+    char *dir;
+    xf_store *store = open_temp_store(&dir);
     static const struct {
         const char *id, *us_task;
         double us_acc;
@@ -598,7 +599,5 @@ Test(study_analysis, store_points_are_per_us_task_most_common_first) {
         cr_assert_str_eq(sets[i].points[0].trial_id, first[i / 2]);
     }
     xf_point_sets_free(sets, n_sets);
-    snprintf(path, sizeof path, "rm -rf '%s'", dir);
-    test_system(path);
-    free(dir);
+    remove_temp_dir(dir);
 }

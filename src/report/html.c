@@ -37,6 +37,17 @@ void xf_report_set_title(char *buf, size_t cap, const char *us_task, const char 
         snprintf(buf, cap, "%s, %d-shot", ds_task, shots);
 }
 
+void xf_report_set_cells(xf_sbuf *b, int several_us, const char *us_task, const char *ds_task,
+                         int shots) {
+    xf_sbuf_puts(b, "<tr><td>");
+    if (several_us) {
+        xf_sbuf_html(b, us_task);
+        xf_sbuf_puts(b, "</td><td>");
+    }
+    xf_sbuf_html(b, ds_task);
+    xf_sbuf_printf(b, "</td><td>%d</td>", shots);
+}
+
 void xf_report_fit_table(xf_sbuf *b, const xf_set_fit *fits, int n_sets) {
     int several_us = xf_set_fits_us_tasks(fits, n_sets) > 1;
     xf_sbuf_printf(b, "<table>\n<tr>%s<th>DS task</th><th>shots</th><th>points</th>"
@@ -46,14 +57,8 @@ void xf_report_fit_table(xf_sbuf *b, const xf_set_fit *fits, int n_sets) {
                    several_us ? "<th>US task</th>" : "");
     for (int i = 0; i < n_sets; i++) {
         const xf_set_fit *s = &fits[i];
-        xf_sbuf_puts(b, "<tr><td>");
-        if (several_us) {
-            xf_sbuf_html(b, s->us_task);
-            xf_sbuf_puts(b, "</td><td>");
-        }
-        xf_sbuf_html(b, s->ds_task);
-        xf_sbuf_printf(b, "</td><td>%d</td><td>%d</td><td>%d</td>", s->shots, s->n_points,
-                       s->n_hull);
+        xf_report_set_cells(b, several_us, s->us_task, s->ds_task, s->shots);
+        xf_sbuf_printf(b, "<td>%d</td><td>%d</td>", s->n_points, s->n_hull);
         xf_report_cell(b, "%.4g", s->fit.k);
         xf_report_cell(b, "%.4g", s->fit.alpha);
         xf_report_cell(b, "%.4f", s->fit.e_ir);

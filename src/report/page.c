@@ -309,19 +309,6 @@ static xf_status sweep(out_ctx *o, const xf_sweep_point *p, int n, int groups, c
     return emit(o, name, caption, 1, charts, nc, nc < 3 ? nc : 3);
 }
 
-/* The first cells of a row: the US task (when the study has several), the
- * DS task, and the shots. */
-static void set_cells(xf_sbuf *b, int several_us, const char *us_task, const char *ds_task,
-                      int shots) {
-    xf_sbuf_puts(b, "<tr><td>");
-    if (several_us) {
-        xf_sbuf_html(b, us_task);
-        xf_sbuf_puts(b, "</td><td>");
-    }
-    xf_sbuf_html(b, ds_task);
-    xf_sbuf_printf(b, "</td><td>%d</td>", shots);
-}
-
 /* The US tasks and their finished trials: each is analysed on its own. */
 static void us_tasks_note(xf_sbuf *b, const xf_study_results *r) {
     const char *us[MAX_SETS];
@@ -352,7 +339,7 @@ static void intervals_table(xf_sbuf *b, const xf_study_results *r, int several_u
             const xf_satfit *f = h ? &s->fit_all : &s->fit;
             const xf_satfit_ci *c = h ? &s->ci_all : &s->ci;
             const xf_validation *v = h ? &s->val_all : &s->val;
-            set_cells(b, several_us, s->us_task, s->ds_task, s->shots);
+            xf_report_set_cells(b, several_us, s->us_task, s->ds_task, s->shots);
             xf_sbuf_printf(b, "<td>%s</td>", h ? "all points" : "hull");
             xf_report_cell(b, "%.4g", f->k);
             xf_sbuf_printf(b, "<td>[%.3g, %.3g]</td>", c->k[0], c->k[1]);
@@ -376,7 +363,7 @@ static void knobs_section(xf_sbuf *b, const xf_study_results *r, int several_us)
     xf_sbuf_puts(b, "</tr>\n");
     for (int i = 0; i < r->n_sets; i++) {
         const xf_knob_row *k = &r->knobs[i];
-        set_cells(b, several_us, k->us_task, k->ds_task, k->shots);
+        xf_report_set_cells(b, several_us, k->us_task, k->ds_task, k->shots);
         xf_sbuf_printf(b, "<td>%d</td>", k->n);
         xf_report_cell(b, "%.3f", k->r2);
         for (int j = 0; j < XF_N_KNOBS; j++) {

@@ -43,6 +43,10 @@ void xf_report_fit_table(xf_sbuf *b, const xf_set_fit *fits, int n_sets);
 /* A set's title: "DS, k-shot", or "DS, k-shot (US: NAME)" when several_us. */
 void xf_report_set_title(char *buf, size_t cap, const char *us_task, const char *ds_task,
                          int shots, int several_us);
+/* Opens a table row with a set's first cells: the US task (when several_us),
+ * the DS task and the shots. */
+void xf_report_set_cells(xf_sbuf *b, int several_us, const char *us_task, const char *ds_task,
+                         int shots);
 /* Appends an <img> with a PNG data URI. */
 void xf_report_img(xf_sbuf *b, const char *alt, const unsigned char *png, size_t size);
 

@@ -21,8 +21,9 @@
  * train, and the entries' spaces are concatenated. An entry's own
  * `upstream` replaces the study's for that entry, and each key of its own
  * `train` replaces the study's key (data_fraction and data_count replace
- * each other), so a sweep on one model does not multiply the others. `downstream` is not a
- * grid: every trial is probed on all its tasks at all its shot counts.
+ * each other), so a sweep on one model does not multiply the others.
+ * `downstream` is not a grid: every trial is probed on all its tasks at all
+ * its shot counts.
  * Omitted train keys take the defaults of xf_train_config_default
  * (head_lr/head_wd: the body's values; data_seed/augment_seed: seed);
  * omitted downstream keys those of xf_probe_config_default. */

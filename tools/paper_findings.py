@@ -1,0 +1,152 @@
+#!/usr/bin/python3
+"""The numbers docs/FINDINGS.md quotes, from a finished paper-mini study.
+
+Reads DIR/report/results.json (written by `xfer report DIR`) and
+DIR/study.db, and prints, for the study's main US task, per finding:
+the hull and all-points fits with intervals and validation errors (1, 2),
+DS accuracy at matched US accuracy per US task (3), how often each knob
+adds information (4), the best layer per DS task (5), and the head
+weight-decay / learning-rate sweeps averaged over seeds (6).
+
+    tools/paper_findings.py runs/paper-mini [--us fashion-mnist]
+
+Standard library only.
+"""
+import argparse
+import json
+import sqlite3
+import statistics
+from collections import defaultdict
+
+NEAR_TO_FAR = ["fashion-mnist", "quickdraw-clothing", "mnist", "font-digits", "font-letters",
+               "quickdraw-ds", "emoji"]
+
+
+def fit_text(f):
+    if f.get("status") != "ok":
+        return f.get("status")
+    ci = f.get("ci95", {})
+    nan = float("nan")
+
+    def param(k):
+        lo, hi = ci.get(k, [nan, nan])
+        return "%.3g [%.3g, %.3g]" % (f[k], lo, hi)
+
+    v = {k: (x if x is not None else nan) for k, x in (f.get("validation") or {}).items()}
+    return "k %s  alpha %s  e_IR %s  rms %.3g | validation fit %.3g predict %.3g (n %s/%s)" % (
+        param("k"), param("alpha"), param("e_ir"), f["rms"], v.get("fit_rms", nan),
+        v.get("predict_rms", nan), v.get("n_fit"), v.get("n_test"))
+
+
+def fits(r, us):
+    print("== 1. fits per (DS task, shots): hull | all points")
+    for f in r["fits"]:
+        if f["us_task"] == us:
+            print("%-18s %2d hull (%d): %s" % (f["ds_task"], f["shots"], f["hull"].get("n", 0),
+                                               fit_text(f["hull"])))
+            print("%-18s %2d all      : %s" % ("", f["shots"], fit_text(f["all"])))
+
+
+def hull_vs_all(r, us):
+    print("\n== 2. held-out prediction rms, hull against all points")
+    ratios = []
+    for f in r["fits"]:
+        vh, va = f["hull"].get("validation") or {}, f["all"].get("validation") or {}
+        if f["us_task"] != us or not vh.get("predict_rms") or not va.get("predict_rms"):
+            continue
+        ratios.append(va["predict_rms"] / vh["predict_rms"])
+        print("%-18s %2d hull %.4f  all %.4f  all/hull %.2f" % (
+            f["ds_task"], f["shots"], vh["predict_rms"], va["predict_rms"], ratios[-1]))
+    if ratios:
+        print("hull lower in %d of %d, median all/hull %.2f" % (
+            sum(x > 1 for x in ratios), len(ratios), statistics.median(ratios)))
+
+
+def diversity(r):
+    print("\n== 3. DS accuracy on each US task's hull at matched US accuracy")
+    for d in r["diversity"]:
+        print("%-18s %2d %-34s n %3d US %s DS %s" % (
+            d["ds_task"], d["shots"], d["us_task"], d["n_points"],
+            ["%.3f" % x for x in d["us_acc_at"]],
+            [None if x is None else round(x, 3) for x in d["ds_acc_at"]]))
+
+
+def knobs(r, us):
+    print("\n== 4. knobs that add information beyond US accuracy")
+    count = defaultdict(lambda: [0, 0])
+    for k in r["knobs"]:
+        if k["us_task"] != us:
+            continue
+        for name, v in k.items():
+            if isinstance(v, dict) and "testable" in v:
+                count[name][1] += v["testable"]
+                if v.get("adds_information"):
+                    count[name][0] += 1
+                    print("  %s %d-shot: %s (p %.2g, partial R2 %.3f)" % (
+                        k["ds_task"], k["shots"], name, v["p"], v["partial_r2"]))
+    for name, (hits, testable) in count.items():
+        print("%-22s adds information in %d of %d testable sets" % (name, hits, testable))
+
+
+def layers(r):
+    print("\n== 5. relative depth of the best layer (mean over the 5 best models)")
+    print("Spearman(e_IR, best depth) = %.3f" % r["layers"]["spearman_e_ir_vs_best_depth"])
+    for s in r["layers"]["sets"]:
+        if s["shots"] in (1, 25):
+            print("%-34s %-18s %2d best depth %.2f" % (s["us_task"], s["ds_task"], s["shots"],
+                                                        s["best_depth"]))
+
+
+def sweeps(r):
+    for knob in ("head_wd", "head_lr"):
+        print("\n== 6. %s sweep (%d groups), means over seeds" % (knob, r[knob]["groups"]))
+        mean = defaultdict(list)
+        for p in r[knob]["points"]:
+            mean[(p["ds_task"], p["shots"], p["value"])].append((p["us_acc"], p["ds_acc"]))
+        for task in NEAR_TO_FAR:
+            for shots in (1, 25):
+                row = sorted((v, statistics.mean(u for u, _ in xs),
+                              statistics.mean(d for _, d in xs))
+                             for (t, s, v), xs in mean.items() if t == task and s == shots)
+                if row:
+                    print("%-18s %2d " % (task, shots) +
+                          "  ".join("%g: US %.3f DS %.3f" % x for x in row))
+
+
+def top_models(db, us):
+    print("\n== 1. best last-layer DS accuracy of the models above US accuracy 0.62")
+    q = ("SELECT ds_task, shots, max(acc) FROM (SELECT p.ds_task, p.shots, p.trial_id,"
+         " avg(p.acc) AS acc FROM probes p JOIN trials t ON t.id = p.trial_id"
+         " WHERE t.status = 'finished' AND t.us_task = ? AND t.us_acc > 0.62"
+         " AND p.layer = p.n_layers - 1 GROUP BY 1, 2, 3) GROUP BY 1, 2 ORDER BY 1, 2")
+    for task, shots, acc in db.execute(q, (us,)):
+        print("%-18s %2d %.3f" % (task, shots, acc))
+    print("\n   the %s DS task: the 6 models with the highest US accuracy, 1-shot" % us)
+    q = ("SELECT t.us_acc, avg(p.acc) FROM probes p JOIN trials t ON t.id = p.trial_id"
+         " WHERE t.status = 'finished' AND t.us_task = ? AND p.ds_task = ? AND p.shots = 1"
+         " AND p.layer = p.n_layers - 1 GROUP BY t.id ORDER BY t.us_acc DESC LIMIT 6")
+    for us_acc, acc in db.execute(q, (us, us)):
+        print("   US %.4f  DS %.3f" % (us_acc, acc))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("dir", help="the study's folder (runs/paper-mini)")
+    ap.add_argument("--us", default="fashion-mnist", help="the main US task")
+    a = ap.parse_args()
+    with open(a.dir + "/report/results.json") as f:
+        r = json.load(f)
+    print("cost:", r["cost"])
+    fits(r, a.us)
+    hull_vs_all(r, a.us)
+    diversity(r)
+    knobs(r, a.us)
+    layers(r)
+    sweeps(r)
+    db = sqlite3.connect("file:%s/study.db?mode=ro" % a.dir, uri=True)
+    top_models(db, a.us)
+    db.close()
+
+
+if __name__ == "__main__":
+    main()
