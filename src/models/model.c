@@ -80,9 +80,20 @@ xf_status xf_model_init(xf_model *m, const xf_model_config *cfg) {
     return st;
 }
 
+xf_status xf_model_init_sharing(xf_model *copy, const xf_model *m) {
+    XF_ASSERT(m->n_state == 0 && !m->params_shared);
+    xf_status st = xf_model_init(copy, &m->config);
+    if (st != XF_OK) return st;
+    free(copy->params);
+    copy->ops = m->ops; /* a caller's substitute ops (a test's spy) apply to copies too */
+    copy->params = m->params;
+    copy->params_shared = true;
+    return XF_OK;
+}
+
 void xf_model_free(xf_model *m) {
     if (m->ops && m->ops->free_impl) m->ops->free_impl(m);
-    free(m->params);
+    if (!m->params_shared) free(m->params);
     free(m->grads);
     free(m->tensors);
     free(m->tap_dims);

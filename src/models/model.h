@@ -89,7 +89,7 @@ typedef struct {
 struct xf_model {
     xf_model_config config;
     const xf_model_ops *ops;
-    float *params;          /* n_params */
+    float *params;          /* n_params; another model's when params_shared */
     float *grads;           /* n_params */
     size_t n_params;
     xf_tensor_info *tensors;
@@ -101,6 +101,7 @@ struct xf_model {
     int reserved_batch;
     bool taps_enabled;
     bool training;          /* batch statistics for BatchNorm; set by the trainer */
+    bool params_shared;     /* params belong to the model this one copies */
     void *impl;             /* family's own state: arena, shapes */
     /* Non-trainable tensors (BatchNorm's running_mean, running_var and
      * num_batches_tracked, the last of shape [] and kept as a float): named
@@ -117,6 +118,12 @@ struct xf_model {
  * (zeroed), taps. Weights are set by xf_model_init_weights or a checkpoint. */
 xf_status xf_model_init(xf_model *m, const xf_model_config *cfg);
 void xf_model_free(xf_model *m);
+
+/* A model of m's config that reads m's parameters (m keeps them; m must
+ * outlive it) and has its own gradients, activations and taps: one slice
+ * of a batch split over threads (models/replicas.h). Models with state
+ * (BatchNorm's running statistics) are not shared. */
+xf_status xf_model_init_sharing(xf_model *copy, const xf_model *m);
 
 void xf_model_init_weights(xf_model *m, uint64_t seed);
 xf_status xf_model_reserve(xf_model *m, int batch);

@@ -12,10 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/blas.h"
 #include "core/mem.h"
 #include "core/progress.h"
 #include "core/rng.h"
 #include "core/timer.h"
+#include "models/replicas.h"
 #include "nn/loss.h"
 #include "train/augment.h"
 #include "train/optimizer.h"
@@ -178,11 +180,16 @@ xf_status xf_train(xf_model *m, const xf_dataset *train, const xf_train_config *
     if ((st = check_config(cfg)) || (st = check_data(m, train))) return st;
     int batch = cfg->batch_size < train->n ? cfg->batch_size : train->n;
     long per_epoch = train->n / batch, total = per_epoch * cfg->epochs;
-    if ((st = xf_model_reserve(m, batch))) return st;
     buffers b;
     if ((st = buffers_alloc(&b, m, train, batch, true))) return st;
     optimizer opt;
     if ((st = optimizer_init(&opt, m, cfg))) {
+        buffers_free(&b);
+        return st;
+    }
+    xf_replicas team;
+    if ((st = xf_replicas_init(&team, m, xf_blas_threads(), batch))) {
+        optimizer_free(&opt);
         buffers_free(&b);
         return st;
     }
@@ -209,7 +216,7 @@ xf_status xf_train(xf_model *m, const xf_dataset *train, const xf_train_config *
             if (augmenting)
                 xf_augment_batch(b.x, batch, train->height, train->width, train->channels,
                                  cfg->crop_padding, cfg->flip, &augment, b.scratch);
-            xf_model_forward(m, b.x, batch, b.logits);
+            xf_replicas_forward(&team, b.x, batch, b.logits);
             double loss = xf_softmax_xent_smoothed(b.logits, b.labels, batch,
                                                    m->config.n_classes, cfg->label_smoothing,
                                                    b.dlogits);
@@ -218,8 +225,7 @@ xf_status xf_train(xf_model *m, const xf_dataset *train, const xf_train_config *
                              "(epoch %d): loss %g", train->name, step + 1, total, epoch + 1, loss);
                 break;
             }
-            xf_model_zero_grad(m);
-            xf_model_backward(m, b.dlogits, batch);
+            xf_replicas_backward(&team, b.dlogits, batch);
             if (cfg->clip_norm > 0) xf_clip_grad_norm(m, cfg->clip_norm);
             optimizer_step(&opt, m,
                            xf_schedule_factor_decay(step, total, cfg->warmup_fraction, cfg->decay));
@@ -238,6 +244,7 @@ xf_status xf_train(xf_model *m, const xf_dataset *train, const xf_train_config *
     result->train_flops = 3 * m->flops_per_image * (double)step * batch;
     m->taps_enabled = taps_were;
     m->training = false;
+    xf_replicas_free(&team);
     optimizer_free(&opt);
     buffers_free(&b);
     return st;
