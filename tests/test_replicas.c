@@ -14,6 +14,7 @@
 #include "data/dataset.h"
 #include "models/model.h"
 #include "models/replicas.h"
+#include "probe/features.h"
 #include "support.h"
 #include "train/train.h"
 
@@ -227,4 +228,36 @@ Test(replicas, training_is_reproducible_per_thread_count_and_agrees_across_count
     xf_model_free(&one);
     xf_model_free(&two);
     xf_model_free(&two_again);
+}
+
+Test(replicas, features_and_evaluation_split_over_threads_match_one_thread, .init = quiet) {
+    xf_dataset ds;
+    make_bands(&ds, 300); /* more than one extraction batch, not a multiple */
+    for (int f = 1; f < N_FAMILIES_TESTED; f++) {
+        xf_model_config cfg = family_config(f);
+        cfg.n_classes = 3;
+        xf_model m;
+        cr_assert_eq(xf_model_init(&m, &cfg), XF_OK);
+        xf_model_init_weights(&m, 2);
+        xf_features one, three;
+        double acc_one, acc_three;
+        xf_blas_set_threads(1);
+        cr_assert_eq(xf_features_extract(&m, &ds, NULL, ds.n, &one), XF_OK, "%s",
+                     xf_error_message());
+        cr_assert_eq(xf_evaluate(&m, &ds, &acc_one), XF_OK);
+        xf_blas_set_threads(3);
+        cr_assert_eq(xf_features_extract(&m, &ds, NULL, ds.n, &three), XF_OK);
+        cr_assert_eq(xf_evaluate(&m, &ds, &acc_three), XF_OK);
+        cr_assert_eq(xf_blas_threads(), 3);
+        cr_assert_eq(acc_one, acc_three);
+        for (int t = 0; t < m.n_taps; t++) {
+            size_t n = (size_t)ds.n * one.dims[t];
+            cr_assert_leq(max_rel_diff(one.data[t], three.data[t], n), 1e-6, "family %d tap %d",
+                          f, t);
+        }
+        xf_features_free(&one);
+        xf_features_free(&three);
+        xf_model_free(&m);
+    }
+    xf_dataset_free(&ds);
 }

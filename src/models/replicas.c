@@ -8,38 +8,38 @@
 
 xf_status xf_replicas_init(xf_replicas *r, xf_model *m, int threads, int batch) {
     memset(r, 0, sizeof *r);
-    r->model = m;
-    r->slices = threads < batch ? threads : batch;
-    if (r->slices < 1 || m->n_state > 0) r->slices = 1;
-    r->blas_threads = xf_blas_threads();
-    int per_slice = (batch + r->slices - 1) / r->slices;
+    int slices = threads < batch ? threads : batch;
+    if (slices < 1 || m->n_state > 0) slices = 1;
+    int per_slice = (batch + slices - 1) / slices;
     xf_status st = xf_model_reserve(m, per_slice);
     if (st != XF_OK) return st;
-    if (r->slices == 1) return xf_pool_init(&r->pool, 1);
-    r->copies = xf_calloc((size_t)r->slices - 1, sizeof(xf_model));
-    if (!r->copies) return XF_ENOMEM;
-    for (int i = 0; i < r->slices - 1; i++) {
-        if ((st = xf_model_init_sharing(&r->copies[i], m)) ||
-            (st = xf_model_reserve(&r->copies[i], per_slice))) {
-            xf_replicas_free(r);
-            return st;
-        }
+    r->model = m;
+    r->slices = slices;
+    r->blas_threads = xf_blas_threads();
+    if (slices > 1) {
+        r->copies = xf_calloc((size_t)slices - 1, sizeof(xf_model));
+        if (!r->copies) st = XF_ENOMEM;
+        for (int i = 0; st == XF_OK && i < slices - 1; i++)
+            if ((st = xf_model_init_sharing(&r->copies[i], m)) == XF_OK)
+                st = xf_model_reserve(&r->copies[i], per_slice);
     }
-    if ((st = xf_pool_init(&r->pool, r->slices))) {
+    if (st == XF_OK) st = xf_pool_init(&r->pool, slices);
+    if (st != XF_OK) {
         xf_replicas_free(r);
         return st;
     }
-    xf_blas_set_threads(1);
+    if (slices > 1) xf_blas_set_threads(1);
     return XF_OK;
 }
 
+/* Safe on a zeroed or half-built team. */
 void xf_replicas_free(xf_replicas *r) {
     if (r->copies) {
         for (int i = 0; i < r->slices - 1; i++) xf_model_free(&r->copies[i]);
         free(r->copies);
         xf_blas_set_threads(r->blas_threads);
     }
-    xf_pool_free(&r->pool);
+    if (r->pool.workers > 0) xf_pool_free(&r->pool);
     memset(r, 0, sizeof *r);
 }
 
@@ -64,7 +64,7 @@ static void forward_slice(void *ctx, int s, int slices) {
     size_t image = (size_t)c->height * c->width * c->channels;
     if (s > 0) {
         m->training = j->r->model->training;
-        m->taps_enabled = false;
+        m->taps_enabled = j->r->model->taps_enabled;
     }
     xf_model_forward(m, j->in + b0 * image, (int)(b1 - b0),
                      j->logits + b0 * (size_t)c->n_classes);
@@ -99,6 +99,17 @@ void xf_replicas_forward(xf_replicas *r, const float *x, int batch, float *logit
     }
     slice_job j = {r, x, logits, batch};
     xf_pool_run(&r->pool, forward_slice, &j);
+}
+
+void xf_replicas_tap(xf_replicas *r, int t, int batch, float *out) {
+    size_t dim = (size_t)r->model->tap_dims[t];
+    for (int s = 0; s < r->slices; s++) {
+        long b0, b1;
+        xf_pool_share(batch, s, r->slices, &b0, &b1);
+        if (b1 > b0)
+            memcpy(out + b0 * dim, xf_model_tap(slice_model(r, s), t),
+                   sizeof(float) * dim * (size_t)(b1 - b0));
+    }
 }
 
 void xf_replicas_backward(xf_replicas *r, const float *dlogits, int batch) {

@@ -36,8 +36,13 @@ xf_status xf_replicas_init(xf_replicas *r, xf_model *m, int threads, int batch);
 void xf_replicas_free(xf_replicas *r);
 
 /* As xf_model_forward on r->model, x: [batch, H, W, C],
- * logits: [batch, n_classes]; taps are not kept. */
+ * logits: [batch, n_classes]; the copies follow the model's training and
+ * taps_enabled flags. */
 void xf_replicas_forward(xf_replicas *r, const float *x, int batch, float *logits);
+
+/* out: [batch, tap_dims[t]], tap t of the last forward (with taps enabled)
+ * in batch order, gathered from the slices. */
+void xf_replicas_tap(xf_replicas *r, int t, int batch, float *out);
 
 /* r->model->grads = the gradient of the last forward's batch for dlogits
  * ([batch, n_classes]); as xf_model_zero_grad then xf_model_backward. */

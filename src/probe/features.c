@@ -4,9 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/blas.h"
 #include "core/mem.h"
 #include "core/progress.h"
 #include "core/timer.h"
+#include "models/replicas.h"
 
 /* A pass shorter than this leaves no progress line behind. */
 static const double PROGRESS_AFTER_S = 2.0;
@@ -67,7 +69,8 @@ xf_status xf_features_extract(xf_model *m, const xf_dataset *ds, const int *idx,
     int batch = count < XF_FEATURES_BATCH ? count : XF_FEATURES_BATCH;
     bool taps_were = m->taps_enabled;
     m->taps_enabled = true;
-    st = xf_model_reserve(m, batch);
+    xf_replicas team;
+    st = xf_replicas_init(&team, m, xf_blas_threads(), batch);
     size_t image_floats = xf_dataset_image_size(ds);
     float *x = xf_malloc(sizeof(float) * image_floats * batch);
     float *logits = xf_malloc(sizeof(float) * (size_t)batch * m->config.n_classes + 1);
@@ -81,15 +84,14 @@ xf_status xf_features_extract(xf_model *m, const xf_dataset *ds, const int *idx,
         int b = count - start < batch ? count - start : batch;
         for (int i = 0; i < b; i++) rows[i] = idx ? idx[start + i] : start + i;
         xf_dataset_gather(ds, rows, b, x, NULL);
-        xf_model_forward(m, x, b, logits);
-        for (int t = 0; t < m->n_taps; t++) {
-            size_t dim = (size_t)m->tap_dims[t];
-            memcpy(out->data[t] + (size_t)start * dim, xf_model_tap(m, t), sizeof(float) * dim * b);
-        }
+        xf_replicas_forward(&team, x, b, logits);
+        for (int t = 0; t < m->n_taps; t++)
+            xf_replicas_tap(&team, t, b, out->data[t] + (size_t)start * m->tap_dims[t]);
         xf_progress_add(&progress, (size_t)b, NULL);
     }
     if (progress.drawn || xf_now() - progress.start >= PROGRESS_AFTER_S)
         xf_progress_finish(&progress, NULL);
+    xf_replicas_free(&team);
     m->taps_enabled = taps_were;
     free(x);
     free(logits);

@@ -21,9 +21,10 @@ typedef struct {
 xf_status xf_features_check_shape(const xf_model *m, const xf_dataset *ds);
 
 /* Features of images idx[0..count) of ds (idx NULL: images 0..count-1) at
- * every tap of m. Reserves m's arena, with taps on, for up to
- * XF_FEATURES_BATCH images (it stays reserved); m->taps_enabled is restored
- * on return. Shows a progress line when the pass takes long. */
+ * every tap of m, in batches of XF_FEATURES_BATCH images split over the
+ * BLAS threads (models/replicas.h; m's arena stays reserved for its
+ * slice); m->taps_enabled is restored on return. Shows a progress line
+ * when the pass takes long. */
 xf_status xf_features_extract(xf_model *m, const xf_dataset *ds, const int *idx, int count,
                               xf_features *out);
 

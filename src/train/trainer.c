@@ -27,6 +27,8 @@
  * stream when the seeds are equal. */
 static const uint64_t ORDER_STREAM = 0x6f72646572ULL;
 static const uint64_t AUGMENT_STREAM = 0x6175676d656eULL;
+/* Images per evaluation forward, split over the threads. */
+enum { EVAL_BATCH = 256 };
 
 void xf_train_config_default(xf_train_config *cfg) {
     memset(cfg, 0, sizeof *cfg);
@@ -254,21 +256,24 @@ xf_status xf_evaluate(xf_model *m, const xf_dataset *test, double *accuracy) {
     *accuracy = 0;
     xf_status st = check_data(m, test);
     if (st != XF_OK) return st;
-    /* Reuse the arena the model has; evaluation needs no particular size. */
-    int batch = m->reserved_batch > 0 ? m->reserved_batch : 256;
-    if (batch > test->n) batch = test->n;
-    if ((st = xf_model_reserve(m, batch))) return st;
+    int batch = EVAL_BATCH < test->n ? EVAL_BATCH : test->n;
     buffers b;
     if ((st = buffers_alloc(&b, m, test, batch, false))) return st;
     bool taps_were = m->taps_enabled;
     m->taps_enabled = false;
     m->training = false;
+    xf_replicas team;
+    if ((st = xf_replicas_init(&team, m, xf_blas_threads(), batch))) {
+        m->taps_enabled = taps_were;
+        buffers_free(&b);
+        return st;
+    }
     int classes = m->config.n_classes;
     long correct = 0;
     for (int start = 0; start < test->n; start += batch) {
         int count = test->n - start < batch ? test->n - start : batch;
         xf_dataset_gather(test, b.order + start, count, b.x, b.labels);
-        xf_model_forward(m, b.x, count, b.logits);
+        xf_replicas_forward(&team, b.x, count, b.logits);
         for (int i = 0; i < count; i++) {
             const float *z = b.logits + (size_t)i * classes;
             int best = 0;
@@ -277,6 +282,7 @@ xf_status xf_evaluate(xf_model *m, const xf_dataset *test, double *accuracy) {
             correct += best == b.labels[i];
         }
     }
+    xf_replicas_free(&team);
     m->taps_enabled = taps_were;
     buffers_free(&b);
     *accuracy = (double)correct / test->n;
