@@ -16,6 +16,7 @@
 #include "models/replicas.h"
 #include "probe/features.h"
 #include "support.h"
+#include "train/optimizer.h"
 #include "train/train.h"
 
 typedef struct {
@@ -260,4 +261,56 @@ Test(replicas, features_and_evaluation_split_over_threads_match_one_thread, .ini
         xf_model_free(&m);
     }
     xf_dataset_free(&ds);
+}
+
+/* Each optimizer's update is elementwise, so a step split over a pool (at
+ * offsets inside tensors and inside the 8-wide vector loop) gives the same
+ * bits as one thread. */
+Test(replicas, optimizer_steps_over_a_pool_are_bit_identical) {
+    xf_model_config cfg = family_config(1);
+    xf_model a, b;
+    cr_assert_eq(xf_model_init(&a, &cfg), XF_OK);
+    cr_assert_eq(xf_model_init(&b, &cfg), XF_OK);
+    xf_model_init_weights(&a, 3);
+    xf_rng rng;
+    xf_rng_seed(&rng, 8);
+    for (size_t i = 0; i < a.n_params; i++) a.grads[i] = (float)xf_rng_normal(&rng);
+    memcpy(b.params, a.params, sizeof(float) * a.n_params);
+    memcpy(b.grads, a.grads, sizeof(float) * a.n_params);
+    xf_pool pool;
+    cr_assert_eq(xf_pool_init(&pool, 3), XF_OK);
+    xf_adamw oa, ob;
+    cr_assert_eq(xf_adamw_init(&oa, a.n_params, 0.9, 0.999, 1e-8), XF_OK);
+    cr_assert_eq(xf_adamw_init(&ob, b.n_params, 0.9, 0.999, 1e-8), XF_OK);
+    xf_sgd sa, sb;
+    cr_assert_eq(xf_sgd_init(&sa, a.n_params, 0.9), XF_OK);
+    cr_assert_eq(xf_sgd_init(&sb, b.n_params, 0.9), XF_OK);
+    const xf_adamw_group body = {1e-3, 1e-4}, head = {3e-2, 0.5};
+    oa.group[XF_GROUP_BODY] = ob.group[XF_GROUP_BODY] = sa.group[XF_GROUP_BODY] =
+        sb.group[XF_GROUP_BODY] = body;
+    oa.group[XF_GROUP_HEAD] = ob.group[XF_GROUP_HEAD] = sa.group[XF_GROUP_HEAD] =
+        sb.group[XF_GROUP_HEAD] = head;
+    for (int step = 0; step < 3; step++) {
+        xf_adamw_step(&oa, &a, 0.7, NULL);
+        xf_adamw_step(&ob, &b, 0.7, &pool);
+        xf_sgd_step(&sa, &a, 0.5, NULL);
+        xf_sgd_step(&sb, &b, 0.5, &pool);
+    }
+    cr_assert_arr_eq(a.params, b.params, sizeof(float) * a.n_params);
+    cr_assert_arr_eq(oa.m, ob.m, sizeof(float) * a.n_params);
+    cr_assert_arr_eq(oa.v, ob.v, sizeof(float) * a.n_params);
+    cr_assert_arr_eq(sa.buf, sb.buf, sizeof(float) * a.n_params);
+    /* and the step moved every parameter of both groups */
+    xf_model fresh;
+    cr_assert_eq(xf_model_init(&fresh, &cfg), XF_OK);
+    xf_model_init_weights(&fresh, 3);
+    for (size_t i = 0; i < a.n_params; i++) cr_assert_neq(a.params[i], fresh.params[i], "%zu", i);
+    xf_model_free(&fresh);
+    xf_adamw_free(&oa);
+    xf_adamw_free(&ob);
+    xf_sgd_free(&sa);
+    xf_sgd_free(&sb);
+    xf_pool_free(&pool);
+    xf_model_free(&a);
+    xf_model_free(&b);
 }

@@ -55,13 +55,13 @@ Test(train, adamw_two_steps_match_hand_computed_values_per_group) {
     opt.group[XF_GROUP_HEAD] = (xf_adamw_group){.lr = 0.02, .weight_decay = 0.5};
     /* Step 1: p (1 - lr wd) - lr m^ / (sqrt(v^) + eps), with m^ = g and
      * sqrt(v^) = |g|: 1 * 0.999 - 0.1 = 0.899; 2 * 0.99 + 0.02 = 2.0. */
-    xf_adamw_step(&opt, &m, 1.0);
+    xf_adamw_step(&opt, &m, 1.0, NULL);
     cr_assert_float_eq(params[0], 0.899000002, 1e-7);
     cr_assert_float_eq(params[1], -0.39950000399999985, 1e-7);
     cr_assert_float_eq(params[2], 1.9999999998, 1e-7);
     /* Step 2 at half the rate: bias corrections 1 - 0.9^2 and 1 - 0.999^2. */
     grads[0] = 0.1f, grads[1] = 0.3f, grads[2] = 2.0f;
-    xf_adamw_step(&opt, &m, 0.5);
+    xf_adamw_step(&opt, &m, 0.5, NULL);
     cr_assert_float_eq(params[0], 0.8583984541913259, 1e-6);
     cr_assert_float_eq(params[1], -0.4064474902718735, 1e-6);
     cr_assert_float_eq(params[2], 1.9863389645537926, 1e-6);
@@ -102,7 +102,7 @@ Test(train, sgd_momentum_two_steps_match_torch_per_group) {
     opt.group[XF_GROUP_HEAD] = (xf_adamw_group){.lr = 0.02, .weight_decay = 0.5};
     /* d = g + wd p; buf = d; p -= lr buf: 1 - 0.1 (0.5 + 0.01) = 0.949; the
      * head's d = -1 + 0.5 * 2 = 0 leaves it at 2. */
-    xf_sgd_step(&opt, &m, 1.0);
+    xf_sgd_step(&opt, &m, 1.0, NULL);
     cr_assert_float_eq(params[0], 0.949f, 1e-7);
     cr_assert_float_eq(params[1], -0.4745f, 1e-7);
     cr_assert_float_eq(params[2], 2.0f, 0);
@@ -110,7 +110,7 @@ Test(train, sgd_momentum_two_steps_match_torch_per_group) {
      * p = 0.949 - 0.05 * 0.56849. Head: buf = 3, p = 2 - 0.01 * 3. The
      * expected floats are torch.optim.SGD's on the same steps. */
     grads[0] = 0.1f, grads[1] = 0.3f, grads[2] = 2.0f;
-    xf_sgd_step(&opt, &m, 0.5);
+    xf_sgd_step(&opt, &m, 0.5, NULL);
     cr_assert_eq(params[0], 0.9205754995346069f);
     cr_assert_eq(params[1], -0.4777877628803253f);
     cr_assert_eq(params[2], 1.9700000286102295f);
@@ -123,8 +123,8 @@ Test(train, sgd_momentum_two_steps_match_torch_per_group) {
     cr_assert_null(opt.buf);
     opt.group[XF_GROUP_BODY] = (xf_adamw_group){.lr = 0.1, .weight_decay = 0};
     opt.group[XF_GROUP_HEAD] = (xf_adamw_group){.lr = 0.1, .weight_decay = 0};
-    xf_sgd_step(&opt, &m, 1.0);
-    xf_sgd_step(&opt, &m, 1.0);
+    xf_sgd_step(&opt, &m, 1.0, NULL);
+    xf_sgd_step(&opt, &m, 1.0, NULL);
     cr_assert_float_eq(params[0], 1 - 0.2 * 0.1, 1e-7);
     cr_assert_float_eq(params[2], 2 - 0.2 * 2, 1e-7);
     xf_sgd_free(&opt);

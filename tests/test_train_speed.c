@@ -81,7 +81,7 @@ Test(trainspeed, vector_adamw_gives_the_scalar_bits) {
     opt.group[XF_GROUP_BODY] = (xf_adamw_group){.lr = 0.01, .weight_decay = 0.1};
     for (int step = 1; step <= 3; step++) {
         fill(grads, N, 0.5, 10 + step);
-        xf_adamw_step(&opt, &m, 0.5);
+        xf_adamw_step(&opt, &m, 0.5, NULL);
         /* The documented scalar update, in the same float operations. */
         double lr = 0.01 * 0.5;
         float decay = (float)(1 - lr * 0.1), b1 = 0.9f, omb1 = (float)(1 - 0.9), b2 = 0.999f,

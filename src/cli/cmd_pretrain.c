@@ -210,7 +210,7 @@ static int parse_options(int argc, char **argv, options *o) {
     o->data_fraction = 1;
     xf_train_config_default(&o->train);
     bool head_lr = false, head_wd = false, data_seed = false, augment_seed = false;
-    int depth = 0, seed = 0, dseed = 0, aseed = 0, c, index, choice;
+    int depth = 0, seed = 0, dseed = 0, aseed = 0, c, index, choice = 0;
     int patch = 0, dim = 0;
     /* Family knobs given, checked against --family once it is known. */
     const char *knob[64];

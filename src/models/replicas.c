@@ -80,16 +80,18 @@ static void backward_slice(void *ctx, int s, int slices) {
         xf_model_backward(m, j->in + b0 * (size_t)m->config.n_classes, (int)(b1 - b0));
 }
 
+/* restrict lets GCC -O2 vectorise without a runtime overlap check. */
+static void add_into(float *restrict g, const float *restrict add, long n) {
+    for (long i = 0; i < n; i++) g[i] += add[i];
+}
+
 /* model->grads += each copy's, in copy order, over this worker's range. */
 static void sum_slice_grads(void *ctx, int w, int workers) {
     xf_replicas *r = ctx;
     long p0, p1;
     xf_pool_share((long)r->model->n_params, w, workers, &p0, &p1);
-    float *g = r->model->grads;
-    for (int i = 0; i < r->slices - 1; i++) {
-        const float *gi = r->copies[i].grads;
-        for (long p = p0; p < p1; p++) g[p] += gi[p];
-    }
+    for (int i = 0; i < r->slices - 1; i++)
+        add_into(r->model->grads + p0, r->copies[i].grads + p0, p1 - p0);
 }
 
 void xf_replicas_forward(xf_replicas *r, const float *x, int batch, float *logits) {

@@ -71,16 +71,64 @@ static void update(float *restrict p, const float *restrict g, float *restrict m
     }
 }
 
-void xf_adamw_step(xf_adamw *opt, xf_model *m, double lr_scale) {
+/* fn(job, offset, count, group) for the part of every tensor inside
+ * [p0, p1): the offset serves params, grads and the optimizer's state. */
+typedef void (*range_update)(void *job, size_t offset, size_t count, xf_param_group group);
+
+static void for_tensors_in_range(const xf_model *m, long p0, long p1, range_update fn,
+                                 void *job) {
+    for (int i = 0; i < m->n_tensors; i++) {
+        const xf_tensor_info *t = &m->tensors[i];
+        size_t lo = t->offset > (size_t)p0 ? t->offset : (size_t)p0;
+        size_t hi = t->offset + t->numel < (size_t)p1 ? t->offset + t->numel : (size_t)p1;
+        if (lo < hi) fn(job, lo, hi - lo, t->group);
+    }
+}
+
+/* The elementwise update of one optimizer, handed a range at a time. */
+typedef struct {
+    xf_model *m;
+    range_update fn;
+    void *job;
+} range_walk;
+
+static void walk_share(void *ctx, int w, int workers) {
+    range_walk *walk = ctx;
+    long p0, p1;
+    xf_pool_share((long)walk->m->n_params, w, workers, &p0, &p1);
+    for_tensors_in_range(walk->m, p0, p1, walk->fn, walk->job);
+}
+
+static void walk_all(xf_model *m, range_update fn, void *job, xf_pool *pool) {
+    range_walk walk = {m, fn, job};
+    if (pool)
+        xf_pool_run(pool, walk_share, &walk);
+    else
+        walk_share(&walk, 0, 1);
+}
+
+typedef struct {
+    xf_adamw *opt;
+    xf_model *m;
+    coefficients k[2]; /* per group */
+} adamw_job;
+
+static void adamw_range(void *job, size_t o, size_t count, xf_param_group group) {
+    adamw_job *j = job;
+    update(j->m->params + o, j->m->grads + o, j->opt->m + o, j->opt->v + o, count,
+           &j->k[group]);
+}
+
+void xf_adamw_step(xf_adamw *opt, xf_model *m, double lr_scale, xf_pool *pool) {
     XF_ASSERT(opt->n == m->n_params);
     opt->t++;
     double bc1 = 1 - pow(opt->beta1, (double)opt->t);
     double bc2 = 1 - pow(opt->beta2, (double)opt->t);
-    for (int i = 0; i < m->n_tensors; i++) {
-        const xf_tensor_info *t = &m->tensors[i];
-        const xf_adamw_group *g = &opt->group[t->group];
+    adamw_job j = {.opt = opt, .m = m};
+    for (int grp = 0; grp < 2; grp++) {
+        const xf_adamw_group *g = &opt->group[grp];
         double lr = g->lr * lr_scale;
-        coefficients k = {
+        j.k[grp] = (coefficients){
             .decay = (float)(1 - lr * g->weight_decay),
             .b1 = (float)opt->beta1,
             .one_minus_b1 = (float)(1 - opt->beta1),
@@ -90,9 +138,8 @@ void xf_adamw_step(xf_adamw *opt, xf_model *m, double lr_scale) {
             .inv_sqrt_bc2 = (float)(1 / sqrt(bc2)),
             .eps = (float)opt->eps,
         };
-        size_t o = t->offset;
-        update(m->params + o, m->grads + o, opt->m + o, opt->v + o, t->numel, &k);
     }
+    walk_all(m, adamw_range, &j, pool);
 }
 
 xf_status xf_sgd_init(xf_sgd *opt, size_t n_params, double momentum) {
@@ -126,16 +173,28 @@ static void sgd_update(float *restrict p, const float *restrict g, float *restri
     }
 }
 
-void xf_sgd_step(xf_sgd *opt, xf_model *m, double lr_scale) {
+typedef struct {
+    xf_sgd *opt;
+    xf_model *m;
+    float wd[2], lr[2]; /* per group */
+} sgd_job;
+
+static void sgd_range(void *job, size_t o, size_t count, xf_param_group group) {
+    sgd_job *j = job;
+    xf_model *m = j->m;
+    sgd_update(m->params + o, m->grads + o, j->opt->buf ? j->opt->buf + o : NULL, count,
+               j->wd[group], (float)j->opt->momentum, j->lr[group]);
+}
+
+void xf_sgd_step(xf_sgd *opt, xf_model *m, double lr_scale, xf_pool *pool) {
     XF_ASSERT(opt->n == m->n_params);
     opt->t++;
-    for (int i = 0; i < m->n_tensors; i++) {
-        const xf_tensor_info *t = &m->tensors[i];
-        const xf_adamw_group *g = &opt->group[t->group];
-        size_t o = t->offset;
-        sgd_update(m->params + o, m->grads + o, opt->buf ? opt->buf + o : NULL, t->numel,
-                   (float)g->weight_decay, (float)opt->momentum, (float)(g->lr * lr_scale));
+    sgd_job j = {.opt = opt, .m = m};
+    for (int grp = 0; grp < 2; grp++) {
+        j.wd[grp] = (float)opt->group[grp].weight_decay;
+        j.lr[grp] = (float)(opt->group[grp].lr * lr_scale);
     }
+    walk_all(m, sgd_range, &j, pool);
 }
 
 double xf_clip_grad_norm(xf_model *m, double max_norm) {

@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 
+#include "core/pool.h"
 #include "models/model.h"
 
 typedef struct {
@@ -30,8 +31,10 @@ xf_status xf_adamw_init(xf_adamw *opt, size_t n_params, double beta1, double bet
 void xf_adamw_free(xf_adamw *opt);
 
 /* One step on m->params from m->grads; every group's lr is multiplied by
- * lr_scale (the schedule's factor), as a torch LR scheduler would. */
-void xf_adamw_step(xf_adamw *opt, xf_model *m, double lr_scale);
+ * lr_scale (the schedule's factor), as a torch LR scheduler would. The
+ * update is elementwise: with a pool each worker updates a range of the
+ * parameters, and the result is the same bits as without (pool NULL). */
+void xf_adamw_step(xf_adamw *opt, xf_model *m, double lr_scale, xf_pool *pool);
 
 typedef struct {
     xf_adamw_group group[2]; /* indexed by xf_param_group */
@@ -45,7 +48,8 @@ typedef struct {
  * 0 * momentum + d); groups are set by the caller. */
 xf_status xf_sgd_init(xf_sgd *opt, size_t n_params, double momentum);
 void xf_sgd_free(xf_sgd *opt);
-void xf_sgd_step(xf_sgd *opt, xf_model *m, double lr_scale);
+/* As xf_adamw_step. */
+void xf_sgd_step(xf_sgd *opt, xf_model *m, double lr_scale, xf_pool *pool);
 
 /* torch.nn.utils.clip_grad_norm_ over every gradient of m: when
  * c = max_norm / (norm + 1e-6) is below 1, with norm the global L2 norm,

@@ -161,11 +161,11 @@ static xf_status optimizer_init(optimizer *o, const xf_model *m, const xf_train_
     return st;
 }
 
-static void optimizer_step(optimizer *o, xf_model *m, double lr_scale) {
+static void optimizer_step(optimizer *o, xf_model *m, double lr_scale, xf_pool *pool) {
     if (o->kind == XF_OPTIMIZER_SGD)
-        xf_sgd_step(&o->sgd, m, lr_scale);
+        xf_sgd_step(&o->sgd, m, lr_scale, pool);
     else
-        xf_adamw_step(&o->adamw, m, lr_scale);
+        xf_adamw_step(&o->adamw, m, lr_scale, pool);
 }
 
 static void optimizer_free(optimizer *o) {
@@ -230,7 +230,8 @@ xf_status xf_train(xf_model *m, const xf_dataset *train, const xf_train_config *
             xf_replicas_backward(&team, b.dlogits, batch);
             if (cfg->clip_norm > 0) xf_clip_grad_norm(m, cfg->clip_norm);
             optimizer_step(&opt, m,
-                           xf_schedule_factor_decay(step, total, cfg->warmup_fraction, cfg->decay));
+                           xf_schedule_factor_decay(step, total, cfg->warmup_fraction, cfg->decay),
+                           &team.pool);
             epoch_loss += loss;
             snprintf(extra, sizeof extra, "loss %.4g", loss);
             xf_progress_add(&progress, (size_t)batch, extra);
