@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/blas.h"
 #include "core/rng.h"
 #include "nn/batchnorm.h"
 #include "nn/conv2d.h"
@@ -144,37 +145,89 @@ Test(ops_conv, conv2d_im2col_matches_naive_direct_convolution) {
     }
 }
 
-/* The direct float kernel (output channels in blocks of 16; rows of 6
- * positions and a tail) equals the direct loops, forward and through the
- * transposed convolution that gives dx. */
-Test(ops_conv, conv2d_direct_kernel_matches_naive_direct_convolution) {
+/* Largest |a - ref| over n entries, relative to the largest |ref|. */
+static double max_rel_err(const float *a, const double *ref, size_t n) {
+    double worst = 0, scale = 0;
+    for (size_t i = 0; i < n; i++) {
+        worst = fmax(worst, fabs(a[i] - ref[i]));
+        scale = fmax(scale, fabs(ref[i]));
+    }
+    return worst / fmax(scale, 1e-30);
+}
+
+/* The direct float kernels against the double naive loops on the same
+ * inputs. Forward: output channels in blocks of 16 (tiles of one and two
+ * blocks, a 48-channel conv that takes both), rows wider than a tile,
+ * strides 1 to 3. Backward (input channels in blocks of 16, output
+ * channels in 8s): dx as the transposed convolution (stride 1) or
+ * scattered tap by tap (strides 2 and 3, padding past k - 1, 1x1), weight
+ * gradients over kernel rows of 1, 3 and 5 taps; with no dx asked for, a
+ * grayscale first layer's weight gradient with vectors over output
+ * channels. Then shapes the direct paths leave to im2col + gemm. Each with
+ * 1 and 3 threads, the later ones summing their own share of the weight
+ * gradient; and with a residual added to y (held apart or in y) and dx
+ * accumulated. */
+Test(ops_conv, conv2d_direct_kernels_match_double_reference) {
     static const int direct_geoms[][8] = {
         /* batch, h, w, cin, cout, k, stride, pad */
-        {2, 7, 9, 16, 16, 3, 1, 1}, {2, 8, 7, 16, 32, 3, 2, 1}, {1, 5, 13, 32, 16, 3, 1, 1},
-        {2, 6, 5, 3, 16, 3, 1, 0},  {1, 4, 4, 1, 16, 3, 1, 1},
+        {2, 7, 9, 16, 16, 3, 1, 1}, {3, 8, 7, 16, 32, 3, 2, 1},  {1, 5, 13, 32, 16, 3, 1, 1},
+        {2, 3, 31, 16, 48, 3, 1, 1}, {2, 6, 5, 16, 8, 3, 1, 1},  {2, 9, 8, 32, 24, 3, 2, 1},
+        {2, 8, 8, 16, 32, 1, 2, 0}, {2, 5, 6, 16, 16, 3, 1, 3},  {1, 9, 11, 16, 16, 5, 1, 2},
+        {2, 10, 7, 16, 16, 3, 3, 1}, {2, 10, 7, 16, 8, 3, 3, 1}, {2, 4, 1, 16, 16, 3, 1, 1},
+        {2, 9, 30, 1, 32, 3, 1, 1}, {2, 6, 7, 1, 16, 5, 1, 2},
+        /* left to im2col + gemm, forward or backward or both */
+        {2, 6, 5, 3, 16, 3, 1, 0},  {1, 4, 4, 1, 16, 3, 1, 1},   {2, 5, 5, 8, 12, 3, 1, 1},
     };
+    int threads_were = xf_blas_threads();
     for (size_t t = 0; t < sizeof direct_geoms / sizeof direct_geoms[0]; t++) {
         const int *q = direct_geoms[t];
-        conv_case c = conv_case_new(q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7], 1);
+        conv_case c = conv_case_new(q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7], q[0]);
         float *x = malloc(sizeof(float) * c.nx), *w = malloc(sizeof(float) * c.nw);
-        float *dy = malloc(sizeof(float) * c.ny), *y1 = malloc(sizeof(float) * c.ny);
-        float *y2 = malloc(sizeof(float) * c.ny), *dx1 = malloc(sizeof(float) * c.nx);
-        float *dx2 = malloc(sizeof(float) * c.nx), *dw1 = calloc(c.nw, sizeof(float));
-        float *dw2 = calloc(c.nw, sizeof(float)), *cols = malloc(sizeof(float) * c.cap);
-        for (size_t i = 0; i < c.nx; i++) x[i] = (float)c.x[i];
-        for (size_t i = 0; i < c.nw; i++) w[i] = (float)c.w[i];
-        for (size_t i = 0; i < c.ny; i++) dy[i] = (float)c.r[i];
-        xf_conv2d_forward(&c.g, x, w, y1, cols, c.cap);
-        xf_conv2d_forward_naive(&c.g, x, w, y2);
-        xf_conv2d_backward(&c.g, x, w, dy, dx1, dw1, cols, c.cap);
-        xf_conv2d_backward_naive(&c.g, x, w, dy, dx2, dw2);
-        for (size_t i = 0; i < c.ny; i++) cr_assert_float_eq(y1[i], y2[i], 1e-4, "geom %zu", t);
-        for (size_t i = 0; i < c.nx; i++) cr_assert_float_eq(dx1[i], dx2[i], 1e-4, "geom %zu", t);
-        for (size_t i = 0; i < c.nw; i++) cr_assert_float_eq(dw1[i], dw2[i], 1e-4, "geom %zu", t);
-        free(x), free(w), free(dy), free(y1), free(y2), free(dx1), free(dx2), free(dw1),
-            free(dw2), free(cols);
+        float *dy = malloc(sizeof(float) * c.ny), *y = malloc(sizeof(float) * c.ny);
+        float *dx = malloc(sizeof(float) * c.nx), *dw = malloc(sizeof(float) * c.nw);
+        float *cols = malloc(sizeof(float) * c.cap), *r = malloc(sizeof(float) * c.ny);
+        double *dx_ref = malloc(sizeof(double) * c.nx), *dw_ref = malloc(sizeof(double) * c.nw);
+        double *y_plus = malloc(sizeof(double) * c.ny), *dx_plus = malloc(sizeof(double) * c.nx);
+        /* The reference sees the float inputs exactly. */
+        for (size_t i = 0; i < c.nx; i++) c.x[i] = x[i] = (float)c.x[i];
+        for (size_t i = 0; i < c.nw; i++) c.w[i] = w[i] = (float)c.w[i];
+        for (size_t i = 0; i < c.ny; i++) c.r[i] = dy[i] = (float)c.r[i];
+        xf_conv2d_forward_naive_f64(&c.g, c.x, c.w, c.y);
+        for (size_t i = 0; i < c.nw; i++) dw_ref[i] = 0.5; /* accumulated onto */
+        xf_conv2d_backward_naive_f64(&c.g, c.x, c.w, c.r, dx_ref, dw_ref);
+        /* The residual r and the gradient dx already holds: 0.25 (i mod 5). */
+        for (size_t i = 0; i < c.ny; i++) y_plus[i] = c.y[i] + (r[i] = 0.25f * (float)(i % 5));
+        for (size_t i = 0; i < c.nx; i++) dx_plus[i] = dx_ref[i] + 0.25 * (double)(i % 5);
+        for (int threads = 1; threads <= 3; threads += 2) {
+            xf_blas_set_threads(threads);
+            for (size_t i = 0; i < c.nw; i++) dw[i] = 0.5f;
+            xf_conv2d_forward(&c.g, x, w, y, cols, c.cap);
+            xf_conv2d_backward(&c.g, x, w, dy, dx, dw, cols, c.cap);
+            cr_assert_lt(max_rel_err(y, c.y, c.ny), 1e-5, "geom %zu, %d threads: y", t, threads);
+            cr_assert_lt(max_rel_err(dx, dx_ref, c.nx), 1e-5, "geom %zu, %d threads: dx", t,
+                         threads);
+            cr_assert_lt(max_rel_err(dw, dw_ref, c.nw), 1e-5, "geom %zu, %d threads: dw", t,
+                         threads);
+            for (size_t i = 0; i < c.nw; i++) dw[i] = 0.5f;
+            xf_conv2d_backward(&c.g, x, w, dy, NULL, dw, cols, c.cap);
+            cr_assert_lt(max_rel_err(dw, dw_ref, c.nw), 1e-5, "geom %zu, %d threads: dw alone",
+                         t, threads);
+            xf_conv2d_forward_add(&c.g, x, w, r, y, cols, c.cap);
+            cr_assert_lt(max_rel_err(y, y_plus, c.ny), 1e-5, "geom %zu: y + r", t);
+            memcpy(y, r, sizeof(float) * c.ny);
+            xf_conv2d_forward_add(&c.g, x, w, y, y, cols, c.cap);
+            cr_assert_lt(max_rel_err(y, y_plus, c.ny), 1e-5, "geom %zu: y += conv", t);
+            for (size_t i = 0; i < c.nx; i++) dx[i] = 0.25f * (float)(i % 5);
+            for (size_t i = 0; i < c.nw; i++) dw[i] = 0.5f;
+            xf_conv2d_backward_add(&c.g, x, w, dy, dx, dw, cols, c.cap);
+            cr_assert_lt(max_rel_err(dx, dx_plus, c.nx), 1e-5, "geom %zu: dx +=", t);
+            cr_assert_lt(max_rel_err(dw, dw_ref, c.nw), 1e-5, "geom %zu: dw with dx +=", t);
+        }
+        free(x), free(w), free(dy), free(y), free(dx), free(dw), free(cols), free(dx_ref),
+            free(dw_ref), free(r), free(y_plus), free(dx_plus);
         conv_case_free(&c);
     }
+    xf_blas_set_threads(threads_were);
 }
 
 /* A hand-computed case: a 3x3 all-ones kernel over a 3x3 ramp, padded,
@@ -255,6 +308,122 @@ Test(ops_conv, groupnorm_normalises_each_group) {
             double n = GN_HW * cg, mu = s / n;
             cr_assert_float_eq(mu, 0.5, 1e-5);
             cr_assert_float_eq(ss / n - mu * mu, 4.0, 1e-3);
+        }
+}
+
+/* GroupNorm (+ ReLU) forward and backward by the definition, in double:
+ * x, dy: [n, hw, c] -> y, dx, and dgamma, dbeta (written). */
+static void groupnorm_by_definition(const double *x, const double *gamma, const double *beta,
+                                    const double *dy, double *y, double *dx, double *dgamma,
+                                    double *dbeta, int n, int hw, int c, int groups, bool relu) {
+    int cg = c / groups;
+    double count = (double)hw * cg;
+    for (int j = 0; j < c; j++) dgamma[j] = dbeta[j] = 0;
+    for (int b = 0; b < n; b++)
+        for (int g = 0; g < groups; g++) {
+            double s = 0, ss = 0, sg = 0, sgx = 0;
+#define GN_EACH(...)                                                                        \
+    for (int p = 0; p < hw; p++)                                                            \
+        for (int j = g * cg; j < (g + 1) * cg; j++) {                                       \
+            size_t i = ((size_t)b * hw + p) * c + j;                                        \
+            __VA_ARGS__;                                                                    \
+        }
+            GN_EACH(s += x[i]);
+            double mu = s / count;
+            GN_EACH(ss += (x[i] - mu) * (x[i] - mu));
+            double r = 1 / sqrt(ss / count + 1e-5);
+            GN_EACH({
+                double xhat = (x[i] - mu) * r, v = xhat * gamma[j] + beta[j];
+                y[i] = relu && v < 0 ? 0 : v;
+                double d = relu && v <= 0 ? 0 : dy[i];
+                dgamma[j] += d * xhat;
+                dbeta[j] += d;
+                sg += d * gamma[j];
+                sgx += d * gamma[j] * xhat;
+            });
+            GN_EACH({
+                double xhat = (x[i] - mu) * r, d = relu && y[i] <= 0 ? 0 : dy[i];
+                dx[i] = r * (d * gamma[j] - sg / count - xhat * sgx / count);
+            });
+#undef GN_EACH
+        }
+}
+
+/* Both instances of the group norm (16 channels per vector, a channel at a
+ * time past the last full vector, coefficients 64 channels at a time)
+ * against the definition, on shapes that take each path and inputs far
+ * from zero mean; the backward in place (dx = dy, as the resnet calls it)
+ * and not, and the float one also adding a residual's gradient (held apart
+ * or in dx). */
+Test(ops_conv, groupnorm_matches_definition_in_float_and_double) {
+    static const int shapes[][4] = {
+        /* images, positions, channels, groups */
+        {2, 5, 6, 3}, {2, 9, 16, 16}, {3, 7, 24, 8}, {2, 13, 40, 20}, {2, 11, 80, 16},
+    };
+    enum { MAX = 3 * 13 * 80, MAX_C = 80 };
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+        for (int relu = 0; relu < 2; relu++) {
+            int n = shapes[s][0], hw = shapes[s][1], c = shapes[s][2], groups = shapes[s][3];
+            size_t size = (size_t)n * hw * c;
+            static double x[MAX], dy[MAX], y_ref[MAX], dx_ref[MAX], yd[MAX], dxd[MAX];
+            static float xf[MAX], yf[MAX], dyf[MAX], dxf[MAX], resf[MAX];
+            double gamma[MAX_C], beta[MAX_C], dg_ref[MAX_C], db_ref[MAX_C], work[3 * MAX_C];
+            double dgd[MAX_C] = {0}, dbd[MAX_C] = {0}, meand[3 * MAX_C], rstdd[3 * MAX_C];
+            float gf[MAX_C], bf[MAX_C], dgf[MAX_C] = {0}, dbf[MAX_C] = {0};
+            float meanf[3 * MAX_C], rstdf[3 * MAX_C];
+            xf_rng rng;
+            xf_rng_seed(&rng, 11 + s);
+            fill(&rng, x, size, 2);
+            fill(&rng, dy, size, 1);
+            fill(&rng, gamma, c, 1.5);
+            fill(&rng, beta, c, 0.5);
+            /* Float-exact inputs, so that both instances see the same. */
+            for (size_t i = 0; i < size; i++) x[i] = xf[i] = (float)(x[i] + 3);
+            for (size_t i = 0; i < size; i++) dy[i] = dyf[i] = (float)dy[i];
+            for (int j = 0; j < c; j++) gamma[j] = gf[j] = (float)gamma[j];
+            for (int j = 0; j < c; j++) beta[j] = bf[j] = (float)beta[j];
+            groupnorm_by_definition(x, gamma, beta, dy, y_ref, dx_ref, dg_ref, db_ref, n, hw, c,
+                                    groups, relu);
+            xf_groupnorm_forward_f64(x, gamma, beta, yd, meand, rstdd, work, n, hw, c, groups,
+                                     1e-5, relu);
+            xf_groupnorm_backward_f64(x, gamma, meand, rstdd, yd, dy, dxd, dgd, dbd, work, n, hw,
+                                      c, groups, relu);
+            xf_groupnorm_forward(xf, gf, bf, yf, meanf, rstdf, work, n, hw, c, groups, 1e-5f,
+                                 relu);
+            if (relu) {
+                memcpy(dxf, dyf, sizeof(float) * size);
+                xf_groupnorm_backward(xf, gf, meanf, rstdf, yf, dxf, dxf, dgf, dbf, work, n, hw,
+                                      c, groups, relu);
+            } else {
+                xf_groupnorm_backward(xf, gf, meanf, rstdf, yf, dyf, dxf, dgf, dbf, work, n, hw,
+                                      c, groups, relu);
+            }
+            double worst_d = 0;
+            for (size_t i = 0; i < size; i++)
+                worst_d = fmax(worst_d, fmax(fabs(yd[i] - y_ref[i]), fabs(dxd[i] - dx_ref[i])));
+            for (int j = 0; j < c; j++)
+                worst_d = fmax(worst_d, fmax(fabs(dgd[j] - dg_ref[j]), fabs(dbd[j] - db_ref[j])));
+            cr_assert_lt(worst_d, 1e-9, "shape %zu relu %d: double off by %g", s, relu, worst_d);
+            cr_assert_lt(max_rel_err(yf, y_ref, size), 1e-6, "shape %zu relu %d: y", s, relu);
+            cr_assert_lt(max_rel_err(dxf, dx_ref, size), 1e-5, "shape %zu relu %d: dx", s, relu);
+            cr_assert_lt(max_rel_err(dgf, dg_ref, c), 1e-5, "shape %zu relu %d: dgamma", s, relu);
+            cr_assert_lt(max_rel_err(dbf, db_ref, c), 1e-5, "shape %zu relu %d: dbeta", s, relu);
+            /* dx = dx_ref + res: res = 0.5 (i mod 3) apart (relu) or in dx. */
+            for (size_t i = 0; i < size; i++) {
+                resf[i] = 0.5f * (float)(i % 3);
+                dx_ref[i] += resf[i];
+            }
+            if (relu) {
+                memcpy(dxf, dyf, sizeof(float) * size);
+                xf_groupnorm_backward_add(xf, gf, meanf, rstdf, yf, dxf, resf, dxf, dgf, dbf,
+                                          work, n, hw, c, groups, relu);
+            } else {
+                memcpy(dxf, resf, sizeof(float) * size);
+                xf_groupnorm_backward_add(xf, gf, meanf, rstdf, yf, dyf, dxf, dxf, dgf, dbf,
+                                          work, n, hw, c, groups, relu);
+            }
+            cr_assert_lt(max_rel_err(dxf, dx_ref, size), 1e-5, "shape %zu relu %d: dx + res", s,
+                         relu);
         }
 }
 

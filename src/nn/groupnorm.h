@@ -25,6 +25,13 @@ void xf_groupnorm_backward(const float *x, const float *gamma, const float *mean
                            const float *rstd, const float *y, const float *dy, float *dx,
                            float *dgamma, float *dbeta, double *work, int n, int hw, int c,
                            int groups, bool relu);
+/* As xf_groupnorm_backward, with dx = the input gradient + res (res: [n,
+ * hw, c], a gradient that reaches x another way, as a residual's; NULL:
+ * none; may be dx itself). */
+void xf_groupnorm_backward_add(const float *x, const float *gamma, const float *mean,
+                               const float *rstd, const float *y, const float *dy,
+                               const float *res, float *dx, float *dgamma, float *dbeta,
+                               double *work, int n, int hw, int c, int groups, bool relu);
 
 void xf_groupnorm_forward_f64(const double *x, const double *gamma, const double *beta,
                               double *y, double *mean, double *rstd, double *work, int n,
@@ -33,5 +40,10 @@ void xf_groupnorm_backward_f64(const double *x, const double *gamma, const doubl
                                const double *rstd, const double *y, const double *dy,
                                double *dx, double *dgamma, double *dbeta, double *work, int n,
                                int hw, int c, int groups, bool relu);
+void xf_groupnorm_backward_add_f64(const double *x, const double *gamma, const double *mean,
+                                   const double *rstd, const double *y, const double *dy,
+                                   const double *res, double *dx, double *dgamma,
+                                   double *dbeta, double *work, int n, int hw, int c,
+                                   int groups, bool relu);
 
 #endif
