@@ -3,14 +3,30 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/status.h"
 
+/* Transparent huge pages for large buffers (activation arenas, datasets):
+ * the first touch of a 100 MB arena is otherwise 25 000 page faults, each a
+ * trip through the hypervisor on a VM. Only the 2 MiB-aligned interior can
+ * become huge pages; the kernel ignores the advice where THP is off. */
+enum { HUGE_PAGE = 2 << 20, HUGE_MIN = 8 << 20 };
+
+static void advise_huge_pages(void *p, size_t size) {
+    if (!p || size < HUGE_MIN) return;
+    uintptr_t begin = ((uintptr_t)p + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1);
+    uintptr_t end = ((uintptr_t)p + size) & ~(uintptr_t)(HUGE_PAGE - 1);
+    if (end > begin) madvise((void *)begin, end - begin, MADV_HUGEPAGE);
+}
+
 void *xf_malloc_at(size_t size, const char *file, int line) {
     void *p = malloc(size ? size : 1);
     if (!p) xf_fail(XF_ENOMEM, "out of memory: %zu bytes at %s:%d", size, file, line);
+    advise_huge_pages(p, size);
     return p;
 }
 
