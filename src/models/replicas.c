@@ -80,7 +80,7 @@ static void backward_slice(void *ctx, int s, int slices) {
         xf_model_backward(m, j->in + b0 * (size_t)m->config.n_classes, (int)(b1 - b0));
 }
 
-/* restrict lets GCC -O2 vectorise without a runtime overlap check. */
+/* restrict: vectorised without a runtime overlap check. */
 static void add_into(float *restrict g, const float *restrict add, long n) {
     for (long i = 0; i < n; i++) g[i] += add[i];
 }

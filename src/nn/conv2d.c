@@ -8,6 +8,7 @@
 #endif
 
 #include "core/blas.h"
+#include "core/pool.h"
 #include "core/status.h"
 #include "nn/real.h"
 
@@ -499,8 +500,10 @@ static int direct_split(direct_job job, void *(*run)(void *), size_t one, size_t
     for (int t = 0; t < threads; t++) {
         jobs[t] = job;
         jobs[t].scratch = job.scratch + (size_t)t * one;
-        jobs[t].b0 = (int)((long)job.g->batch * t / threads);
-        jobs[t].b1 = (int)((long)job.g->batch * (t + 1) / threads);
+        long b0, b1;
+        xf_pool_share(job.g->batch, t, threads, &b0, &b1);
+        jobs[t].b0 = (int)b0;
+        jobs[t].b1 = (int)b1;
         if (t > 0 && job.dwt) {
             jobs[t].dwt = jobs[t].scratch + own_dwt;
             jobs[t].own_dwt = true;
