@@ -1,6 +1,12 @@
-# xfer: build, test, demo. `make test` and `make demo` install what is
-# missing first (scripts/install-deps.sh), so a fresh Debian machine needs
-# nothing else.
+# xfer: build, test, demo. `make test`, `make demo` and every other public
+# target install what is missing first (scripts/install-deps.sh), so a fresh
+# Debian machine needs nothing else.
+#
+# The compiler and linker flags come from pkg-config, which knows the -dev
+# packages only once they are installed. Make computes them when it reads
+# this file, which on a fresh machine is before `deps` has run; so each public
+# target runs `deps` and then builds in a sub-make that reads the flags anew.
+# tests/fresh-machine.sh proves it on a Debian 12 root without the packages.
 
 CC       ?= cc
 PKGS     := cairo fontconfig freetype2 libpng libjpeg yaml-0.1 sqlite3 zlib gsl
@@ -9,6 +15,7 @@ PKGS     := cairo fontconfig freetype2 libpng libjpeg yaml-0.1 sqlite3 zlib gsl
 # cost model); ISO C mode keeps FMA contraction off, so results are the same bits.
 OPT      ?= -O3 -march=native
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter -Wno-format-truncation
+PKGS_OK  := $(shell pkg-config --exists $(PKGS) 2>/dev/null && echo yes)
 CPPFLAGS := -Isrc -I/usr/include/x86_64-linux-gnu/openblas-pthread -D_GNU_SOURCE \
             $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 CFLAGS   := -std=c11 $(OPT) -g $(WARN)
@@ -24,8 +31,12 @@ TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 
 SAN_FLAGS := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-.PHONY: all test test-fast test-san demo paper-mini bench fuzz clean deps tools-deps
-all: $(BUILD)/xfer $(BUILD)/xfer-tests
+.PHONY: all build test test-fast test-san demo demo-run paper-mini paper-mini-run bench bench-run \
+        fuzz fuzz-run clean deps tools-deps
+all: deps
+	$(MAKE) build
+
+build: $(BUILD)/xfer $(BUILD)/xfer-tests
 
 deps:
 	scripts/install-deps.sh build
@@ -44,6 +55,7 @@ $(BUILD)/xfer-tests: $(TEST_OBJ) $(BUILD)/libxfer.a
 	$(CC) $(CFLAGS) -o $@ $(TEST_OBJ) $(BUILD)/libxfer.a -lcriterion $(LDLIBS)
 
 $(BUILD)/%.o: %.c
+	$(if $(PKGS_OK),,$(error pkg-config does not know all of: $(PKGS); run `make deps` (or any public target: make demo, make test) to install the -dev packages))
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
 
@@ -64,7 +76,10 @@ test-san:
 	$(TEST_ENV) XFER_BIN=$(CURDIR)/build-san/xfer ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
 	  UBSAN_OPTIONS=print_stacktrace=1 build-san/xfer-tests --jobs 2
 
-demo: deps $(BUILD)/xfer
+demo: deps
+	$(MAKE) demo-run
+
+demo-run: $(BUILD)/xfer
 	$(BUILD)/xfer study examples/quick.yaml
 	$(BUILD)/xfer report runs/quick
 	@echo "report: runs/quick/report/index.html"
@@ -73,14 +88,20 @@ demo: deps $(BUILD)/xfer
 # resumable: run it again after an interruption). Its figures and tables
 # are copied into docs/paper-mini/, where they are committed.
 JOBS ?= $(shell nproc)
-paper-mini: deps $(BUILD)/xfer
+paper-mini: deps
+	$(MAKE) paper-mini-run
+
+paper-mini-run: $(BUILD)/xfer
 	$(BUILD)/xfer study examples/paper-mini.yaml -j $(JOBS)
 	$(BUILD)/xfer report runs/paper-mini
 	rm -rf docs/paper-mini && mkdir -p docs/paper-mini
 	cp runs/paper-mini/report/*.csv runs/paper-mini/report/figures/*.png docs/paper-mini/
 	@echo "report: runs/paper-mini/report/index.html; figures and tables: docs/paper-mini/"
 
-bench: tools-deps $(BUILD)/xfer
+bench: tools-deps
+	$(MAKE) bench-run
+
+bench-run: $(BUILD)/xfer
 	bench/run.sh $(BUILD)/xfer
 
 FUZZ_TARGETS := $(patsubst fuzz/%.c,build-fuzz/%,$(wildcard fuzz/fuzz_*.c))
@@ -89,7 +110,10 @@ build-fuzz/fuzz_%: fuzz/fuzz_%.c $(LIB_SRC)
 	@mkdir -p build-fuzz
 	clang $(CPPFLAGS) -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -o $@ $< $(LIB_SRC) $(LDLIBS)
 
-fuzz: deps $(FUZZ_TARGETS)
+fuzz: deps
+	$(MAKE) fuzz-run
+
+fuzz-run: $(FUZZ_TARGETS)
 	@for t in $(FUZZ_TARGETS); do \
 	  mkdir -p build-fuzz/corpus-$$(basename $$t); \
 	  echo "fuzzing $$t for $(FUZZ_SECONDS)s"; \
