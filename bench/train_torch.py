@@ -13,9 +13,8 @@ with --seed = xfer's --data-seed): then both sides see the same numbers
 and end at the same accuracy up to float rounding. --init xfer draws
 xfer's init distributions from torch's generator instead.
 
-Run it in PyTorch's fastest setup here (see DESIGN.md):
-OPENBLAS_CORETYPE=SkylakeX OPENBLAS_NUM_THREADS=1 ATEN_CPU_CAPABILITY=avx512,
---threads N for torch.set_num_threads(N).
+bench/train.sh runs it with the thread and kernel environment it chooses
+for the machine; --threads N sets torch.set_num_threads(N).
 """
 import argparse
 import gzip

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""NumPy reference of the few-shot ridge probe of shared/STUDY.md.
+"""NumPy reference of the few-shot ridge probe of docs/protocol.md.
 
 Given features, labels and the support indices, it fits the closed-form
 ridge head exactly as the protocol says and prints the test predictions and

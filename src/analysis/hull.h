@@ -1,5 +1,5 @@
 /* The upper hull of (US accuracy, DS accuracy) points, the frontier the
- * saturation curve is fitted to (STUDY.md, finding 2).
+ * saturation curve is fitted to (docs/protocol.md, finding 2).
  *
  * What is kept, precisely:
  *  1. Among points with exactly the same x, only one with the highest y (the

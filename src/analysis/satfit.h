@@ -1,4 +1,4 @@
-/* Least-squares fit of the saturation law (STUDY.md, finding 1)
+/* Least-squares fit of the saturation law (docs/protocol.md, finding 1)
  *     e_DS = k * e_US^alpha + e_IR,   errors = 1 - accuracy,
  * with k >= 0, alpha in [XF_SATFIT_ALPHA_MIN, XF_SATFIT_ALPHA_MAX] and
  * 0 <= e_IR <= 1, minimising the sum of squared residuals in e_DS.

@@ -26,7 +26,7 @@ static const char usage[] =
 
 static void print_help(void) {
     printf("usage: %s\n\n"
-           "Few-shot linear probes of a pre-trained checkpoint (shared/STUDY.md's protocol):\n"
+           "Few-shot linear probes of a pre-trained checkpoint (the protocol of docs/protocol.md):\n"
            "for every downstream task, every layer (tap) of the model, every shot count and\n"
            "draw, a closed-form ridge head on k images per class of the task's training set,\n"
            "scored on its test set.\n\n"

@@ -1,5 +1,5 @@
 /* Few-shot linear probes on a frozen model, at every tap, exactly as
- * shared/STUDY.md: per draw s, each class's training indices are permuted
+ * docs/protocol.md: per draw s, each class's training indices are permuted
  * with seed s and the first k per class form the support set (nested across
  * shot counts); features standardised with the support set's mean and
  * std (+1e-5); a bias feature of 100; targets 2*onehot-1; closed-form ridge

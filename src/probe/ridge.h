@@ -1,5 +1,5 @@
-/* The closed-form ridge head of shared/STUDY.md's few-shot protocol, split
- * into fit and predict so tests can check the weights themselves.
+/* The closed-form ridge head of the few-shot protocol (docs/protocol.md),
+ * split into fit and predict so tests can check the weights themselves.
  *
  * Every computation is in double. With D = dim + 1 (the features plus the
  * constant bias feature of 100), the fit solves the primal D x D system
