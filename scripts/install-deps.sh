@@ -63,7 +63,11 @@ install_npm() {
   tmp=$(mktemp -d)
   trap 'rm -rf "${tmp:-}"; trap - RETURN' RETURN
   echo "install-deps: npm pack --ignore-scripts $pkg" >&2
-  (cd "$tmp" && npm pack --ignore-scripts --silent "$pkg" >/dev/null)
+  if ! (cd "$tmp" && npm pack --ignore-scripts --silent "$pkg" >"$tmp/npm.log" 2>&1); then
+    echo "install-deps: npm pack $pkg failed:" >&2
+    cat "$tmp/npm.log" >&2
+    exit 1
+  fi
   local tgz
   tgz=$(ls "$tmp"/*.tgz)
   check_sha "$tgz" "$sha" "$pkg"

@@ -12,7 +12,8 @@
 #
 #   tests/fresh-machine.sh [ROOT_DIR]     # default /var/tmp/xfer-fresh-root
 #
-# The root folder is kept for inspection; `KEEP_ROOT=0` removes it at the end.
+# The root folder is kept for inspection (and ROOT_DIR.base, the untouched
+# debootstrap result, for the next run); `KEEP_ROOT=0` removes the root.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -33,11 +34,14 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if [ ! -x "$root/usr/bin/apt-get" ]; then
-  echo "fresh-machine: debootstrap bookworm into $root" >&2
-  rm -rf "$root"
-  debootstrap --variant=minbase bookworm "$root" "$mirror" >&2
+# debootstrap once into $root.base; every run starts from a fresh copy of it.
+if [ ! -x "$root.base/usr/bin/apt-get" ]; then
+  echo "fresh-machine: debootstrap bookworm into $root.base" >&2
+  rm -rf "$root.base"
+  debootstrap --variant=minbase bookworm "$root.base" "$mirror" >&2
 fi
+rm -rf "$root"
+cp -a "$root.base" "$root"
 # A chroot must not start daemons (slurm and munge are among the packages).
 printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
 chmod +x "$root/usr/sbin/policy-rc.d"
@@ -56,6 +60,13 @@ in_root() {
 # What the machine has before the README's command: make and git, nothing more.
 in_root apt-get update -qq
 in_root apt-get install -y -qq --no-install-recommends make git ca-certificates >&2
+# The host's own network trust (a proxy's CA, an npm cafile) belongs to the
+# network, not to xfer: carry it over so the root reaches what the host does.
+if compgen -G '/usr/local/share/ca-certificates/*.crt' >/dev/null; then
+  cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/"
+  in_root update-ca-certificates >/dev/null
+fi
+[ -f /etc/npmrc ] && cp /etc/npmrc "$root/etc/npmrc"
 for pkg in libfreetype-dev libcairo2-dev libopenblas-dev libgsl-dev libcriterion-dev pkg-config gcc; do
   if in_root dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
     echo "fresh-machine: $pkg is already installed in $root: not a fresh machine" >&2
