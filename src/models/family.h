@@ -21,10 +21,12 @@ typedef struct {
     /* Offsets are into xf_model_config; the JSON keys are in table order. */
     const xf_setting *settings;
     int n_settings;
-    /* What the ranges cannot say: fields that depend on each other or on
-     * the image (patch divides the image, heads divides dim, sizes within
-     * int); called once every setting is in range. Messages name the
-     * fields ("vit.heads"). */
+    /* What the ranges cannot say, called once every setting is in range;
+     * messages name the fields ("vit.heads"). check: settings that depend
+     * on each other (heads divides dim), so a study's plan can refuse them
+     * before anything trains; may be NULL. validate: what depends on the
+     * image (patch divides it, sizes within int). */
+    xf_status (*check)(const xf_model_config *c);
     xf_status (*validate)(const xf_model_config *c);
 } xf_family_info;
 
@@ -36,9 +38,10 @@ extern const xf_family_info xf_mixer_family;
 /* The family of a config (NULL for an unknown one). */
 const xf_family_info *xf_family_of(xf_family f);
 
-/* models/model_settings.c: a family's settings checked against their table, and
- * written to / read from the family's JSON object. Messages name the field
- * ("model config: field 'vit.patch' is 300, expected an integer in [1, 256]"). */
+/* models/model_settings.c: a family's settings checked against their table
+ * (then its `check`), and written to / read from the family's JSON object.
+ * Messages name the field ("model config: field 'vit.patch' is 300,
+ * expected an integer in [1, 256]"). */
 xf_status xf_family_check_settings(const xf_family_info *f, const xf_model_config *c);
 bool xf_family_settings_to_json(const xf_family_info *f, const xf_model_config *c, cJSON *obj);
 xf_status xf_family_settings_from_json(const xf_family_info *f, const cJSON *obj,

@@ -30,7 +30,15 @@ xf_status xf_family_check_settings(const xf_family_info *f, const xf_model_confi
             return xf_fail(XF_EINVAL, "model config: field '%s.%s' is %g, expected %s", f->name,
                            s->key, v, expect);
     }
-    return XF_OK;
+    return f->check ? f->check(c) : XF_OK;
+}
+
+xf_status xf_model_config_check_settings(const xf_model_config *cfg) {
+    const xf_family_info *family = xf_family_of(cfg->family);
+    if (!family)
+        return xf_fail(XF_EINVAL, "model config: field 'family' is %d, not a known family",
+                       (int)cfg->family);
+    return xf_family_check_settings(family, cfg);
 }
 
 void xf_model_config_default(xf_model_config *cfg, xf_family f) {

@@ -478,7 +478,7 @@ static const xf_setting resnet_settings[] = {
      .field = XF_FIELD_INT, .offset = offsetof(xf_model_config, resnet.norm)},
 };
 
-static xf_status rn_validate(const xf_model_config *c) {
+static xf_status rn_check(const xf_model_config *c) {
     /* The last stage has base_width << (stages - 1) channels. */
     int widest = 4096 >> (c->resnet.stages - 1);
     if (c->resnet.base_width > widest)
@@ -487,6 +487,10 @@ static xf_status rn_validate(const xf_model_config *c) {
                        "%d stages (the last stage has base_width x %d channels, at most 4096)",
                        c->resnet.base_width, widest, c->resnet.stages,
                        1 << (c->resnet.stages - 1));
+    return XF_OK;
+}
+
+static xf_status rn_validate(const xf_model_config *c) {
     /* One image's patches at the widest layer (positions x 9 channels) stay
      * within int, which BLAS takes. */
     double channels = (double)(c->resnet.base_width << (c->resnet.stages - 1));
@@ -502,5 +506,6 @@ const xf_family_info xf_resnet_family = {
     .ops = &xf_resnet_ops,
     .settings = resnet_settings,
     .n_settings = sizeof resnet_settings / sizeof resnet_settings[0],
+    .check = rn_check,
     .validate = rn_validate,
 };

@@ -333,7 +333,7 @@ static const xf_setting vit_settings[] = {
      VIT(XF_FIELD_INT, pool)},
 };
 
-static xf_status vit_validate(const xf_model_config *c) {
+static xf_status vit_check(const xf_model_config *c) {
     if (c->vit.dim % c->vit.heads)
         return xf_fail(XF_EINVAL, "model config: vit.dim %d is not divisible by vit.heads %d",
                        c->vit.dim, c->vit.heads);
@@ -342,6 +342,10 @@ static xf_status vit_validate(const xf_model_config *c) {
                        "model config: vit.mlp_ratio %g gives round(dim * mlp_ratio) < 1 "
                        "hidden units (dim %d)",
                        c->vit.mlp_ratio, c->vit.dim);
+    return XF_OK;
+}
+
+static xf_status vit_validate(const xf_model_config *c) {
     if (c->height % c->vit.patch || c->width % c->vit.patch)
         return xf_fail(XF_EINVAL,
                        "model config: vit.patch %d does not divide the %d x %d image "
@@ -361,5 +365,6 @@ const xf_family_info xf_vit_family = {
     .ops = &xf_vit_ops,
     .settings = vit_settings,
     .n_settings = sizeof vit_settings / sizeof vit_settings[0],
+    .check = vit_check,
     .validate = vit_validate,
 };

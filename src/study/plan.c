@@ -345,6 +345,14 @@ static xf_status make_trial(const xf_study_config *cfg, const double *entry_tota
         index /= size;
     }
     fill_trial(m, &s, at, t);
+    /* Settings that depend on each other are refused now, not after the
+     * trials before this one have trained. */
+    xf_status st = xf_model_config_check_settings(&t->model);
+    if (st) {
+        char what[256];
+        xf_trial_describe(t, what, sizeof what);
+        return xf_fail_context(st, "study %s: models[%d] (%s): ", cfg->name, e, what);
+    }
     json_buf *b = xf_malloc(sizeof *b);
     if (!b) return XF_ENOMEM;
     b->len = 0;
