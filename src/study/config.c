@@ -1,6 +1,5 @@
 #include "study/config.h"
 
-#include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -74,8 +73,7 @@ static xf_setting item_of(const xf_setting *s) {
     return item;
 }
 
-/* One value of a setting. Numbers must be plain scalars: a quoted "64" is a
- * string in YAML, and accepting it would hide a mistake in the file. An old
+/* One value of a setting (numbers plain scalars, see above). An old
  * spelling of a word is read with a warning that names the new one. */
 static xf_status parse_value(const ctx *c, const yaml_node_t *n, const char *key,
                              const xf_setting *s, double *out) {
@@ -124,18 +122,6 @@ static xf_status parse_axis(const ctx *c, const yaml_node_t *n, const char *key,
         axis->v[axis->n++] = v;
     }
     return XF_OK;
-}
-
-/* A setting that is not a grid: one scalar. */
-static xf_status parse_single(const ctx *c, const yaml_node_t *n, const char *key,
-                              const xf_setting *s, double *out) {
-    if (n->type != YAML_SCALAR_NODE) {
-        char got[64], expect[160];
-        describe(n, got, sizeof got);
-        xf_setting_expect(s, expect, sizeof expect);
-        return fail_at(c, n, key, "expected %s, got %s", expect, got);
-    }
-    return parse_value(c, n, key, s, out);
 }
 
 /* The study's name becomes a folder name: keep it to a safe alphabet. Task
@@ -447,7 +433,6 @@ static void merge_train(xf_study_train *entry, const xf_study_train *study) {
 /* ---- search ---- */
 
 static const char *const search_methods[] = {"grid", "random", NULL};
-static const char *const search_keys[] = {"method", "samples", "seed"};
 
 /* Settings of the study file alone (docs/studies.md). */
 static const xf_setting search_settings[] = {
@@ -463,7 +448,7 @@ static xf_status search_key(const ctx *c, int index, const char *path, yaml_node
                             void *obj) {
     xf_study_config *cfg = obj;
     double x;
-    xf_status st = parse_single(c, v, path, &search_settings[index], &x);
+    xf_status st = parse_value(c, v, path, &search_settings[index], &x);
     if (st) return st;
     if (index == 0)
         cfg->search = (xf_search_kind)(int)x;
@@ -480,7 +465,11 @@ static xf_status parse_search(const ctx *c, yaml_node_t *n, xf_study_config *cfg
     if (n->type == YAML_SCALAR_NODE) {
         if ((st = search_key(c, 0, "search", n, cfg))) return st;
         seen = 1;
-    } else if ((st = walk_mapping(c, n, "search", search_keys, 3, search_key, cfg, &seen))) {
+    } else if ((st = walk_mapping(c, n, "search",
+                                  (const char *const[]){search_settings[0].key,
+                                                        search_settings[1].key,
+                                                        search_settings[2].key},
+                                  3, search_key, cfg, &seen))) {
         return st;
     }
     if (!(seen & 1u)) return missing(c, n, "search", "method");
@@ -565,7 +554,7 @@ static xf_status downstream_key(const ctx *c, int index, const char *path, yaml_
         return parse_layers(c, v, path, cfg);
     default:
         /* Probe settings apply to every trial; a list here is not a grid. */
-        if ((st = parse_single(c, v, path, probe_setting(downstream_keys[index]), &x))) return st;
+        if ((st = parse_value(c, v, path, probe_setting(downstream_keys[index]), &x))) return st;
         if (index == 2)
             cfg->draws = (int)x;
         else if (index == 3)
