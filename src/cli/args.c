@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -102,9 +103,14 @@ static xf_status parse_value(cli_option *o, char *text) {
     return st;
 }
 
-static int usage_error(const cli_command *cmd, const char *fmt, const char *arg) {
+static int usage_error(const cli_command *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static int usage_error(const cli_command *cmd, const char *fmt, ...) {
     fprintf(stderr, "xfer %s: ", cmd->name);
-    fprintf(stderr, fmt, arg);
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
     fprintf(stderr, "\nusage: %s\n('xfer %s --help' lists the options)\n", cmd->usage,
             cmd->name);
     return 2;
@@ -165,11 +171,8 @@ int cli_parse(const cli_command *cmd, cli_option *opts, int n_opts, int argc, ch
         }
         o->seen = true;
     }
-    if (n < cmd->min_operands) {
-        char what[64];
-        snprintf(what, sizeof what, "%s", cmd->operand ? cmd->operand : "an argument");
-        return usage_error(cmd, "missing %s", what);
-    }
+    if (n < cmd->min_operands)
+        return usage_error(cmd, "missing %s", cmd->operand ? cmd->operand : "an argument");
     if (n_operands) *n_operands = n;
     return -1;
 }
