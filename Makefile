@@ -51,8 +51,9 @@ $(BUILD)/libxfer.a: $(LIB_OBJ)
 $(BUILD)/xfer: $(CLI_OBJ) $(BUILD)/libxfer.a
 	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libxfer.a $(LDLIBS)
 
-$(BUILD)/xfer-tests: $(TEST_OBJ) $(BUILD)/libxfer.a
-	$(CC) $(CFLAGS) -o $@ $(TEST_OBJ) $(BUILD)/libxfer.a -lcriterion $(LDLIBS)
+# The command-line parser is tested in-process (tests/test_cli_args.c).
+$(BUILD)/xfer-tests: $(TEST_OBJ) $(BUILD)/src/cli/args.o $(BUILD)/libxfer.a
+	$(CC) $(CFLAGS) -o $@ $(TEST_OBJ) $(BUILD)/src/cli/args.o $(BUILD)/libxfer.a -lcriterion $(LDLIBS)
 
 $(BUILD)/%.o: %.c
 	$(if $(PKGS_OK),,$(error pkg-config does not know all of: $(PKGS); run `make deps` (or any public target: make demo, make test) to install the -dev packages))

@@ -31,7 +31,7 @@ trap 'rm -rf "$tmp"' EXIT
 flags_for() {
   case $1 in
     mlp) echo "--family mlp --width 512 --depth 2" ;;
-    resnet) echo "--family resnet --blocks 2,2,2 --base-width 16 --norm gn" ;;
+    resnet) echo "--family resnet --blocks 2,2,2 --base-width 16 --norm group_ws" ;;
     vit) echo "--family vit --patch 4 --dim 64 --depth 4 --heads 4 --mlp-ratio 4 --pool gap" ;;
     mixer) echo "--family mixer --patch 4 --dim 64 --depth 4 --token-mlp-dim 64 --channel-mlp-dim 256" ;;
     *) echo "unknown model '$1' (mlp, resnet, vit, mixer)" >&2; exit 2 ;;

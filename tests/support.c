@@ -5,6 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
+
+#include "core/mem.h"
 
 const char *test_root(void) {
     const char *r = getenv("XFER_TEST_ROOT");
@@ -71,4 +74,31 @@ void test_expect_error(xf_status st, xf_status want, const char *needle) {
     const char *msg = xf_error_message();
     cr_assert_eq(st, want, "status %d (%s), expected %d: %s", st, xf_status_name(st), want, msg);
     cr_assert_not_null(strstr(msg, needle), "message lacks '%s': %s", needle, msg);
+}
+
+static int capture_fd = -1, capture_saved = -1;
+static char capture_path[64];
+
+void test_capture_begin(int fd) {
+    fflush(stdout);
+    fflush(stderr);
+    snprintf(capture_path, sizeof capture_path, "/tmp/xfer-capture-XXXXXX");
+    int tmp = mkstemp(capture_path);
+    cr_assert(tmp >= 0);
+    capture_saved = dup(fd);
+    capture_fd = fd;
+    dup2(tmp, fd);
+    close(tmp);
+}
+
+char *test_capture_end(void) {
+    fflush(stdout);
+    fflush(stderr);
+    dup2(capture_saved, capture_fd);
+    close(capture_saved);
+    unsigned char *text = NULL;
+    size_t size = 0;
+    cr_assert_eq(xf_read_file(capture_path, &text, &size), XF_OK); /* NUL-terminated */
+    unlink(capture_path);
+    return (char *)text;
 }

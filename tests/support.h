@@ -28,6 +28,13 @@ const char *test_tmp_path(const char *rel);
  * (a test_tmp_path buffer). */
 const char *test_tmp_write(const char *rel, const void *data, size_t size);
 
+/* Sends file descriptor fd (1 or 2) to a temporary file until
+ * test_capture_end, which returns what was written (caller frees). For
+ * messages printed by the code under test (Criterion runs each test in its
+ * own process). */
+void test_capture_begin(int fd);
+char *test_capture_end(void);
+
 /* Asserts that `st` is `want` and that the error message contains `needle`. */
 void test_expect_error(xf_status st, xf_status want, const char *needle);
 

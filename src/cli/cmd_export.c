@@ -2,11 +2,19 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli/args.h"
 #include "cli/commands.h"
 #include "core/mem.h"
 #include "study/store.h"
 
-static const char usage[] = "xfer export DIR --csv|--json [--probes] [-o FILE]";
+static const cli_command command = {
+    .name = "export",
+    .usage = "xfer export DIR --csv|--json [--probes] [-o FILE]",
+    .about = "Writes the study's store DIR/study.db to stdout (or FILE).",
+    .operand = "DIR",
+    .min_operands = 1,
+    .max_operands = 1,
+};
 
 static const char trials_sql[] =
     "SELECT id, study, family, us_task, status, us_acc, params, flops_per_image, train_flops,"
@@ -113,32 +121,25 @@ static xf_status json_trial(void *ctx, int n, const char *const *names,
 
 int cmd_export(int argc, char **argv) {
     const char *dir = NULL, *path = NULL;
-    int format = 0; /* 1 csv, 2 json */
-    bool probes = false;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            printf("usage: %s\n\n"
-                   "Writes the study's store DIR/study.db to stdout (or FILE):\n"
-                   "  --csv      one row per trial (config as its JSON text)\n"
-                   "  --probes   with --csv: one row per probe accuracy instead\n"
-                   "  --json     an array of trials, each with its config and probes\n",
-                   usage);
-            return 0;
-        }
-        if (strcmp(argv[i], "--csv") == 0)
-            format = 1;
-        else if (strcmp(argv[i], "--json") == 0)
-            format = 2;
-        else if (strcmp(argv[i], "--probes") == 0)
-            probes = true;
-        else if (strcmp(argv[i], "-o") == 0 && i + 1 < argc)
-            path = argv[++i];
-        else if (argv[i][0] == '-' || dir)
-            return cli_usage(usage);
-        else
-            dir = argv[i];
+    bool csv = false, json = false, probes = false;
+    cli_option opts[] = {
+        {.name = "--csv", .kind = CLI_FLAG, .dest = &csv,
+         .help = "one row per trial (config as its JSON text)"},
+        {.name = "--probes", .kind = CLI_FLAG, .dest = &probes,
+         .help = "with --csv: one row per probe accuracy instead"},
+        {.name = "--json", .kind = CLI_FLAG, .dest = &json,
+         .help = "an array of trials, each with its config and probes"},
+        {.name = "-o", .value = "FILE", .kind = CLI_STRING, .dest = &path,
+         .help = "write to FILE instead of stdout"},
+    };
+    int rc = cli_parse(&command, opts, 4, argc, argv, &dir, NULL);
+    if (rc >= 0) return rc;
+    if (csv == json || (probes && !csv)) {
+        fprintf(stderr, "xfer export: give --csv or --json (--probes goes with --csv)\n"
+                        "usage: %s\n", command.usage);
+        return 2;
     }
-    if (!dir || !format || (probes && format != 1)) return cli_usage(usage);
+    int format = csv ? 1 : 2;
     char db[4200];
     snprintf(db, sizeof db, "%s/study.db", dir);
     if (access(db, F_OK) != 0) {

@@ -10,36 +10,35 @@
 #include "analysis/setfit.h"
 #include "analysis/study.h"
 #include "analysis/studydir.h"
+#include "cli/args.h"
 #include "cli/commands.h"
 #include "report/json.h"
 #include "study/store.h"
 
-static const char usage[] =
-    "xfer fit DIR [--json] [--bootstrap N] [--seed S] [--quantile Q]\n"
-    "       xfer fit FILE.csv --us COL --ds COL [--group COL] [--percent] [--json] [...]";
+static const cli_command command = {
+    .name = "fit",
+    .usage = "xfer fit DIR [--json] [--bootstrap N] [--seed S] [--quantile Q]\n"
+             "       xfer fit FILE.csv --us COL --ds COL [--group COL] [--percent] [--json] "
+             "[...]",
+    .about = "Fits e_DS = k * e_US^alpha + e_IR (e = 1 - accuracy) to the upper hull of the\n"
+             "(US accuracy, DS accuracy) points and prints k, alpha, e_IR, the saturation\n"
+             "accuracy 1 - e_IR and the RMS error of the fit.\n\n"
+             "DIR is a study directory holding study.db (made by 'xfer study'); one fit per\n"
+             "(US task, DS task, shots), at the last layer, averaged over draws (a us_task\n"
+             "column when the study has several US tasks). FILE.csv is any CSV file with a\n"
+             "header row; accuracies in [0, 1].",
+    .epilog = "A fit needs 3 hull points with distinct US accuracy; with fewer the row says\n"
+              "'underdetermined'. 'flat' means DS accuracy does not rise with US accuracy.",
+    .operand = "DIR or FILE.csv",
+    .min_operands = 1,
+    .max_operands = 1,
+};
 
-static void print_help(void) {
-    printf("usage: %s\n\n"
-           "Fits e_DS = k * e_US^alpha + e_IR (e = 1 - accuracy) to the upper hull of the\n"
-           "(US accuracy, DS accuracy) points and prints k, alpha, e_IR, the saturation\n"
-           "accuracy 1 - e_IR and the RMS error of the fit.\n\n"
-           "  DIR          a study directory holding study.db (made by 'xfer study'); one fit per\n"
-           "               (US task, DS task, shots), at the last layer, averaged over draws\n"
-           "               (a us_task column when the study has several US tasks)\n"
-           "  FILE.csv     any CSV file with a header row; accuracies in [0, 1]\n"
-           "  --us COL     the CSV column of US accuracies\n"
-           "  --ds COL     the CSV column of DS accuracies\n"
-           "  --group COL  fit each value of this column separately\n"
-           "  --percent    the CSV accuracies are in 0..100\n"
-           "  --json       print JSON instead of a table: for DIR every analysis of the\n"
-           "               report (fits with intervals and validation, knobs, layers,\n"
-           "               head wd/lr sweeps, US diversity, cost); for a CSV the fits\n"
-           "  --bootstrap N  resamples for the 95%% intervals (default 200; 0: none)\n"
-           "  --seed S     bootstrap seed (default 1)\n"
-           "  --quantile Q validation: fit on US accuracy up to this quantile (0.7)\n\n"
-           "A fit needs 3 hull points with distinct US accuracy; with fewer the row says\n"
-           "'underdetermined'. 'flat' means DS accuracy does not rise with US accuracy.\n",
-           usage);
+static xf_status parse_seed(const char *text, void *dest) {
+    long long v;
+    xf_status st = cli_parse_int("", text, 0, 1000000000000000000LL, &v);
+    if (!st) *(uint64_t *)dest = (uint64_t)v;
+    return st;
 }
 
 static int print_json(cJSON *root) {
@@ -117,81 +116,46 @@ static int ends_with(const char *s, const char *suffix) {
     return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
-static int parse_num(const char *flag, const char *text, double lo, double hi, double *out) {
-    char *end;
-    double v = strtod(text, &end);
-    if (*text == 0 || *end != 0 || !(v >= lo && v <= hi)) {
-        fprintf(stderr, "xfer fit: %s '%s': expected a number in [%g, %g]\n", flag, text, lo, hi);
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
-
 int cmd_fit(int argc, char **argv) {
     const char *input = NULL, *us = NULL, *ds = NULL, *group = NULL;
-    const char *boot = NULL, *seed = NULL, *quant = NULL;
-    int json = 0, percent = 0;
-    for (int i = 1; i < argc; i++) {
-        const char **value = NULL;
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            print_help();
-            return 0;
-        } else if (strcmp(argv[i], "--json") == 0) {
-            json = 1;
-        } else if (strcmp(argv[i], "--percent") == 0) {
-            percent = 1;
-        } else if (strcmp(argv[i], "--us") == 0) {
-            value = &us;
-        } else if (strcmp(argv[i], "--ds") == 0) {
-            value = &ds;
-        } else if (strcmp(argv[i], "--group") == 0) {
-            value = &group;
-        } else if (strcmp(argv[i], "--bootstrap") == 0) {
-            value = &boot;
-        } else if (strcmp(argv[i], "--seed") == 0) {
-            value = &seed;
-        } else if (strcmp(argv[i], "--quantile") == 0) {
-            value = &quant;
-        } else if (argv[i][0] == '-' || input) {
-            fprintf(stderr, "xfer fit: unexpected argument '%s'\n", argv[i]);
-            return cli_usage(usage);
-        } else {
-            input = argv[i];
-        }
-        if (value) {
-            if (i + 1 >= argc) {
-                fprintf(stderr, "xfer fit: %s needs a value\n", argv[i]);
-                return cli_usage(usage);
-            }
-            *value = argv[++i];
-        }
-    }
-    if (!input) return cli_usage(usage);
+    bool json = false, percent = false;
     xf_fit_options opts = xf_fit_options_default();
-    double v;
-    if (boot) {
-        if (parse_num("--bootstrap", boot, 0, 100000, &v)) return 2;
-        opts.bootstrap = (int)v;
-    }
-    if (seed) {
-        if (parse_num("--seed", seed, 0, 1e18, &v)) return 2;
-        opts.seed = (uint64_t)v;
-    }
-    if (quant) {
-        if (parse_num("--quantile", quant, 1e-9, 1, &v)) return 2;
-        opts.quantile = v;
-    }
+    cli_option options[] = {
+        {.name = "--us", .value = "COL", .kind = CLI_STRING, .dest = &us,
+         .help = "the CSV column of US accuracies"},
+        {.name = "--ds", .value = "COL", .kind = CLI_STRING, .dest = &ds,
+         .help = "the CSV column of DS accuracies"},
+        {.name = "--group", .value = "COL", .kind = CLI_STRING, .dest = &group,
+         .help = "fit each value of this column separately"},
+        {.name = "--percent", .kind = CLI_FLAG, .dest = &percent,
+         .help = "the CSV accuracies are in 0..100"},
+        {.name = "--json", .kind = CLI_FLAG, .dest = &json,
+         .help = "print JSON instead of a table: for DIR every analysis of the report (fits "
+                 "with intervals and validation, knobs, layers, head wd/lr sweeps, US "
+                 "diversity, cost); for a CSV the fits"},
+        {.name = "--bootstrap", .value = "N", .kind = CLI_INT, .dest = &opts.bootstrap,
+         .lo = 0, .hi = 100000,
+         .help = "resamples for the 95% intervals (default 200; 0: none)"},
+        {.name = "--seed", .value = "S", .kind = CLI_CUSTOM, .parse = parse_seed,
+         .dest = &opts.seed, .help = "bootstrap seed (default 1)"},
+        {.name = "--quantile", .value = "Q", .kind = CLI_REAL, .dest = &opts.quantile,
+         .lo = 1e-9, .hi = 1,
+         .help = "validation: fit on US accuracy up to this quantile (default 0.7)"},
+    };
+    int rc = cli_parse(&command, options, (int)(sizeof options / sizeof options[0]), argc, argv,
+                       &input, NULL);
+    if (rc >= 0) return rc;
+    rc = 0;
     int csv_mode = us || ds || group || percent || ends_with(input, ".csv");
     if (csv_mode && (!us || !ds)) {
-        fprintf(stderr, "xfer fit: a CSV file needs --us COL and --ds COL\n");
-        return cli_usage(usage);
+        fprintf(stderr, "xfer fit: a CSV file needs --us COL and --ds COL\nusage: %s\n",
+                command.usage);
+        return 2;
     }
     if (!csv_mode) {
         xf_study_results r;
         xf_status st = xf_study_analyse(input, &opts, &r);
         if (st != XF_OK) return cli_fail(st, "fit");
-        int rc = 0;
         if (json) rc = print_json(xf_results_json(&r));
         else print_table(r.fits, r.n_sets, 0);
         xf_study_results_free(&r);
@@ -208,7 +172,6 @@ int cmd_fit(int argc, char **argv) {
         }
     xf_set_fit *fits;
     st = xf_set_fits_compute_opts(sets, n_sets, &opts, &fits);
-    int rc = 0;
     if (st != XF_OK)
         rc = cli_fail(st, input);
     else if (json)

@@ -2,16 +2,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/args.h"
 #include "cli/commands.h"
 #include "core/blas.h"
 
+static const cli_command command = {
+    .name = "info",
+    .usage = "xfer info",
+    .about = "Prints the OpenBLAS kernel in use, the best one this CPU runs, the thread count\n"
+             "and a quick sgemm GFLOP/s (1024 x 1024).",
+};
+
 int cmd_info(int argc, char **argv) {
-    if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-        printf("usage: xfer info\n\nPrints the OpenBLAS kernel in use, the best one this CPU "
-               "runs, the thread count and a quick sgemm GFLOP/s (1024 x 1024).\n");
-        return 0;
-    }
-    if (argc > 1) return cli_usage("xfer info");
+    int rc = cli_parse(&command, NULL, 0, argc, argv, NULL, NULL);
+    if (rc >= 0) return rc;
     const char *user = getenv("OPENBLAS_CORETYPE");
     const char *best = xf_blas_best_core();
     printf("blas core:        %s\n", xf_blas_core());

@@ -1,25 +1,29 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli/args.h"
 #include "cli/commands.h"
 #include "study/results.h"
 
-static const char usage[] = "xfer merge DIR";
+static const cli_command command = {
+    .name = "merge",
+    .usage = "xfer merge DIR",
+    .about = "Folds the result files of array workers (DIR/results/*.json) into the\n"
+             "study's store DIR/study.db. Idempotent: a trial already in the store is\n"
+             "left alone, unless it failed there and finished in a file.",
+    .operand = "DIR",
+    .min_operands = 1,
+    .max_operands = 1,
+};
 
 int cmd_merge(int argc, char **argv) {
-    if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-        printf("usage: %s\n\n"
-               "Folds the result files of array workers (DIR/results/*.json) into the\n"
-               "study's store DIR/study.db. Idempotent: a trial already in the store is\n"
-               "left alone, unless it failed there and finished in a file.\n",
-               usage);
-        return 0;
-    }
-    if (argc != 2 || argv[1][0] == '-') return cli_usage(usage);
+    const char *dir = NULL;
+    int rc = cli_parse(&command, NULL, 0, argc, argv, &dir, NULL);
+    if (rc >= 0) return rc;
     xf_merge_summary sum;
-    xf_status st = xf_study_merge(argv[1], &sum);
+    xf_status st = xf_study_merge(dir, &sum);
     if (st) return cli_fail(st, "merge");
     printf("merge %s: %d result files, %d merged, %d already in the store, %d unreadable\n",
-           argv[1], sum.files, sum.merged, sum.skipped, sum.bad);
+           dir, sum.files, sum.merged, sum.skipped, sum.bad);
     return sum.bad > 0 ? 1 : 0;
 }

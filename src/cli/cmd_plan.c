@@ -1,37 +1,33 @@
 #include <stdio.h>
-#include <string.h>
 #include <unistd.h>
 
+#include "cli/args.h"
 #include "cli/commands.h"
 #include "study/plan.h"
 #include "study/runner.h"
 #include "study/store.h"
 
-static const char usage[] = "xfer plan FILE [--out DIR] [-q]";
+static const cli_command command = {
+    .name = "plan",
+    .usage = "xfer plan FILE [--out DIR] [-q]",
+    .about = "Lists the trials of the study FILE (index, id, status in the study's\n"
+             "store, what varies) without running anything, then a summary. Every\n"
+             "value of the file is checked against its limits first.",
+    .operand = "FILE",
+    .min_operands = 1,
+    .max_operands = 1,
+};
 
 int cmd_plan(int argc, char **argv) {
     const char *file = NULL, *out = NULL;
     bool quiet = false;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            printf("usage: %s\n\n"
-                   "Lists the trials of the study FILE (index, id, status in the study's\n"
-                   "store, what varies) without running anything, then a summary.\n\n"
-                   "  --out DIR   the study folder (default: runs/<name>)\n"
-                   "  -q          the summary only\n",
-                   usage);
-            return 0;
-        }
-        if (strcmp(argv[i], "--out") == 0 && i + 1 < argc)
-            out = argv[++i];
-        else if (strcmp(argv[i], "-q") == 0)
-            quiet = true;
-        else if (argv[i][0] == '-' || file)
-            return cli_usage(usage);
-        else
-            file = argv[i];
-    }
-    if (!file) return cli_usage(usage);
+    cli_option opts[] = {
+        {.name = "--out", .value = "DIR", .kind = CLI_STRING, .dest = &out,
+         .help = "the study folder (default: runs/<name>)"},
+        {.name = "-q", .kind = CLI_FLAG, .dest = &quiet, .help = "the summary only"},
+    };
+    int rc = cli_parse(&command, opts, 2, argc, argv, &file, NULL);
+    if (rc >= 0) return rc;
     xf_study_config cfg;
     xf_status st = xf_study_config_load(file, &cfg);
     if (st) return cli_fail(st, "plan");

@@ -1,13 +1,13 @@
 /* xfer probe: few-shot ridge probes of one checkpoint at every tap, on one
  * or more downstream tasks; a table, or a JSON document with every draw. */
 #include <cjson/cJSON.h>
-#include <errno.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/args.h"
 #include "cli/commands.h"
 #include "core/log.h"
 #include "core/mem.h"
@@ -16,187 +16,190 @@
 #include "data/registry.h"
 #include "probe/features.h"
 #include "probe/probe.h"
+#include "probe/probe_settings.h"
 #include "train/checkpoint.h"
 
-static const char usage[] =
-    "xfer probe CKPT --ds TASK[,TASK...] [--shots 1,5,10,25|all] [--draws 3] "
-    "[--lambda 1024[,L...]|loo] [--layers all|last|LIST] [--test-limit N] [--json]\n"
-    "       xfer probe --features TRAIN.npy[,...] --labels TRAIN_LABELS.npy "
-    "--test-features TEST.npy[,...] --test-labels TEST_LABELS.npy [options as above]";
+static const cli_command command = {
+    .name = "probe",
+    .usage = "xfer probe CKPT --ds TASK[,TASK...] [--shots 1,5,10,25|all] [--draws 3] "
+             "[--lambda 1024[,L...]|loo] [--layers all|last|LIST] [--test-limit N] [--json]\n"
+             "       xfer probe --features TRAIN.npy[,...] --labels TRAIN_LABELS.npy "
+             "--test-features TEST.npy[,...] --test-labels TEST_LABELS.npy [options as above]",
+    .about = "Few-shot linear probes of a pre-trained checkpoint (docs/protocol.md):\n"
+             "for every downstream task, every layer (tap) of the model, every shot count and\n"
+             "draw, a closed-form ridge head on k images per class of the task's training set,\n"
+             "scored on its test set. The limits are those of a study file's downstream keys.",
+    .epilog = "The table shows the mean accuracy over draws +- their standard deviation\n"
+              "(n-1 denominator; 0 for one draw). docs/probe.md describes the protocol.",
+    .operand = "CKPT",
+    .min_operands = 0,
+    .max_operands = 1,
+};
 
-static void print_help(void) {
-    printf("usage: %s\n\n"
-           "Few-shot linear probes of a pre-trained checkpoint (the protocol of docs/protocol.md):\n"
-           "for every downstream task, every layer (tap) of the model, every shot count and\n"
-           "draw, a closed-form ridge head on k images per class of the task's training set,\n"
-           "scored on its test set.\n\n"
-           "  CKPT           a checkpoint written by `xfer pretrain` (.safetensors)\n"
-           "  --ds LIST      comma-separated task names (see `xfer data list`) or idx:DIR;\n"
-           "                 their images must have the model's input shape\n"
-           "  --features F   instead of CKPT: float32 N x D features (.npy) computed\n"
-           "                 elsewhere, one file per layer (comma-separated), with\n"
-           "                 --labels (integer .npy), --test-features, --test-labels\n"
-           "  --shots LIST   images per class of the support sets (default 1,5,10,25);\n"
-           "                 'all': every training image, one deterministic draw\n"
-           "  --draws N      support sets drawn per shot count, seeds 0..N-1 (default 3)\n"
-           "  --lambda X     ridge strength (default 1024); a list L1,L2,... solves\n"
-           "                 each from one eigendecomposition; 'loo' chooses per probe\n"
-           "                 from 2^-4..2^16 by closed-form leave-one-out error\n"
-           "  --layers L     all (default), last, or tap indices (negative: from the end)\n"
-           "  --test-limit N score on a fixed seeded subsample of N test images (default: all)\n"
-           "  --json         print one JSON document with every draw instead of the table\n\n"
-           "The table shows the mean accuracy over draws +- their standard deviation\n"
-           "(n-1 denominator; 0 for one draw). docs/probe.md describes the protocol.\n",
-           usage);
-}
-
-static bool parse_int(const char *s, int lo, int *out) {
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > 1000000000L) return false;
-    *out = (int)v;
-    return true;
-}
-
-static bool parse_shots(const char *s, xf_probe_config *cfg) {
-    char buf[256];
-    snprintf(buf, sizeof buf, "%s", s);
-    cfg->n_shots = 0;
-    char *save = NULL;
-    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        if (cfg->n_shots == XF_PROBE_MAX_SHOTS) return false;
-        if (strcmp(tok, "all") == 0)
-            cfg->shots[cfg->n_shots] = XF_PROBE_SHOTS_ALL;
-        else if (!parse_int(tok, 1, &cfg->shots[cfg->n_shots]))
-            return false;
-        cfg->n_shots++;
-    }
-    return cfg->n_shots > 0;
-}
-
-static bool parse_lambdas(const char *s, xf_probe_config *cfg) {
-    if (strcmp(s, "loo") == 0) return cfg->loo = true;
-    char buf[512];
-    snprintf(buf, sizeof buf, "%s", s);
-    cfg->n_lambdas = 0;
-    char *save = NULL;
-    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        char *end;
-        double v = strtod(tok, &end);
-        if (cfg->n_lambdas == XF_PROBE_MAX_LAMBDAS || end == tok || *end || !(v > 0) ||
-            !isfinite(v))
-            return false;
-        cfg->lambdas[cfg->n_lambdas++] = v;
-    }
-    if (cfg->n_lambdas == 0) return false;
-    if (cfg->n_lambdas == 1) cfg->lambda = cfg->lambdas[0], cfg->n_lambdas = 0;
-    return true;
-}
-
-static bool parse_layers(const char *s, xf_probe_config *cfg) {
-    cfg->n_layers = 0;
-    if (strcmp(s, "all") == 0) return true;
-    if (strcmp(s, "last") == 0) {
-        cfg->layers[cfg->n_layers++] = -1;
-        return true;
-    }
-    char buf[512];
-    snprintf(buf, sizeof buf, "%s", s);
-    char *save = NULL;
-    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        char *end;
-        long v = strtol(tok, &end, 10);
-        if (cfg->n_layers == XF_PROBE_MAX_LAYERS || end == tok || *end || v < -100000 ||
-            v > 100000)
-            return false;
-        cfg->layers[cfg->n_layers++] = (int)v;
-    }
-    return cfg->n_layers > 0;
-}
+enum { MAX_TASKS = 64 };
 
 typedef struct {
     const char *checkpoint;
-    const char *tasks;
-    const char *features, *labels, *test_features, *test_labels;
+    const char *tasks[MAX_TASKS];
+    int n_tasks;
+    const char *features[XF_PROBE_MAX_LAYERS], *test_features[XF_PROBE_MAX_LAYERS];
+    int n_features, n_test_features;
+    const char *labels, *test_labels;
     xf_probe_config cfg;
     bool json;
     bool header_printed;
 } options;
 
+static const xf_setting *probe_setting(const char *key) {
+    return xf_setting_find(xf_probe_settings, xf_probe_n_settings, key);
+}
+
+/* Calls one(item) for each comma-separated item of text. */
+static xf_status each_item(const char *text, xf_status (*one)(const char *item, void *ctx),
+                           void *ctx) {
+    char item[64];
+    for (const char *p = text;;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        if (len >= sizeof item) return xf_fail(XF_EINVAL, "'%.60s...': not a value", p);
+        memcpy(item, p, len);
+        item[len] = 0;
+        xf_status st = one(item, ctx);
+        if (st) return st;
+        if (!comma) return XF_OK;
+        p = comma + 1;
+    }
+}
+
+static xf_status one_shot(const char *item, void *ctx) {
+    xf_probe_config *cfg = ctx;
+    if (cfg->n_shots == XF_PROBE_MAX_SHOTS)
+        return xf_fail(XF_EINVAL, "more than %d shot counts", XF_PROBE_MAX_SHOTS);
+    if (strcmp(item, "all") == 0) {
+        cfg->shots[cfg->n_shots++] = XF_PROBE_SHOTS_ALL;
+        return XF_OK;
+    }
+    xf_setting each = *probe_setting("shots");
+    each.kind = XF_SETTING_INT;
+    double v;
+    xf_status st = xf_setting_parse(&each, item, &v, NULL);
+    if (st) return xf_fail_context(st, "'all' or ");
+    cfg->shots[cfg->n_shots++] = (int)v;
+    return XF_OK;
+}
+
+/* 1,5,10,25 or all, or a mix. */
+static xf_status parse_shots(const char *text, void *dest) {
+    xf_probe_config *cfg = dest;
+    cfg->n_shots = 0;
+    return each_item(text, one_shot, cfg);
+}
+
+static xf_status one_lambda(const char *item, void *ctx) {
+    xf_probe_config *cfg = ctx;
+    if (cfg->n_lambdas == XF_PROBE_MAX_LAMBDAS)
+        return xf_fail(XF_EINVAL, "more than %d ridge strengths", XF_PROBE_MAX_LAMBDAS);
+    double v;
+    xf_status st = xf_setting_parse(probe_setting("lambda"), item, &v, NULL);
+    if (st) return st;
+    cfg->lambdas[cfg->n_lambdas++] = v;
+    return XF_OK;
+}
+
+/* loo, one strength, or several solved from one eigendecomposition. */
+static xf_status parse_lambdas(const char *text, void *dest) {
+    xf_probe_config *cfg = dest;
+    cfg->loo = strcmp(text, "loo") == 0;
+    cfg->n_lambdas = 0;
+    if (cfg->loo) return XF_OK;
+    xf_status st = each_item(text, one_lambda, cfg);
+    if (st) return xf_fail_context(st, "'loo' or ");
+    if (cfg->n_lambdas == 1) cfg->lambda = cfg->lambdas[0], cfg->n_lambdas = 0;
+    return XF_OK;
+}
+
+/* all, last, or tap indices (negative: from the end). */
+static xf_status parse_layers(const char *text, void *dest) {
+    xf_probe_config *cfg = dest;
+    cfg->n_layers = 0;
+    if (strcmp(text, "all") == 0) return XF_OK;
+    if (strcmp(text, "last") == 0) {
+        cfg->layers[cfg->n_layers++] = -1;
+        return XF_OK;
+    }
+    xf_status st = xf_setting_parse_ints(probe_setting("layers"), text, cfg->layers,
+                                         &cfg->n_layers);
+    return st ? xf_fail_context(st, "all, last or ") : XF_OK;
+}
+
 /* Returns -1 when the options are fine, else the exit status to return. */
 static int parse_options(int argc, char **argv, options *o) {
     memset(o, 0, sizeof *o);
     xf_probe_config_default(&o->cfg);
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            print_help();
-            return 0;
-        } else if (strcmp(a, "--json") == 0) {
-            o->json = true;
-        } else if (strcmp(a, "--ds") == 0 && v) {
-            o->tasks = v, i++;
-        } else if (strcmp(a, "--features") == 0 && v) {
-            o->features = v, i++;
-        } else if (strcmp(a, "--labels") == 0 && v) {
-            o->labels = v, i++;
-        } else if (strcmp(a, "--test-features") == 0 && v) {
-            o->test_features = v, i++;
-        } else if (strcmp(a, "--test-labels") == 0 && v) {
-            o->test_labels = v, i++;
-        } else if (strcmp(a, "--shots") == 0 && v) {
-            if (!parse_shots(v, &o->cfg))
-                return cli_fail(xf_fail(XF_EINVAL,
-                                        "--shots '%s': expected up to %d positive integers or "
-                                        "'all' separated by commas",
-                                        v, XF_PROBE_MAX_SHOTS),
-                                "probe");
-            i++;
-        } else if (strcmp(a, "--draws") == 0 && v) {
-            if (!parse_int(v, 1, &o->cfg.draws))
-                return cli_fail(xf_fail(XF_EINVAL, "--draws '%s': expected an integer >= 1", v),
-                                "probe");
-            i++;
-        } else if (strcmp(a, "--test-limit") == 0 && v) {
-            if (!parse_int(v, 0, &o->cfg.test_limit))
-                return cli_fail(
-                    xf_fail(XF_EINVAL, "--test-limit '%s': expected an integer >= 0", v), "probe");
-            i++;
-        } else if (strcmp(a, "--lambda") == 0 && v) {
-            if (!parse_lambdas(v, &o->cfg))
-                return cli_fail(xf_fail(XF_EINVAL,
-                                        "--lambda '%s': expected 'loo' or up to %d numbers > 0 "
-                                        "separated by commas",
-                                        v, XF_PROBE_MAX_LAMBDAS),
-                                "probe");
-            i++;
-        } else if (strcmp(a, "--layers") == 0 && v) {
-            if (!parse_layers(v, &o->cfg))
-                return cli_fail(xf_fail(XF_EINVAL,
-                                        "--layers '%s': expected all, last or tap indices "
-                                        "separated by commas",
-                                        v),
-                                "probe");
-            i++;
-        } else if (a[0] != '-' && !o->checkpoint) {
-            o->checkpoint = a;
-        } else {
-            fprintf(stderr, "xfer probe: unknown or incomplete option '%s'\n", a);
-            return cli_usage(usage);
-        }
-    }
-    bool by_features = o->features || o->labels || o->test_features || o->test_labels;
+    static char text[2][CLI_SETTING_TEXT];
+    /* The limits in the help text come from the settings table. */
+    const xf_setting *shots = probe_setting("shots"), *lambda = probe_setting("lambda"),
+                     *layers = probe_setting("layers");
+    char shots_help[200], lambda_help[200], layers_help[160];
+    snprintf(shots_help, sizeof shots_help,
+             "images per class of the support sets, up to %d counts each in [%.0f, %.0f] "
+             "(default %s); 'all': every training image, one deterministic draw",
+             shots->max_items, shots->lo, shots->hi, shots->def);
+    snprintf(lambda_help, sizeof lambda_help,
+             "ridge strength in (0, %g] (default %s); a list L1,L2,... solves each from one "
+             "eigendecomposition; 'loo' chooses per probe from 2^-4..2^16 by closed-form "
+             "leave-one-out error",
+             lambda->hi, lambda->def);
+    snprintf(layers_help, sizeof layers_help,
+             "all (default), last, or up to %d tap indices in [%.0f, %.0f] (negative: from "
+             "the end)",
+             layers->max_items, layers->lo, layers->hi);
+    cli_option opts[] = {
+        {.name = "--ds", .value = "LIST", .kind = CLI_STRINGS, .dest = o->tasks,
+         .count = &o->n_tasks, .max = MAX_TASKS,
+         .help = "comma-separated task names (see `xfer data list`) or idx:DIR; their images "
+                 "must have the model's input shape"},
+        {.name = "--features", .value = "F,...", .kind = CLI_STRINGS, .dest = o->features,
+         .count = &o->n_features, .max = XF_PROBE_MAX_LAYERS,
+         .help = "instead of CKPT: float32 N x D features (.npy) computed elsewhere, one file "
+                 "per layer, with --labels (integer .npy), --test-features, --test-labels"},
+        {.name = "--labels", .value = "F", .kind = CLI_STRING, .dest = &o->labels,
+         .help = "training labels of --features"},
+        {.name = "--test-features", .value = "F,...", .kind = CLI_STRINGS,
+         .dest = o->test_features, .count = &o->n_test_features, .max = XF_PROBE_MAX_LAYERS,
+         .help = "test features, one file per layer as --features"},
+        {.name = "--test-labels", .value = "F", .kind = CLI_STRING, .dest = &o->test_labels,
+         .help = "test labels of --test-features"},
+        {.name = "--shots", .value = "LIST", .kind = CLI_CUSTOM, .parse = parse_shots,
+         .dest = &o->cfg,
+         .help = shots_help},
+        cli_setting_option(probe_setting("draws"), &o->cfg, text[0]),
+        {.name = "--lambda", .value = "X", .kind = CLI_CUSTOM, .parse = parse_lambdas,
+         .dest = &o->cfg,
+         .help = lambda_help},
+        {.name = "--layers", .value = "L", .kind = CLI_CUSTOM, .parse = parse_layers,
+         .dest = &o->cfg,
+         .help = layers_help},
+        cli_setting_option(probe_setting("test_limit"), &o->cfg, text[1]),
+        {.name = "--json", .kind = CLI_FLAG, .dest = &o->json,
+         .help = "print one JSON document with every draw instead of the table"},
+    };
+    int n_operands;
+    int rc = cli_parse(&command, opts, (int)(sizeof opts / sizeof opts[0]), argc, argv,
+                       &o->checkpoint, &n_operands);
+    if (rc >= 0) return rc;
+    bool by_features = o->n_features || o->labels || o->n_test_features || o->test_labels;
     if (by_features) {
-        if (o->checkpoint || o->tasks || !o->features || !o->labels || !o->test_features ||
-            !o->test_labels) {
+        if (o->checkpoint || o->n_tasks || !o->n_features || !o->labels ||
+            !o->n_test_features || !o->test_labels) {
             fprintf(stderr, "xfer probe: --features needs --labels, --test-features and "
-                            "--test-labels, and no CKPT or --ds\n");
-            return cli_usage(usage);
+                            "--test-labels, and no CKPT or --ds\nusage: %s\n", command.usage);
+            return 2;
         }
-    } else if (!o->checkpoint || !o->tasks) {
-        return cli_usage(usage);
+    } else if (!o->checkpoint || !o->n_tasks) {
+        fprintf(stderr, "xfer probe: give CKPT and --ds (or --features)\nusage: %s\n",
+                command.usage);
+        return 2;
     }
     return -1;
 }
@@ -323,17 +326,6 @@ static int probe_task(const char *task, xf_model *m, options *o, cJSON *json_res
     return rc;
 }
 
-/* Splits a comma-separated list in place into at most `cap` items. */
-static int split_list(char *s, char **items, int cap) {
-    int n = 0;
-    char *save = NULL;
-    for (char *tok = strtok_r(s, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        if (n == cap) return -1;
-        items[n++] = tok;
-    }
-    return n;
-}
-
 /* A layer's name: its training feature file's name without folder and .npy. */
 static void layer_name(const char *path, char *out, size_t cap) {
     const char *slash = strrchr(path, '/');
@@ -346,13 +338,9 @@ static void layer_name(const char *path, char *out, size_t cap) {
  * loaded one layer at a time. */
 static int probe_features(options *o, cJSON *json_results) {
     const char *context = "probe";
-    char train_list[4096], test_list[4096];
-    char *train_files[XF_PROBE_MAX_LAYERS], *test_files[XF_PROBE_MAX_LAYERS];
-    snprintf(train_list, sizeof train_list, "%s", o->features);
-    snprintf(test_list, sizeof test_list, "%s", o->test_features);
-    int n_taps = split_list(train_list, train_files, XF_PROBE_MAX_LAYERS);
-    int n_test_taps = split_list(test_list, test_files, XF_PROBE_MAX_LAYERS);
-    if (n_taps < 1 || n_taps != n_test_taps)
+    const char *const *train_files = o->features, *const *test_files = o->test_features;
+    int n_taps = o->n_features, n_test_taps = o->n_test_features;
+    if (n_taps != n_test_taps)
         return cli_fail(xf_fail(XF_EINVAL,
                                 "--features names %d file(s), --test-features %d: expected the "
                                 "same number, 1 to %d",
@@ -434,6 +422,20 @@ done:
     return rc;
 }
 
+/* The --features list as given, for the JSON document. */
+static char *join(const char *const *items, int n) {
+    size_t len = 1;
+    for (int i = 0; i < n; i++) len += strlen(items[i]) + 1;
+    char *out = xf_malloc(len);
+    if (!out) return NULL;
+    out[0] = 0;
+    for (int i = 0; i < n; i++) {
+        if (i) strcat(out, ",");
+        strcat(out, items[i]);
+    }
+    return out;
+}
+
 static int print_json(cJSON *doc) {
     char *text = cJSON_Print(doc);
     if (!text) return cli_fail(xf_fail(XF_ENOMEM, "printing the JSON document"), "probe");
@@ -447,15 +449,17 @@ int cmd_probe(int argc, char **argv) {
     int rc = parse_options(argc, argv, &o);
     if (rc >= 0) return rc;
     xf_model m = {0};
-    if (!o.features) {
+    if (!o.n_features) {
         xf_status st = xf_checkpoint_load(o.checkpoint, &m);
         if (st != XF_OK) return cli_fail(st, "probe");
     }
 
     cJSON *doc = cJSON_CreateObject();
     cJSON *results = doc ? cJSON_AddArrayToObject(doc, "results") : NULL;
-    if (!results || !(o.features ? cJSON_AddStringToObject(doc, "features", o.features)
-                    : cJSON_AddStringToObject(doc, "checkpoint", o.checkpoint)) ||
+    char *features = o.n_features ? join(o.features, o.n_features) : NULL;
+    if (!results || (o.n_features && !features) ||
+        !(o.n_features ? cJSON_AddStringToObject(doc, "features", features)
+                       : cJSON_AddStringToObject(doc, "checkpoint", o.checkpoint)) ||
         !(o.cfg.loo ? cJSON_AddStringToObject(doc, "lambda", "loo")
                     : cJSON_AddNumberToObject(doc, "lambda", o.cfg.lambda)) ||
         !cJSON_AddNumberToObject(doc, "draws", o.cfg.draws) ||
@@ -464,16 +468,12 @@ int cmd_probe(int argc, char **argv) {
         goto done;
     }
 
-    char tasks[1024];
-    snprintf(tasks, sizeof tasks, "%s", o.tasks ? o.tasks : "");
-    char *save = NULL;
-    rc = o.features ? probe_features(&o, results) : 0;
-    for (char *task = o.features ? NULL : strtok_r(tasks, ",", &save); task && rc == 0;
-         task = strtok_r(NULL, ",", &save))
-        rc = probe_task(task, &m, &o, results);
+    rc = o.n_features ? probe_features(&o, results) : 0;
+    for (int i = 0; i < o.n_tasks && rc == 0; i++) rc = probe_task(o.tasks[i], &m, &o, results);
     if (rc == 0 && o.json) rc = print_json(doc);
 done:
+    free(features);
     cJSON_Delete(doc);
-    if (!o.features) xf_model_free(&m);
+    if (!o.n_features) xf_model_free(&m);
     return rc;
 }

@@ -6,12 +6,23 @@
 #include "analysis/setfit.h"
 #include "analysis/study.h"
 #include "analysis/studydir.h"
+#include "cli/args.h"
 #include "cli/commands.h"
 #include "report/plot.h"
 #include "report/report.h"
 #include "study/store.h"
 
-static const char usage[] = "xfer report DIR";
+static const cli_command command = {
+    .name = "report",
+    .usage = "xfer report DIR",
+    .about = "Writes DIR/report/index.html, one self-contained page (figures embedded) with\n"
+             "the saturation fit of every (US task, DS task, shots) set of the study in\n"
+             "DIR/study.db and a DS-vs-US accuracy figure for each, and DIR/report/fits.csv\n"
+             "with the fit table. Prints the page's path.",
+    .operand = "DIR",
+    .min_operands = 1,
+    .max_operands = 1,
+};
 
 /* The study's name is its directory's name (runs/quick -> quick). */
 static void study_name(const char *dir, char *out, size_t cap) {
@@ -23,17 +34,9 @@ static void study_name(const char *dir, char *out, size_t cap) {
 }
 
 int cmd_report(int argc, char **argv) {
-    if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-        printf("usage: %s\n\n"
-               "Writes DIR/report/index.html, one self-contained page (figures embedded) with\n"
-               "the saturation fit of every (US task, DS task, shots) set of the study in\n"
-               "DIR/study.db and a DS-vs-US accuracy figure for each, and DIR/report/fits.csv\n"
-               "with the fit table. Prints the page's path.\n",
-               usage);
-        return 0;
-    }
-    if (argc != 2 || argv[1][0] == '-') return cli_usage(usage);
-    const char *dir = argv[1];
+    const char *dir = NULL;
+    int rc = cli_parse(&command, NULL, 0, argc, argv, &dir, NULL);
+    if (rc >= 0) return rc;
     xf_fit_options opts = xf_fit_options_default();
     xf_study_results r;
     xf_status st = xf_study_analyse(dir, &opts, &r);
@@ -41,7 +44,7 @@ int cmd_report(int argc, char **argv) {
     char name[256], path[1200];
     study_name(dir, name, sizeof name);
     st = xf_report_study_write(dir, name, &r, path, sizeof path);
-    int rc = st == XF_OK ? 0 : cli_fail(st, dir);
+    rc = st == XF_OK ? 0 : cli_fail(st, dir);
     if (rc == 0) printf("%s\n", path);
     xf_study_results_free(&r);
     xf_plot_release_caches();

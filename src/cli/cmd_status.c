@@ -2,11 +2,20 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli/args.h"
 #include "cli/commands.h"
 #include "core/progress.h"
 #include "study/store.h"
 
-static const char usage[] = "xfer status DIR [--errors]";
+static const cli_command command = {
+    .name = "status",
+    .usage = "xfer status DIR [--errors]",
+    .about = "Where the study in DIR stands, from its store: finished/planned,\n"
+             "failed, in flight, the rate of the latest run and its ETA.",
+    .operand = "DIR",
+    .min_operands = 1,
+    .max_operands = 1,
+};
 
 static xf_status print_error(void *ctx, int n, const char *const *names,
                              const char *const *values, const bool *is_number) {
@@ -22,23 +31,12 @@ static xf_status print_error(void *ctx, int n, const char *const *names,
 int cmd_status(int argc, char **argv) {
     const char *dir = NULL;
     bool errors = false;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            printf("usage: %s\n\n"
-                   "Where the study in DIR stands, from its store: finished/planned,\n"
-                   "failed, in flight, the rate of the latest run and its ETA.\n\n"
-                   "  --errors   also list the failed and diverged trials with their error\n",
-                   usage);
-            return 0;
-        }
-        if (strcmp(argv[i], "--errors") == 0)
-            errors = true;
-        else if (argv[i][0] == '-' || dir)
-            return cli_usage(usage);
-        else
-            dir = argv[i];
-    }
-    if (!dir) return cli_usage(usage);
+    cli_option opts[] = {
+        {.name = "--errors", .kind = CLI_FLAG, .dest = &errors,
+         .help = "also list the failed and diverged trials with their error"},
+    };
+    int rc = cli_parse(&command, opts, 1, argc, argv, &dir, NULL);
+    if (rc >= 0) return rc;
     char db[4200];
     snprintf(db, sizeof db, "%s/study.db", dir);
     if (access(db, F_OK) != 0) {

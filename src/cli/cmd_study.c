@@ -4,47 +4,31 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli/args.h"
 #include "cli/commands.h"
 #include "core/mem.h"
 #include "study/config.h"
 #include "study/runner.h"
 #include "study/slurm.h"
 
-static const char usage[] =
-    "xfer study FILE [--out DIR] [-j N] [--retry-failed]\n"
-    "       xfer study FILE --slurm [--workers W] [--partition P] [--time T]\n"
-    "                       [--cpus-per-task C] [--dry-run] [--out DIR] [--retry-failed]\n"
-    "       xfer study FILE --array W [--todo LIST] [--out DIR] [--retry-failed]";
-
-static void help(void) {
-    printf("usage: %s\n\n"
-           "Runs every trial of the study FILE (YAML; see docs/studies.md and examples/):\n"
-           "pre-trains each model of the plan on the upstream task, checkpoints it,\n"
-           "probes it few-shot on the downstream tasks and records it in the study's\n"
-           "SQLite store. A re-run skips finished trials, and failed ones unless\n"
-           "--retry-failed; a study killed at any moment resumes where it stopped.\n\n"
-           "  --out DIR        the study folder (default: runs/<name>)\n"
-           "  -j N             N worker processes sharing the cores (default 1)\n"
-           "  --retry-failed   run failed and diverged trials again\n"
-           "  --slurm          submit a job array of W workers and a merge job (afterany)\n"
-           "    --workers W    array tasks (default 4)\n"
-           "    --partition P, --time T, --cpus-per-task C   passed to sbatch\n"
-           "    --dry-run      write the batch scripts under DIR/slurm/, submit nothing\n"
-           "  --array W        be one task of a job array of W (the index comes from\n"
-           "                   SLURM_ARRAY_TASK_ID, PBS_ARRAY_INDEX, SGE_TASK_ID or\n"
-           "                   LSB_JOBINDEX); writes DIR/results/<trial>.json files that\n"
-           "                   'xfer merge DIR' folds into study.db\n"
-           "    --todo LIST    share out only the trial ids listed in LIST\n",
-           usage);
-}
-
-static bool int_arg(const char *s, int lo, int hi, int *out) {
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (!*s || *end || v < lo || v > hi) return false;
-    *out = (int)v;
-    return true;
-}
+static const cli_command command = {
+    .name = "study",
+    .usage = "xfer study FILE [--out DIR] [-j N] [--retry-failed]\n"
+             "       xfer study FILE --slurm [--workers W] [--partition P] [--time T]\n"
+             "                       [--cpus-per-task C] [--dry-run] [--out DIR] [--retry-failed]\n"
+             "       xfer study FILE --array W [--todo LIST] [--out DIR] [--retry-failed]",
+    .about = "Runs every trial of the study FILE (YAML; see docs/studies.md and examples/):\n"
+             "pre-trains each model of the plan on the upstream task, checkpoints it,\n"
+             "probes it few-shot on the downstream tasks and records it in the study's\n"
+             "SQLite store. A re-run skips finished trials, and failed ones unless\n"
+             "--retry-failed; a study killed at any moment resumes where it stopped.",
+    .epilog = "With --array W the task's index comes from SLURM_ARRAY_TASK_ID,\n"
+              "PBS_ARRAY_INDEX, SGE_TASK_ID or LSB_JOBINDEX; it writes DIR/results/<trial>.json\n"
+              "files that 'xfer merge DIR' folds into study.db.",
+    .operand = "FILE",
+    .min_operands = 1,
+    .max_operands = 1,
+};
 
 int cmd_study(int argc, char **argv) {
     const char *file = NULL, *partition = NULL, *time = NULL, *todo = NULL;
@@ -52,41 +36,37 @@ int cmd_study(int argc, char **argv) {
     opts.workers = 1;
     bool slurm = false, dry_run = false;
     int slurm_workers = 4, cpus = 0, array = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        bool has_value = i + 1 < argc;
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            help();
-            return 0;
-        } else if (strcmp(a, "--out") == 0 && has_value) {
-            opts.out_dir = argv[++i];
-        } else if (strcmp(a, "-j") == 0 && has_value) {
-            if (!int_arg(argv[++i], 1, 1024, &opts.workers)) return cli_usage(usage);
-        } else if (strcmp(a, "--retry-failed") == 0) {
-            opts.retry_failed = true;
-        } else if (strcmp(a, "--slurm") == 0) {
-            slurm = true;
-        } else if (strcmp(a, "--workers") == 0 && has_value) {
-            if (!int_arg(argv[++i], 1, 100000, &slurm_workers)) return cli_usage(usage);
-        } else if (strcmp(a, "--cpus-per-task") == 0 && has_value) {
-            if (!int_arg(argv[++i], 1, 4096, &cpus)) return cli_usage(usage);
-        } else if (strcmp(a, "--partition") == 0 && has_value) {
-            partition = argv[++i];
-        } else if (strcmp(a, "--time") == 0 && has_value) {
-            time = argv[++i];
-        } else if (strcmp(a, "--dry-run") == 0) {
-            dry_run = true;
-        } else if (strcmp(a, "--array") == 0 && has_value) {
-            if (!int_arg(argv[++i], 1, 100000, &array)) return cli_usage(usage);
-        } else if (strcmp(a, "--todo") == 0 && has_value) {
-            todo = argv[++i];
-        } else if (a[0] == '-' || file) {
-            return cli_usage(usage);
-        } else {
-            file = a;
-        }
+    cli_option options[] = {
+        {.name = "--out", .value = "DIR", .kind = CLI_STRING, .dest = &opts.out_dir,
+         .help = "the study folder (default: runs/<name>)"},
+        {.name = "-j", .value = "N", .kind = CLI_INT, .dest = &opts.workers, .lo = 1,
+         .hi = 1024, .help = "N worker processes sharing the cores (default 1)"},
+        {.name = "--retry-failed", .kind = CLI_FLAG, .dest = &opts.retry_failed,
+         .help = "run failed and diverged trials again"},
+        {.name = "--slurm", .kind = CLI_FLAG, .dest = &slurm,
+         .help = "submit a job array of W workers and a merge job (afterany)"},
+        {.name = "--workers", .value = "W", .kind = CLI_INT, .dest = &slurm_workers, .lo = 1,
+         .hi = 100000, .help = "--slurm: array tasks (default 4)"},
+        {.name = "--partition", .value = "P", .kind = CLI_STRING, .dest = &partition,
+         .help = "--slurm: passed to sbatch"},
+        {.name = "--time", .value = "T", .kind = CLI_STRING, .dest = &time,
+         .help = "--slurm: passed to sbatch"},
+        {.name = "--cpus-per-task", .value = "C", .kind = CLI_INT, .dest = &cpus, .lo = 1,
+         .hi = 4096, .help = "--slurm: passed to sbatch"},
+        {.name = "--dry-run", .kind = CLI_FLAG, .dest = &dry_run,
+         .help = "--slurm: write the batch scripts under DIR/slurm/, submit nothing"},
+        {.name = "--array", .value = "W", .kind = CLI_INT, .dest = &array, .lo = 1,
+         .hi = 100000, .help = "be one task of a job array of W (see below)"},
+        {.name = "--todo", .value = "LIST", .kind = CLI_STRING, .dest = &todo,
+         .help = "--array: share out only the trial ids listed in the file LIST"},
+    };
+    int rc = cli_parse(&command, options, (int)(sizeof options / sizeof options[0]), argc,
+                       argv, &file, NULL);
+    if (rc >= 0) return rc;
+    if (slurm && array) {
+        fprintf(stderr, "xfer study: give --slurm or --array, not both\n");
+        return 2;
     }
-    if (!file || (slurm && array)) return cli_usage(usage);
 
     xf_study_config cfg;
     xf_status st = xf_study_config_load(file, &cfg);

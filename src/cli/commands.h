@@ -13,11 +13,11 @@ int cmd_export(int argc, char **argv);
 int cmd_merge(int argc, char **argv);
 int cmd_fit(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_help(int argc, char **argv);
 
 /* Prints "xfer: <context>: <error message>" and returns the exit status for
- * a failed command (1; 2 for a usage error). */
+ * a failed command (1). */
 #include "core/status.h"
 int cli_fail(xf_status status, const char *context);
-int cli_usage(const char *usage);
 
 #endif

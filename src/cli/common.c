@@ -7,8 +7,3 @@ int cli_fail(xf_status status, const char *context) {
                                                                        : xf_status_name(status));
     return 1;
 }
-
-int cli_usage(const char *usage) {
-    fprintf(stderr, "usage: %s\n", usage);
-    return 2;
-}

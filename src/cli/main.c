@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli/args.h"
 #include "cli/commands.h"
 #include "core/blas.h"
 #include "core/log.h"
@@ -26,6 +27,7 @@ static const command commands[] = {
     {"merge", cmd_merge, "fold a cluster run's result files into study.db"},
     {"fit", cmd_fit, "fit the saturation curve to a study's results"},
     {"report", cmd_report, "write a study's HTML report"},
+    {"help", cmd_help, "every model, training and probe setting (help settings)"},
 };
 
 static void print_usage(FILE *out) {
@@ -52,7 +54,12 @@ static void use_fastest_blas_kernel(char **argv) {
 int main(int argc, char **argv) {
     use_fastest_blas_kernel(argv);
     const char *level = getenv("XFER_LOG");
-    if (level) xf_log_set_level((xf_log_level)atoi(level));
+    long long v;
+    if (level && cli_parse_int("XFER_LOG", level, XF_LOG_ERROR, XF_LOG_DEBUG, &v) != XF_OK) {
+        fprintf(stderr, "xfer: %s (0 errors, 1 warnings, 2 info, 3 debug)\n", xf_error_message());
+        return 2;
+    }
+    if (level) xf_log_set_level((xf_log_level)v);
     int i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {
         if (strcmp(argv[i], "-v") == 0)

@@ -5,9 +5,9 @@
  * 2 * 2 N D CM, head 2 D classes. */
 #include "models/mixer.h"
 
-#include <cjson/cJSON.h>
 #include <math.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -279,15 +279,23 @@ xf_status xf_mixer_loss_f64(const xf_model *m, const double *params, const doubl
     return XF_OK;
 }
 
+#define MIXER(field) XF_FIELD_INT, offsetof(xf_model_config, mixer.field)
+
+static const xf_setting mixer_settings[] = {
+    {.key = "patch", .kind = XF_SETTING_INT, .lo = 1, .hi = 256, .def = "4", .required = true,
+     .help = "patch side in pixels; divides the image", MIXER(patch)},
+    {.key = "dim", .kind = XF_SETTING_INT, .lo = 1, .hi = 8192, .def = "64", .required = true,
+     .help = "channels per token", MIXER(dim)},
+    {.key = "depth", .kind = XF_SETTING_INT, .lo = 1, .hi = 256, .def = "4", .required = true,
+     .help = "token- and channel-mixing blocks", MIXER(depth)},
+    {.key = "token_mlp_dim", .kind = XF_SETTING_INT, .lo = 1, .hi = 1 << 16, .def = "64",
+     .required = true, .help = "hidden units of the token-mixing MLP", MIXER(token_mlp_dim)},
+    {.key = "channel_mlp_dim", .kind = XF_SETTING_INT, .lo = 1, .hi = 1 << 16, .def = "256",
+     .required = true, .help = "hidden units of the channel-mixing MLP",
+     MIXER(channel_mlp_dim)},
+};
+
 static xf_status mixer_validate(const xf_model_config *c) {
-    xf_status st;
-    if ((st = xf_config_check_range("mixer.patch", c->mixer.patch, 1, 256)) ||
-        (st = xf_config_check_range("mixer.dim", c->mixer.dim, 1, 8192)) ||
-        (st = xf_config_check_range("mixer.depth", c->mixer.depth, 1, 256)) ||
-        (st = xf_config_check_range("mixer.token_mlp_dim", c->mixer.token_mlp_dim, 1, 1 << 16)) ||
-        (st = xf_config_check_range("mixer.channel_mlp_dim", c->mixer.channel_mlp_dim, 1,
-                                    1 << 16)))
-        return st;
     if (c->height % c->mixer.patch || c->width % c->mixer.patch)
         return xf_fail(XF_EINVAL,
                        "model config: mixer.patch %d does not divide the %d x %d image "
@@ -301,31 +309,11 @@ static xf_status mixer_validate(const xf_model_config *c) {
     return XF_OK;
 }
 
-static bool mixer_to_json(const xf_model_config *c, cJSON *obj) {
-    return cJSON_AddNumberToObject(obj, "patch", c->mixer.patch) &&
-           cJSON_AddNumberToObject(obj, "dim", c->mixer.dim) &&
-           cJSON_AddNumberToObject(obj, "depth", c->mixer.depth) &&
-           cJSON_AddNumberToObject(obj, "token_mlp_dim", c->mixer.token_mlp_dim) &&
-           cJSON_AddNumberToObject(obj, "channel_mlp_dim", c->mixer.channel_mlp_dim);
-}
-
-static xf_status mixer_from_json(const cJSON *obj, xf_model_config *c) {
-    xf_status st;
-    if ((st = xf_json_get_int(obj, "patch", "mixer.patch", &c->mixer.patch)) ||
-        (st = xf_json_get_int(obj, "dim", "mixer.dim", &c->mixer.dim)) ||
-        (st = xf_json_get_int(obj, "depth", "mixer.depth", &c->mixer.depth)) ||
-        (st = xf_json_get_int(obj, "token_mlp_dim", "mixer.token_mlp_dim",
-                              &c->mixer.token_mlp_dim)) ||
-        (st = xf_json_get_int(obj, "channel_mlp_dim", "mixer.channel_mlp_dim",
-                              &c->mixer.channel_mlp_dim)))
-        return st;
-    return XF_OK;
-}
-
 const xf_family_info xf_mixer_family = {
     .name = "mixer",
+    .summary = "patch embedding, depth token- and channel-mixing blocks, head",
     .ops = &xf_mixer_ops,
+    .settings = mixer_settings,
+    .n_settings = sizeof mixer_settings / sizeof mixer_settings[0],
     .validate = mixer_validate,
-    .to_json = mixer_to_json,
-    .from_json = mixer_from_json,
 };

@@ -5,9 +5,8 @@
  * cost O(width) per image against the products' O(in * width). */
 #include "models/mlp.h"
 
-#include <cjson/cJSON.h>
-
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -178,11 +177,16 @@ xf_status xf_mlp_loss_f64(const xf_model *m, const double *params, const double 
     return XF_OK;
 }
 
+#define MLP(field) XF_FIELD_INT, offsetof(xf_model_config, mlp.field)
+
+static const xf_setting mlp_settings[] = {
+    {.key = "width", .kind = XF_SETTING_INT, .lo = 1, .hi = 1 << 16, .def = "256",
+     .required = true, .help = "hidden units per block", MLP(width)},
+    {.key = "depth", .kind = XF_SETTING_INT, .lo = 1, .hi = 256, .def = "2", .required = true,
+     .help = "hidden blocks (Linear + GELU)", MLP(depth)},
+};
+
 static xf_status mlp_validate(const xf_model_config *c) {
-    xf_status st;
-    if ((st = xf_config_check_range("mlp.width", c->mlp.width, 1, 1 << 16)) ||
-        (st = xf_config_check_range("mlp.depth", c->mlp.depth, 1, 256)))
-        return st;
     if ((double)input_dim(c) * c->mlp.width > (double)(1u << 31) - 1)
         return xf_fail(XF_EINVAL,
                        "model config: input %d x %d x %d times mlp.width %d is too many "
@@ -191,23 +195,11 @@ static xf_status mlp_validate(const xf_model_config *c) {
     return XF_OK;
 }
 
-static bool mlp_to_json(const xf_model_config *c, cJSON *obj) {
-    return cJSON_AddNumberToObject(obj, "width", c->mlp.width) &&
-           cJSON_AddNumberToObject(obj, "depth", c->mlp.depth);
-}
-
-static xf_status mlp_from_json(const cJSON *obj, xf_model_config *c) {
-    xf_status st;
-    if ((st = xf_json_get_int(obj, "width", "mlp.width", &c->mlp.width)) ||
-        (st = xf_json_get_int(obj, "depth", "mlp.depth", &c->mlp.depth)))
-        return st;
-    return XF_OK;
-}
-
 const xf_family_info xf_mlp_family = {
     .name = "mlp",
+    .summary = "flatten, depth x [Linear(width) + GELU], Linear head",
     .ops = &xf_mlp_ops,
+    .settings = mlp_settings,
+    .n_settings = sizeof mlp_settings / sizeof mlp_settings[0],
     .validate = mlp_validate,
-    .to_json = mlp_to_json,
-    .from_json = mlp_from_json,
 };

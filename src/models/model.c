@@ -9,7 +9,6 @@
 #include "models/model.h"
 
 #include <cjson/cJSON.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,7 +41,11 @@ xf_status xf_family_parse(const char *name, xf_family *f) {
     return xf_fail(XF_EINVAL, "unknown model family '%s' (known: %s)", name, known);
 }
 
-xf_status xf_config_check_range(const char *field, int v, int lo, int hi) {
+const xf_family_info *xf_family_of(xf_family f) {
+    return (unsigned)f < XF_N_FAMILIES ? families[f] : NULL;
+}
+
+static xf_status check_range(const char *field, int v, int lo, int hi) {
     if (v < lo || v > hi)
         return xf_fail(XF_EINVAL, "model config: field '%s' is %d, expected %d..%d", field, v, lo,
                        hi);
@@ -56,10 +59,11 @@ static xf_status validate(const xf_model_config *c) {
     if ((unsigned)c->family >= XF_N_FAMILIES || !families[c->family])
         return xf_fail(XF_EINVAL, "model config: field 'family' is %d, not a known family",
                        (int)c->family);
-    if ((st = xf_config_check_range("height", c->height, 1, 4096)) ||
-        (st = xf_config_check_range("width", c->width, 1, 4096)) ||
-        (st = xf_config_check_range("channels", c->channels, 1, 64)) ||
-        (st = xf_config_check_range("n_classes", c->n_classes, 2, 1 << 20)))
+    if ((st = check_range("height", c->height, 1, 4096)) ||
+        (st = check_range("width", c->width, 1, 4096)) ||
+        (st = check_range("channels", c->channels, 1, 64)) ||
+        (st = check_range("n_classes", c->n_classes, 2, 1 << 20)) ||
+        (st = xf_family_check_settings(families[c->family], c)))
         return st;
     return families[c->family]->validate(c);
 }
@@ -146,42 +150,12 @@ char *xf_model_config_to_json(const xf_model_config *cfg) {
         goto done;
     const xf_family_info *family = families[cfg->family];
     cJSON *own = cJSON_AddObjectToObject(o, family->name);
-    if (!own || !family->to_json(cfg, own)) goto done;
+    if (!own || !xf_family_settings_to_json(family, cfg, own)) goto done;
     text = cJSON_PrintUnformatted(o);
 done:
     if (!text) xf_fail(XF_ENOMEM, "model config: building its JSON form");
     cJSON_Delete(o);
     return text;
-}
-
-/* field: the dotted path for messages ("mlp.width"). */
-xf_status xf_json_get_int(const cJSON *obj, const char *key, const char *field, int *out) {
-    const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, key);
-    if (!item) return xf_fail(XF_EFORMAT, "model config: missing field '%s'", field);
-    double v = item->valuedouble;
-    if (!cJSON_IsNumber(item) || v != floor(v) || fabs(v) > 2147483647.0)
-        return xf_fail(XF_EFORMAT, "model config: field '%s': expected an integer", field);
-    *out = (int)v;
-    return XF_OK;
-}
-
-xf_status xf_json_get_double(const cJSON *obj, const char *key, const char *field, double *out) {
-    const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, key);
-    if (!item) return xf_fail(XF_EFORMAT, "model config: missing field '%s'", field);
-    if (!cJSON_IsNumber(item) || !isfinite(item->valuedouble))
-        return xf_fail(XF_EFORMAT, "model config: field '%s': expected a number", field);
-    *out = item->valuedouble;
-    return XF_OK;
-}
-
-xf_status xf_json_get_string(const cJSON *obj, const char *key, const char *field,
-                             const char **out) {
-    const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, key);
-    if (!item) return xf_fail(XF_EFORMAT, "model config: missing field '%s'", field);
-    if (!cJSON_IsString(item))
-        return xf_fail(XF_EFORMAT, "model config: field '%s': expected a string", field);
-    *out = item->valuestring;
-    return XF_OK;
 }
 
 xf_status xf_model_config_from_json(const char *json, xf_model_config *cfg) {
@@ -218,7 +192,7 @@ xf_status xf_model_config_from_json(const char *json, xf_model_config *cfg) {
                  : xf_fail(XF_EFORMAT, "model config: missing field '%s'", name);
         goto done;
     }
-    if ((st = families[cfg->family]->from_json(own, cfg))) goto done;
+    if ((st = xf_family_settings_from_json(families[cfg->family], own, cfg))) goto done;
     st = validate(cfg);
 done:
     cJSON_Delete(o);

@@ -140,6 +140,15 @@ const xf_tensor_info *xf_model_find_tensor(const xf_model *m, const char *name);
 char *xf_model_config_to_json(const xf_model_config *cfg);
 xf_status xf_model_config_from_json(const char *json, xf_model_config *cfg);
 
+/* The checks that need no image: every setting in its range, and the
+ * settings that depend on each other (vit heads divides dim, resnet's last
+ * stage at most 4096 channels). A study's plan runs them on every trial. */
+xf_status xf_model_config_check_settings(const xf_model_config *cfg);
+
+/* cfg with the family's default settings (docs/models.md lists them) and
+ * no image shape or classes yet. */
+void xf_model_config_default(xf_model_config *cfg, xf_family f);
+
 const char *xf_family_name(xf_family f);
 xf_status xf_family_parse(const char *name, xf_family *f);
 

@@ -13,10 +13,10 @@
  * buffer) comes first. */
 #include "models/resnet.h"
 
-#include <cjson/cJSON.h>
 #include <limits.h>
 #include <math.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -456,80 +456,56 @@ xf_status xf_resnet_loss_f64(const xf_model *m, const double *params, const doub
     return XF_OK;
 }
 
-static xf_status rn_validate(const xf_model_config *c) {
-    xf_status st;
-    if ((st = xf_config_check_range("resnet.stages", c->resnet.stages, 1, 4))) return st;
-    for (int i = 0; i < c->resnet.stages; i++) {
-        char field[32];
-        snprintf(field, sizeof field, "resnet.blocks[%d]", i);
-        if ((st = xf_config_check_range(field, c->resnet.blocks[i], 1, 64))) return st;
-    }
-    if ((st = xf_config_check_range("resnet.base_width", c->resnet.base_width, 1,
-                                    4096 >> (c->resnet.stages - 1))))
-        return st;
-    if (c->resnet.norm != XF_NORM_GROUP_WS && c->resnet.norm != XF_NORM_BATCH)
+static const char *const norm_words[] = {[XF_NORM_GROUP_WS] = "group_ws",
+                                         [XF_NORM_BATCH] = "batch", NULL};
+/* The command line said gn / bn and checkpoints "group" before the names
+ * were one. */
+static const char *const norm_aliases[][2] = {
+    {"gn", "group_ws"}, {"group", "group_ws"}, {"bn", "batch"}, {NULL, NULL}};
+_Static_assert(sizeof(xf_resnet_norm) == sizeof(int), "norm is stored as an int");
+
+static const xf_setting resnet_settings[] = {
+    {.key = "blocks", .kind = XF_SETTING_INTS, .lo = 1, .hi = 64, .max_items = 4,
+     .def = "2,2,2", .required = true,
+     .help = "blocks per stage, one number per stage (1 to 4 stages)",
+     .field = XF_FIELD_INTS, .offset = offsetof(xf_model_config, resnet.blocks),
+     .count_offset = offsetof(xf_model_config, resnet.stages), .count_key = "stages"},
+    {.key = "base_width", .kind = XF_SETTING_INT, .lo = 1, .hi = 4096, .def = "16",
+     .required = true, .help = "channels of the first stage, doubled per stage",
+     .field = XF_FIELD_INT, .offset = offsetof(xf_model_config, resnet.base_width)},
+    {.key = "norm", .kind = XF_SETTING_WORD, .words = norm_words, .aliases = norm_aliases,
+     .def = "group_ws", .help = "GroupNorm with weight standardisation, or BatchNorm",
+     .field = XF_FIELD_INT, .offset = offsetof(xf_model_config, resnet.norm)},
+};
+
+static xf_status rn_check(const xf_model_config *c) {
+    /* The last stage has base_width << (stages - 1) channels. */
+    int widest = 4096 >> (c->resnet.stages - 1);
+    if (c->resnet.base_width > widest)
         return xf_fail(XF_EINVAL,
-                       "model config: field 'resnet.norm' is %d, expected group or batch",
-                       (int)c->resnet.norm);
+                       "model config: field 'resnet.base_width' is %d, expected at most %d with "
+                       "%d stages (the last stage has base_width x %d channels, at most 4096)",
+                       c->resnet.base_width, widest, c->resnet.stages,
+                       1 << (c->resnet.stages - 1));
+    return XF_OK;
+}
+
+static xf_status rn_validate(const xf_model_config *c) {
     /* One image's patches at the widest layer (positions x 9 channels) stay
      * within int, which BLAS takes. */
-    double widest = (double)(c->resnet.base_width << (c->resnet.stages - 1));
-    if ((double)c->height * c->width * 9 * widest > (double)INT_MAX)
+    double channels = (double)(c->resnet.base_width << (c->resnet.stages - 1));
+    if ((double)c->height * c->width * 9 * channels > (double)INT_MAX)
         return xf_fail(XF_EINVAL, "model config: resnet on a %d x %d image is too large",
                        c->height, c->width);
     return XF_OK;
 }
 
-static bool rn_to_json(const xf_model_config *c, cJSON *obj) {
-    cJSON *blocks = cJSON_AddArrayToObject(obj, "blocks");
-    if (!blocks) return false;
-    for (int i = 0; i < c->resnet.stages; i++) {
-        cJSON *n = cJSON_CreateNumber(c->resnet.blocks[i]);
-        if (!n || !cJSON_AddItemToArray(blocks, n)) return false;
-    }
-    return cJSON_AddNumberToObject(obj, "stages", c->resnet.stages) &&
-           cJSON_AddNumberToObject(obj, "base_width", c->resnet.base_width) &&
-           cJSON_AddStringToObject(obj, "norm",
-                                   c->resnet.norm == XF_NORM_BATCH ? "batch" : "group");
-}
-
-static xf_status rn_from_json(const cJSON *obj, xf_model_config *c) {
-    xf_status st;
-    const char *norm;
-    if ((st = xf_json_get_int(obj, "stages", "resnet.stages", &c->resnet.stages)) ||
-        (st = xf_json_get_int(obj, "base_width", "resnet.base_width", &c->resnet.base_width)) ||
-        (st = xf_json_get_string(obj, "norm", "resnet.norm", &norm)))
-        return st;
-    if (strcmp(norm, "group") == 0)
-        c->resnet.norm = XF_NORM_GROUP_WS;
-    else if (strcmp(norm, "batch") == 0)
-        c->resnet.norm = XF_NORM_BATCH;
-    else
-        return xf_fail(XF_EFORMAT,
-                       "model config: field 'resnet.norm' is '%s', expected group or batch", norm);
-    if ((st = xf_config_check_range("resnet.stages", c->resnet.stages, 1, 4))) return st;
-    const cJSON *blocks = cJSON_GetObjectItemCaseSensitive(obj, "blocks");
-    if (!blocks) return xf_fail(XF_EFORMAT, "model config: missing field 'resnet.blocks'");
-    if (!cJSON_IsArray(blocks) || cJSON_GetArraySize(blocks) != c->resnet.stages)
-        return xf_fail(XF_EFORMAT,
-                       "model config: field 'resnet.blocks': expected an array of %d integers "
-                       "(one per stage)",
-                       c->resnet.stages);
-    for (int i = 0; i < c->resnet.stages; i++) {
-        const cJSON *n = cJSON_GetArrayItem(blocks, i);
-        if (!cJSON_IsNumber(n) || n->valuedouble != floor(n->valuedouble) ||
-            fabs(n->valuedouble) > 1e6)
-            return xf_fail(XF_EFORMAT,
-                           "model config: field 'resnet.blocks[%d]': expected an integer", i);
-        c->resnet.blocks[i] = (int)n->valuedouble;
-    }
-    return XF_OK;
-}
-
 const xf_family_info xf_resnet_family = {
     .name = "resnet",
+    .summary = "stem conv, pre-activation stages of basic blocks, head",
     .ops = &xf_resnet_ops,
+    .settings = resnet_settings,
+    .n_settings = sizeof resnet_settings / sizeof resnet_settings[0],
+    .check = rn_check,
     .validate = rn_validate,
-    .to_json = rn_to_json,
-    .from_json = rn_from_json,
 };

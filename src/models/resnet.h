@@ -10,7 +10,7 @@
  * changes width or size, else x. Then norm (+ ReLU), global average pool
  * and head.fc (timm's 1x1 conv head: weight [classes, width, 1, 1] + bias).
  *
- * norm "group": GroupNorm with gcd(32, channels) groups (32 as BiT, and for
+ * norm "group_ws": GroupNorm with gcd(32, channels) groups (32 as BiT, and for
  * narrower layers the most groups of equal power-of-two size that divide
  * the channels), eps 1e-5, and every conv weight-standardised (StdConv2d,
  * eps XF_WSTD_EPS). norm "batch": BatchNorm (eps 1e-5, momentum 0.1) with

@@ -7,9 +7,9 @@
  * O(T D) per block and left out. */
 #include "models/vit.h"
 
-#include <cjson/cJSON.h>
 #include <math.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -311,24 +311,41 @@ xf_status xf_vit_loss_f64(const xf_model *m, const double *params, const double 
     return XF_OK;
 }
 
-static xf_status vit_validate(const xf_model_config *c) {
-    xf_status st;
-    if ((st = xf_config_check_range("vit.patch", c->vit.patch, 1, 256)) ||
-        (st = xf_config_check_range("vit.dim", c->vit.dim, 1, 8192)) ||
-        (st = xf_config_check_range("vit.depth", c->vit.depth, 1, 256)) ||
-        (st = xf_config_check_range("vit.heads", c->vit.heads, 1, c->vit.dim)))
-        return st;
-    if (c->vit.pool != XF_POOL_GAP && c->vit.pool != XF_POOL_CLS)
-        return xf_fail(XF_EINVAL, "model config: field 'vit.pool' is %d, expected gap or cls",
-                       (int)c->vit.pool);
+#define VIT(type, field) type, offsetof(xf_model_config, vit.field)
+
+static const char *const pool_words[] = {[XF_POOL_GAP] = "gap", [XF_POOL_CLS] = "cls", NULL};
+_Static_assert(sizeof(xf_vit_pool) == sizeof(int), "pool is stored as an int");
+
+static const xf_setting vit_settings[] = {
+    {.key = "patch", .kind = XF_SETTING_INT, .lo = 1, .hi = 256, .def = "4", .required = true,
+     .help = "patch side in pixels; divides the image", VIT(XF_FIELD_INT, patch)},
+    {.key = "dim", .kind = XF_SETTING_INT, .lo = 1, .hi = 8192, .def = "64", .required = true,
+     .help = "token width", VIT(XF_FIELD_INT, dim)},
+    {.key = "depth", .kind = XF_SETTING_INT, .lo = 1, .hi = 256, .def = "4", .required = true,
+     .help = "pre-norm transformer blocks", VIT(XF_FIELD_INT, depth)},
+    {.key = "heads", .kind = XF_SETTING_INT, .lo = 1, .hi = 1024, .def = "4", .required = true,
+     .help = "attention heads; divides dim", VIT(XF_FIELD_INT, heads)},
+    {.key = "mlp_ratio", .kind = XF_SETTING_REAL, .lo = 0, .lo_open = true, .hi = 64,
+     .def = "4", .help = "MLP hidden units = round(dim x mlp_ratio)",
+     VIT(XF_FIELD_DOUBLE, mlp_ratio)},
+    {.key = "pool", .kind = XF_SETTING_WORD, .words = pool_words, .def = "gap",
+     .help = "pooling before the head: mean of the patch tokens, or a class token",
+     VIT(XF_FIELD_INT, pool)},
+};
+
+static xf_status vit_check(const xf_model_config *c) {
     if (c->vit.dim % c->vit.heads)
         return xf_fail(XF_EINVAL, "model config: vit.dim %d is not divisible by vit.heads %d",
                        c->vit.dim, c->vit.heads);
-    if (!(c->vit.mlp_ratio > 0 && c->vit.mlp_ratio <= 64) || xf_vit_mlp_hidden(c) < 1)
+    if (xf_vit_mlp_hidden(c) < 1)
         return xf_fail(XF_EINVAL,
-                       "model config: field 'vit.mlp_ratio' is %g, expected > 0 and <= 64 with "
-                       "round(dim * mlp_ratio) >= 1",
-                       c->vit.mlp_ratio);
+                       "model config: vit.mlp_ratio %g gives round(dim * mlp_ratio) < 1 "
+                       "hidden units (dim %d)",
+                       c->vit.mlp_ratio, c->vit.dim);
+    return XF_OK;
+}
+
+static xf_status vit_validate(const xf_model_config *c) {
     if (c->height % c->vit.patch || c->width % c->vit.patch)
         return xf_fail(XF_EINVAL,
                        "model config: vit.patch %d does not divide the %d x %d image "
@@ -342,39 +359,12 @@ static xf_status vit_validate(const xf_model_config *c) {
     return XF_OK;
 }
 
-static bool vit_to_json(const xf_model_config *c, cJSON *obj) {
-    return cJSON_AddNumberToObject(obj, "patch", c->vit.patch) &&
-           cJSON_AddNumberToObject(obj, "dim", c->vit.dim) &&
-           cJSON_AddNumberToObject(obj, "depth", c->vit.depth) &&
-           cJSON_AddNumberToObject(obj, "heads", c->vit.heads) &&
-           cJSON_AddNumberToObject(obj, "mlp_ratio", c->vit.mlp_ratio) &&
-           cJSON_AddStringToObject(obj, "pool", c->vit.pool == XF_POOL_CLS ? "cls" : "gap");
-}
-
-static xf_status vit_from_json(const cJSON *obj, xf_model_config *c) {
-    xf_status st;
-    const char *pool;
-    if ((st = xf_json_get_int(obj, "patch", "vit.patch", &c->vit.patch)) ||
-        (st = xf_json_get_int(obj, "dim", "vit.dim", &c->vit.dim)) ||
-        (st = xf_json_get_int(obj, "depth", "vit.depth", &c->vit.depth)) ||
-        (st = xf_json_get_int(obj, "heads", "vit.heads", &c->vit.heads)) ||
-        (st = xf_json_get_double(obj, "mlp_ratio", "vit.mlp_ratio", &c->vit.mlp_ratio)) ||
-        (st = xf_json_get_string(obj, "pool", "vit.pool", &pool)))
-        return st;
-    if (strcmp(pool, "gap") == 0)
-        c->vit.pool = XF_POOL_GAP;
-    else if (strcmp(pool, "cls") == 0)
-        c->vit.pool = XF_POOL_CLS;
-    else
-        return xf_fail(XF_EFORMAT, "model config: field 'vit.pool' is '%s', expected gap or cls",
-                       pool);
-    return XF_OK;
-}
-
 const xf_family_info xf_vit_family = {
     .name = "vit",
+    .summary = "patch embedding, depth pre-norm transformer blocks, head",
     .ops = &xf_vit_ops,
+    .settings = vit_settings,
+    .n_settings = sizeof vit_settings / sizeof vit_settings[0],
+    .check = vit_check,
     .validate = vit_validate,
-    .to_json = vit_to_json,
-    .from_json = vit_from_json,
 };

@@ -5,15 +5,11 @@
 #include "core/mem.h"
 #include "core/rng.h"
 #include "probe/probe.h"
+#include "probe/probe_settings.h"
 
 void xf_probe_config_default(xf_probe_config *cfg) {
     memset(cfg, 0, sizeof *cfg);
-    static const int shots[] = {1, 5, 10, 25};
-    cfg->n_shots = (int)(sizeof shots / sizeof shots[0]);
-    memcpy(cfg->shots, shots, sizeof shots);
-    cfg->draws = 3;
-    cfg->lambda = 1024;
-    cfg->test_limit = 0;
+    xf_settings_apply_defaults(xf_probe_settings, xf_probe_n_settings, cfg);
 }
 
 void xf_probe_results_free(xf_probe_results *r) {

@@ -12,35 +12,49 @@
 #include "core/timer.h"
 #include "probe/features.h"
 #include "probe/probe.h"
+#include "probe/probe_settings.h"
 
 /* The test subsample (test_limit) is the same for every model, so the
  * accuracies of different checkpoints are measured on the same images. */
 static const uint64_t TEST_SUBSAMPLE_SEED = 0x7e57;
 static const double PROGRESS_AFTER_S = 2.0;
 
+/* A value out of its setting's range: "probe config: shots[0] is 20000,
+ * expected an integer in [1, 10000]". */
+static xf_status out_of_range(const char *key, int index, double v) {
+    const xf_setting *s = xf_setting_find(xf_probe_settings, xf_probe_n_settings, key);
+    char expect[128], at[16] = "";
+    xf_setting_expect(s, expect, sizeof expect);
+    if (index >= 0) snprintf(at, sizeof at, "[%d]", index);
+    return xf_fail(XF_EINVAL, "probe config: %s%s is %g, expected %s", key, at, v, expect);
+}
+
+static bool valid(const char *key, double v) {
+    return xf_setting_valid(xf_setting_find(xf_probe_settings, xf_probe_n_settings, key), v);
+}
+
 xf_status xf_probe_config_check(const xf_probe_config *cfg) {
     if (cfg->n_shots < 1 || cfg->n_shots > XF_PROBE_MAX_SHOTS)
         return xf_fail(XF_EINVAL, "probe config: %d shot counts, expected 1 to %d", cfg->n_shots,
                        XF_PROBE_MAX_SHOTS);
     for (int i = 0; i < cfg->n_shots; i++)
-        if (cfg->shots[i] < 1 && cfg->shots[i] != XF_PROBE_SHOTS_ALL)
-            return xf_fail(XF_EINVAL, "probe config: shots[%d] is %d, expected >= 1 or all", i,
-                           cfg->shots[i]);
-    if (cfg->draws < 1)
-        return xf_fail(XF_EINVAL, "probe config: draws is %d, expected >= 1", cfg->draws);
+        if (cfg->shots[i] != XF_PROBE_SHOTS_ALL && !valid("shots", cfg->shots[i]))
+            return out_of_range("shots", i, cfg->shots[i]);
+    if (!valid("draws", cfg->draws)) return out_of_range("draws", -1, cfg->draws);
     if (cfg->n_lambdas < 0 || cfg->n_lambdas > XF_PROBE_MAX_LAMBDAS)
         return xf_fail(XF_EINVAL, "probe config: %d lambdas, expected 0 to %d", cfg->n_lambdas,
                        XF_PROBE_MAX_LAMBDAS);
     for (int i = 0; i < (cfg->n_lambdas ? cfg->n_lambdas : 1); i++) {
         double l = cfg->n_lambdas ? cfg->lambdas[i] : cfg->lambda;
-        if (!(l > 0) || !isfinite(l))
-            return xf_fail(XF_EINVAL, "probe config: lambda %g, expected a finite value > 0", l);
+        if (!valid("lambda", l)) return out_of_range("lambda", cfg->n_lambdas ? i : -1, l);
     }
-    if (cfg->test_limit < 0)
-        return xf_fail(XF_EINVAL, "probe config: test_limit is %d, expected >= 0", cfg->test_limit);
+    if (!valid("test_limit", cfg->test_limit))
+        return out_of_range("test_limit", -1, cfg->test_limit);
     if (cfg->n_layers < 0 || cfg->n_layers > XF_PROBE_MAX_LAYERS)
         return xf_fail(XF_EINVAL, "probe config: %d layers, expected 0 to %d", cfg->n_layers,
                        XF_PROBE_MAX_LAYERS);
+    for (int i = 0; i < cfg->n_layers; i++)
+        if (!valid("layers", cfg->layers[i])) return out_of_range("layers", i, cfg->layers[i]);
     return XF_OK;
 }
 

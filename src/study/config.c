@@ -1,6 +1,5 @@
 #include "study/config.h"
 
-#include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -9,9 +8,14 @@
 #include <string.h>
 #include <yaml.h>
 
+#include "core/log.h"
 #include "core/mem.h"
+#include "core/setting.h"
+#include "models/family.h"
 #include "probe/probe.h"
+#include "probe/probe_settings.h"
 #include "train/train.h"
+#include "train/train_settings.h"
 
 typedef struct {
     const char *origin;
@@ -61,57 +65,47 @@ static bool plain_scalar(const yaml_node_t *n) {
     return n->type == YAML_SCALAR_NODE && n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
 }
 
-typedef struct {
-    const char *key;
-    size_t offset; /* of the xf_study_axis in xf_study_config */
-    bool integer;
-    double lo, hi;
-    bool lo_open;
-    const char *expect;
-    const char *const *names; /* a name-valued axis: the value is the name's index */
-} axis_spec;
+/* One element of a list-valued setting (blocks, shots, layers): an integer
+ * in the setting's range. */
+static xf_setting item_of(const xf_setting *s) {
+    xf_setting item = *s;
+    item.kind = XF_SETTING_INT;
+    return item;
+}
 
-static xf_status parse_number(const ctx *c, const yaml_node_t *n, const char *key,
-                              const axis_spec *s, double *out) {
-    char got[64];
-    describe(n, got, sizeof got);
-    if (s->names) {
-        for (int i = 0; n->type == YAML_SCALAR_NODE && s->names[i]; i++)
-            if (strcmp(scalar(n), s->names[i]) == 0) {
-                *out = i;
-                return XF_OK;
-            }
-        return fail_at(c, n, key, "expected %s, got %s", s->expect, got);
+/* One value of a setting (numbers plain scalars, see above). An old
+ * spelling of a word is read with a warning that names the new one. */
+static xf_status parse_value(const ctx *c, const yaml_node_t *n, const char *key,
+                             const xf_setting *s, double *out) {
+    bool word = s->kind == XF_SETTING_WORD || s->kind == XF_SETTING_SWITCH;
+    bool deprecated = false;
+    if (n->type != YAML_SCALAR_NODE || (!word && !plain_scalar(n)) ||
+        xf_setting_parse(s, scalar(n), out, &deprecated) != XF_OK) {
+        char got[64], expect[160];
+        describe(n, got, sizeof got);
+        xf_setting_expect(s, expect, sizeof expect);
+        return fail_at(c, n, key, "expected %s, got %s", expect, got);
     }
-    if (!plain_scalar(n)) return fail_at(c, n, key, "expected %s, got %s", s->expect, got);
-    const char *text = scalar(n);
-    char *end = NULL;
-    double v;
-    if (s->integer) {
-        long long i = strtoll(text, &end, 10);
-        v = (double)i;
-    } else {
-        v = strtod(text, &end);
-    }
-    bool ok = *text && end && *end == '\0' && isfinite(v) && v <= s->hi &&
-              (s->lo_open ? v > s->lo : v >= s->lo);
-    if (!ok) return fail_at(c, n, key, "expected %s, got %s", s->expect, got);
-    *out = v;
+    if (deprecated)
+        xf_log_warn("%s:%zu:%zu: %s: '%s' is deprecated; write %s", c->origin,
+                    n->start_mark.line + 1, n->start_mark.column + 1, key, scalar(n),
+                    xf_setting_word(s, (int)*out));
     return XF_OK;
 }
 
 /* A scalar or a list of scalars: one grid axis. */
 static xf_status parse_axis(const ctx *c, const yaml_node_t *n, const char *key,
-                            const axis_spec *s, xf_study_axis *axis) {
+                            const xf_setting *s, xf_study_axis *axis) {
     axis->n = 0;
     if (n->type == YAML_SCALAR_NODE) {
         axis->n = 1;
-        return parse_number(c, n, key, s, &axis->v[0]);
+        return parse_value(c, n, key, s, &axis->v[0]);
     }
     if (n->type != YAML_SEQUENCE_NODE) {
-        char got[64];
+        char got[64], expect[160];
         describe(n, got, sizeof got);
-        return fail_at(c, n, key, "expected %s or a list of them, got %s", s->expect, got);
+        xf_setting_expect(s, expect, sizeof expect);
+        return fail_at(c, n, key, "expected %s or a list of them, got %s", expect, got);
     }
     yaml_node_item_t *it = n->data.sequence.items.start;
     if (it == n->data.sequence.items.top)
@@ -121,7 +115,7 @@ static xf_status parse_axis(const ctx *c, const yaml_node_t *n, const char *key,
         if (axis->n == XF_STUDY_MAX_VALUES)
             return fail_at(c, item, key, "more than %d values", XF_STUDY_MAX_VALUES);
         double v;
-        xf_status st = parse_number(c, item, key, s, &v);
+        xf_status st = parse_value(c, item, key, s, &v);
         if (st) return st;
         for (int i = 0; i < axis->n; i++)
             if (axis->v[i] == v) return fail_at(c, item, key, "%s is listed twice", scalar(item));
@@ -229,72 +223,50 @@ static xf_status missing(const ctx *c, yaml_node_t *n, const char *section, cons
                    section[0] ? "." : "", key);
 }
 
-const char *const xf_study_optimizer_names[] = {"adamw", "sgd", NULL};
-const char *const xf_study_decay_names[] = {"cosine", "linear", NULL};
-const char *const xf_study_pool_names[] = {"gap", "cls", NULL};
-const char *const xf_study_norm_names[] = {"group_ws", "batch", NULL};
-static const char *const flip_names[] = {"false", "true", NULL};
-
 /* ---- models ---- */
 
-/* Family names in xf_family order; the study does not need the families
- * to be built in, only named (a trial of a missing one fails when run). */
-static const char *const family_names[] = {"mlp", "vit", "mixer", "resnet"};
-enum { N_STUDY_FAMILIES = 4, F_MLP = 1, F_VIT = 2, F_MIXER = 4, F_RESNET = 8 };
-
+/* Where each family setting's grid axis lives in an entry (the settings
+ * themselves, their ranges and words, are the families' tables). */
 #define MAXIS(field) offsetof(xf_study_model, field)
-
-typedef struct {
-    axis_spec spec;     /* key "blocks" is parsed on its own (a list per value) */
-    unsigned families;  /* F_* bits the key belongs to */
-    unsigned required;  /* F_* bits for which it must be given */
-} model_key_spec;
-
-static const model_key_spec model_specs[] = {
-    {{"width", MAXIS(width), true, 1, 1 << 20, false, "an integer >= 1", NULL}, F_MLP, F_MLP},
-    {{"patch", MAXIS(patch), true, 1, 1024, false, "an integer in [1, 1024]", NULL},
-     F_VIT | F_MIXER, F_VIT | F_MIXER},
-    {{"dim", MAXIS(dim), true, 1, 1 << 16, false, "an integer >= 1", NULL}, F_VIT | F_MIXER,
-     F_VIT | F_MIXER},
-    {{"depth", MAXIS(depth), true, 1, 1024, false, "an integer in [1, 1024]", NULL},
-     F_MLP | F_VIT | F_MIXER, F_MLP | F_VIT | F_MIXER},
-    {{"heads", MAXIS(heads), true, 1, 1024, false, "an integer in [1, 1024]", NULL}, F_VIT,
-     F_VIT},
-    {{"mlp_ratio", MAXIS(mlp_ratio), false, 0, 64, true, "a number in (0, 64]", NULL}, F_VIT,
-     0},
-    {{"pool", MAXIS(pool), true, 0, 0, false, "gap or cls", xf_study_pool_names}, F_VIT, 0},
-    {{"token_mlp_dim", MAXIS(token_mlp_dim), true, 1, 1 << 16, false, "an integer >= 1", NULL},
-     F_MIXER, F_MIXER},
-    {{"channel_mlp_dim", MAXIS(channel_mlp_dim), true, 1, 1 << 16, false, "an integer >= 1",
-      NULL},
-     F_MIXER, F_MIXER},
-    {{"blocks", 0, true, 1, 64, false, "a list of 1-4 integers in [1, 64]", NULL}, F_RESNET,
-     F_RESNET},
-    {{"base_width", MAXIS(base_width), true, 1, 4096, false, "an integer in [1, 4096]", NULL},
-     F_RESNET, F_RESNET},
-    {{"norm", MAXIS(norm), true, 0, 0, false, "group_ws or batch", xf_study_norm_names},
-     F_RESNET, 0},
+static const struct {
+    const char *key;
+    size_t offset;
+} model_axes[] = {
+    {"width", MAXIS(width)},         {"depth", MAXIS(depth)},
+    {"patch", MAXIS(patch)},         {"dim", MAXIS(dim)},
+    {"heads", MAXIS(heads)},         {"mlp_ratio", MAXIS(mlp_ratio)},
+    {"pool", MAXIS(pool)},           {"token_mlp_dim", MAXIS(token_mlp_dim)},
+    {"channel_mlp_dim", MAXIS(channel_mlp_dim)}, {"base_width", MAXIS(base_width)},
+    {"norm", MAXIS(norm)},
 };
-enum { N_MODEL_SPECS = sizeof model_specs / sizeof model_specs[0] };
+
+static xf_study_axis *model_axis(xf_study_model *m, const char *key) {
+    for (size_t i = 0; i < sizeof model_axes / sizeof model_axes[0]; i++)
+        if (strcmp(model_axes[i].key, key) == 0)
+            return (xf_study_axis *)((char *)m + model_axes[i].offset);
+    XF_ASSERT(!"every scalar family setting has an axis in xf_study_model");
+    return NULL;
+}
 
 /* One blocks value: a list of per-stage block counts. */
 static xf_status parse_stages(const ctx *c, const yaml_node_t *n, const char *key,
-                              xf_study_model *m) {
-    const axis_spec *s = &model_specs[9].spec;
-    char got[64];
+                              const xf_setting *s, xf_study_model *m) {
+    char got[64], expect[160];
     describe(n, got, sizeof got);
+    xf_setting_expect(s, expect, sizeof expect);
     int count = n->type == YAML_SEQUENCE_NODE
                     ? (int)(n->data.sequence.items.top - n->data.sequence.items.start)
                     : 0;
-    if (count < 1 || count > XF_STUDY_MAX_STAGES)
-        return fail_at(c, n, key, "expected %s, got %s", s->expect, got);
+    if (count < 1 || count > s->max_items || count > XF_STUDY_MAX_STAGES)
+        return fail_at(c, n, key, "expected a list of %s, got %s", expect, got);
     if (m->n_blocks == XF_STUDY_MAX_VALUES)
         return fail_at(c, n, key, "more than %d values", XF_STUDY_MAX_VALUES);
     int *dst = m->blocks[m->n_blocks];
+    xf_setting item = item_of(s);
     for (int i = 0; i < count; i++) {
         double v;
-        xf_status st = parse_number(
-            c, yaml_document_get_node(c->doc, n->data.sequence.items.start[i]), key, s, &v);
+        xf_status st = parse_value(
+            c, yaml_document_get_node(c->doc, n->data.sequence.items.start[i]), key, &item, &v);
         if (st) return st;
         dst[i] = (int)v;
     }
@@ -306,26 +278,31 @@ static xf_status parse_stages(const ctx *c, const yaml_node_t *n, const char *ke
 }
 
 /* `blocks: [2, 2, 2]` is one value; `blocks: [[1, 1, 1], [2, 2, 2]]` two. */
-static xf_status parse_blocks(const ctx *c, yaml_node_t *n, const char *key, xf_study_model *m) {
+static xf_status parse_blocks(const ctx *c, yaml_node_t *n, const char *key, const xf_setting *s,
+                              xf_study_model *m) {
     m->n_blocks = 0;
     yaml_node_item_t *first = n->type == YAML_SEQUENCE_NODE ? n->data.sequence.items.start : NULL;
     if (first && first < n->data.sequence.items.top &&
         yaml_document_get_node(c->doc, *first)->type == YAML_SEQUENCE_NODE) {
         for (yaml_node_item_t *it = first; it < n->data.sequence.items.top; it++) {
-            xf_status st = parse_stages(c, yaml_document_get_node(c->doc, *it), key, m);
+            xf_status st = parse_stages(c, yaml_document_get_node(c->doc, *it), key, s, m);
             if (st) return st;
         }
         return XF_OK;
     }
-    return parse_stages(c, n, key, m);
+    return parse_stages(c, n, key, s, m);
 }
 
 static xf_status parse_train(const ctx *c, yaml_node_t *n, const char *section,
                              xf_study_train *train);
 
+/* The keys of an entry: family, upstream and train, then the family's
+ * settings in table order. */
+enum { MODEL_OWN_KEYS = 3, MAX_MODEL_KEYS = 32 };
+
 typedef struct {
     xf_study_model *model;
-    const int *spec_of; /* key index -> model_specs index; -1: family, upstream, train */
+    const xf_family_info *family;
 } model_walk;
 
 static xf_status model_key(const ctx *c, int index, const char *path, yaml_node_t *v,
@@ -337,10 +314,9 @@ static xf_status model_key(const ctx *c, int index, const char *path, yaml_node_
         return parse_names(c, v, path, &m->upstream[0][0], sizeof m->upstream[0],
                            XF_STUDY_MAX_VALUES, &m->n_upstream);
     if (index == 2) return parse_train(c, v, path, &m->train);
-    const model_key_spec *ks = &model_specs[w->spec_of[index]];
-    if (strcmp(ks->spec.key, "blocks") == 0) return parse_blocks(c, v, path, w->model);
-    return parse_axis(c, v, path, &ks->spec,
-                      (xf_study_axis *)((char *)w->model + ks->spec.offset));
+    const xf_setting *s = &w->family->settings[index - MODEL_OWN_KEYS];
+    if (s->kind == XF_SETTING_INTS) return parse_blocks(c, v, path, s, m);
+    return parse_axis(c, v, path, s, model_axis(m, s->key));
 }
 
 /* One model mapping into cfg->models; a legacy `family: [mlp, ...]` list
@@ -364,34 +340,32 @@ static xf_status parse_model(const ctx *c, yaml_node_t *n, const char *section,
                           &n_names)))
         return st;
     for (int f = 0; f < n_names; f++) {
-        int id = -1;
-        for (int i = 0; i < N_STUDY_FAMILIES; i++)
-            if (strcmp(names[f], family_names[i]) == 0) id = i;
-        if (id < 0)
-            return fail_at(c, fam, path,
-                           "expected a model family (mlp, vit, mixer, resnet), got '%s'",
+        xf_family id;
+        if (xf_family_parse(names[f], &id) != XF_OK) {
+            char known[96] = "";
+            for (int i = 0; i < XF_N_FAMILIES; i++)
+                snprintf(known + strlen(known), sizeof known - strlen(known), "%s%s",
+                         i ? ", " : "", xf_family_name((xf_family)i));
+            return fail_at(c, fam, path, "expected a model family (%s), got '%s'", known,
                            names[f]);
+        }
         if (cfg->n_models == XF_STUDY_MAX_MODELS)
             return fail_at(c, n, section, "more than %d model entries", XF_STUDY_MAX_MODELS);
         xf_study_model *m = &cfg->models[cfg->n_models];
         memset(m, 0, sizeof *m);
-        snprintf(m->family, sizeof m->family, "%s", family_names[id]);
-        m->family_id = id;
-        unsigned bit = 1u << id;
-        const char *keys[N_MODEL_SPECS + 3] = {"family", "upstream", "train"};
-        int spec_of[N_MODEL_SPECS + 3] = {-1, -1, -1};
-        int n_keys = 3;
-        for (int i = 0; i < N_MODEL_SPECS; i++)
-            if (model_specs[i].families & bit) {
-                spec_of[n_keys] = i;
-                keys[n_keys++] = model_specs[i].spec.key;
-            }
-        model_walk w = {m, spec_of};
+        snprintf(m->family, sizeof m->family, "%s", xf_family_name(id));
+        m->family_id = (int)id;
+        const xf_family_info *family = xf_family_of(id);
+        XF_ASSERT(family->n_settings + MODEL_OWN_KEYS <= MAX_MODEL_KEYS);
+        const char *keys[MAX_MODEL_KEYS] = {"family", "upstream", "train"};
+        int n_keys = MODEL_OWN_KEYS;
+        for (int i = 0; i < family->n_settings; i++) keys[n_keys++] = family->settings[i].key;
+        model_walk w = {m, family};
         unsigned seen = 0;
         if ((st = walk_mapping(c, n, section, keys, n_keys, model_key, &w, &seen))) return st;
-        for (int i = 3; i < n_keys; i++)
-            if ((model_specs[spec_of[i]].required & bit) && !(seen & (1u << i)))
-                return missing(c, n, section, keys[i]);
+        for (int i = 0; i < family->n_settings; i++)
+            if (family->settings[i].required && !(seen & (1u << (i + MODEL_OWN_KEYS))))
+                return missing(c, n, section, family->settings[i].key);
         cfg->n_models++;
     }
     return XF_OK;
@@ -414,49 +388,31 @@ static xf_status parse_models(const ctx *c, yaml_node_t *n, xf_study_config *cfg
 
 /* ---- train ---- */
 
-#define AXIS(field) offsetof(xf_study_train, field)
-#define SEED_MAX 9007199254740992.0 /* 2^53: seeds stay exact as doubles */
+/* xf_study_train holds one axis per row of xf_train_settings, in its order. */
+static xf_study_axis *axis_of(xf_study_train *train, int i) {
+    XF_ASSERT(sizeof *train == (size_t)xf_train_n_settings * sizeof(xf_study_axis));
+    return (xf_study_axis *)train + i;
+}
 
-static const axis_spec train_axes[] = {
-    {"epochs", AXIS(epochs), true, 1, 1e6, false, "an integer >= 1", NULL},
-    {"data_fraction", AXIS(data_fraction), false, 0, 1, true, "a number in (0, 1]", NULL},
-    {"data_count", AXIS(data_count), true, 1, 1 << 30, false, "an integer >= 1", NULL},
-    {"batch", AXIS(batch), true, 1, 1 << 20, false, "an integer >= 1", NULL},
-    {"lr", AXIS(lr), false, 0, 1e6, true, "a number > 0", NULL},
-    {"wd", AXIS(wd), false, 0, 1e6, false, "a number >= 0", NULL},
-    {"head_lr", AXIS(head_lr), false, 0, 1e6, true, "a number > 0", NULL},
-    {"head_wd", AXIS(head_wd), false, 0, 1e6, false, "a number >= 0", NULL},
-    {"warmup", AXIS(warmup), false, 0, 0.999, false, "a number in [0, 1)", NULL},
-    {"seed", AXIS(seed), true, 0, SEED_MAX, false, "an integer >= 0", NULL},
-    {"optimizer", AXIS(optimizer), true, 0, 0, false, "adamw or sgd", xf_study_optimizer_names},
-    {"momentum", AXIS(momentum), false, 0, 0.999999, false, "a number in [0, 1)", NULL},
-    {"decay", AXIS(decay), true, 0, 0, false, "cosine or linear", xf_study_decay_names},
-    {"clip_norm", AXIS(clip_norm), false, 0, 1e6, false, "a number >= 0 (0: off)", NULL},
-    {"label_smoothing", AXIS(label_smoothing), false, 0, 0.999, false, "a number in [0, 1)",
-     NULL},
-    {"crop_padding", AXIS(crop_padding), true, 0, 64, false, "an integer in [0, 64]", NULL},
-    {"flip", AXIS(flip), true, 0, 0, false, "true or false", flip_names},
-    {"data_seed", AXIS(data_seed), true, 0, SEED_MAX, false, "an integer >= 0", NULL},
-    {"augment_seed", AXIS(augment_seed), true, 0, SEED_MAX, false, "an integer >= 0", NULL},
-};
-enum { N_TRAIN_AXES = sizeof train_axes / sizeof train_axes[0] };
-
-static xf_study_axis *axis_of(xf_study_train *train, const axis_spec *s) {
-    return (xf_study_axis *)((char *)train + s->offset);
+static bool is_data_key(int i) {
+    return strcmp(xf_train_settings[i].key, "data_fraction") == 0 ||
+           strcmp(xf_train_settings[i].key, "data_count") == 0;
 }
 
 static xf_status train_key(const ctx *c, int index, const char *path, yaml_node_t *v,
                            void *obj) {
-    return parse_axis(c, v, path, &train_axes[index], axis_of(obj, &train_axes[index]));
+    return parse_axis(c, v, path, &xf_train_settings[index], axis_of(obj, index));
 }
 
 /* `section` is "train" or, for a model entry's own keys, "models[i].train". */
 static xf_status parse_train(const ctx *c, yaml_node_t *n, const char *section,
                              xf_study_train *train) {
-    const char *keys[N_TRAIN_AXES];
-    for (int i = 0; i < N_TRAIN_AXES; i++) keys[i] = train_axes[i].key;
+    enum { MAX_TRAIN_KEYS = 32 };
+    XF_ASSERT(xf_train_n_settings <= MAX_TRAIN_KEYS);
+    const char *keys[MAX_TRAIN_KEYS];
+    for (int i = 0; i < xf_train_n_settings; i++) keys[i] = xf_train_settings[i].key;
     unsigned seen = 0;
-    xf_status st = walk_mapping(c, n, section, keys, N_TRAIN_AXES, train_key, train, &seen);
+    xf_status st = walk_mapping(c, n, section, keys, xf_train_n_settings, train_key, train, &seen);
     if (st) return st;
     if (train->data_fraction.n && train->data_count.n)
         return fail_at(c, n, section, "give data_fraction or data_count, not both");
@@ -467,35 +423,32 @@ static xf_status parse_train(const ctx *c, yaml_node_t *n, const char *section,
  * key, since a trial has one or the other. */
 static void merge_train(xf_study_train *entry, const xf_study_train *study) {
     bool own_data = entry->data_fraction.n || entry->data_count.n;
-    for (int i = 0; i < N_TRAIN_AXES; i++) {
-        const axis_spec *s = &train_axes[i];
-        bool data = s->offset == AXIS(data_fraction) || s->offset == AXIS(data_count);
-        xf_study_axis *own = axis_of(entry, s);
-        if (data ? !own_data : !own->n)
-            *own = *(const xf_study_axis *)((const char *)study + s->offset);
+    for (int i = 0; i < xf_train_n_settings; i++) {
+        xf_study_axis *own = axis_of(entry, i);
+        if (is_data_key(i) ? !own_data : !own->n)
+            *own = *axis_of((xf_study_train *)study, i);
     }
 }
 
 /* ---- search ---- */
 
 static const char *const search_methods[] = {"grid", "random", NULL};
-static const char *const search_keys[] = {"method", "samples", "seed"};
+
+/* Settings of the study file alone (docs/studies.md). */
+static const xf_setting search_settings[] = {
+    {.key = "method", .kind = XF_SETTING_WORD, .words = search_methods, .def = "grid",
+     .help = "every point of the grid, or a random sample of it"},
+    {.key = "samples", .kind = XF_SETTING_INT, .lo = 1, .hi = 1000000,
+     .help = "random search: trials drawn"},
+    {.key = "seed", .kind = XF_SETTING_INT, .lo = 0, .hi = 9007199254740992.0, .def = "0",
+     .help = "random search: the draw's seed"},
+};
 
 static xf_status search_key(const ctx *c, int index, const char *path, yaml_node_t *v,
                             void *obj) {
-    static const axis_spec specs[] = {
-        {"method", 0, true, 0, 0, false, "grid or random", search_methods},
-        {"samples", 0, true, 1, 1000000, false, "an integer in [1, 1000000]", NULL},
-        {"seed", 0, true, 0, SEED_MAX, false, "an integer >= 0", NULL},
-    };
     xf_study_config *cfg = obj;
     double x;
-    if (v->type != YAML_SCALAR_NODE) {
-        char got[64];
-        describe(v, got, sizeof got);
-        return fail_at(c, v, path, "expected %s, got %s", specs[index].expect, got);
-    }
-    xf_status st = parse_number(c, v, path, &specs[index], &x);
+    xf_status st = parse_value(c, v, path, &search_settings[index], &x);
     if (st) return st;
     if (index == 0)
         cfg->search = (xf_search_kind)(int)x;
@@ -512,7 +465,11 @@ static xf_status parse_search(const ctx *c, yaml_node_t *n, xf_study_config *cfg
     if (n->type == YAML_SCALAR_NODE) {
         if ((st = search_key(c, 0, "search", n, cfg))) return st;
         seen = 1;
-    } else if ((st = walk_mapping(c, n, "search", search_keys, 3, search_key, cfg, &seen))) {
+    } else if ((st = walk_mapping(c, n, "search",
+                                  (const char *const[]){search_settings[0].key,
+                                                        search_settings[1].key,
+                                                        search_settings[2].key},
+                                  3, search_key, cfg, &seen))) {
         return st;
     }
     if (!(seen & 1u)) return missing(c, n, "search", "method");
@@ -533,25 +490,46 @@ static int cmp_int(const void *a, const void *b) {
 static int cmp_name(const void *a, const void *b) { return strcmp(a, b); }
 
 /* all | last | an index | a list of indices (< 0 counts from the end). */
+static const xf_setting *probe_setting(const char *key) {
+    const xf_setting *s = xf_setting_find(xf_probe_settings, xf_probe_n_settings, key);
+    XF_ASSERT(s);
+    return s;
+}
+
+/* A list-valued probe setting (shots, layers): an integer or a list of
+ * them, each in the setting's range, sorted. */
+static xf_status parse_int_list(const ctx *c, yaml_node_t *v, const char *path,
+                                const xf_setting *s, int *out, int *n) {
+    xf_setting item = item_of(s);
+    xf_study_axis a;
+    xf_status st = parse_axis(c, v, path, &item, &a);
+    if (st) return st;
+    if (a.n > s->max_items) return fail_at(c, v, path, "more than %d values", s->max_items);
+    for (int i = 0; i < a.n; i++) out[i] = (int)a.v[i];
+    *n = a.n;
+    qsort(out, (size_t)a.n, sizeof *out, cmp_int);
+    return XF_OK;
+}
+
+/* all | last | an index | a list of indices (< 0 counts from the end). */
 static xf_status parse_layers(const ctx *c, yaml_node_t *v, const char *path,
                               xf_study_config *cfg) {
-    static const axis_spec layer = {"layers", 0, true, -1024, 1023, false,
-                                    "all, last, or tap indices in [-1024, 1023]", NULL};
     cfg->n_layers = 0;
     if (v->type == YAML_SCALAR_NODE && strcmp(scalar(v), "all") == 0) return XF_OK;
     if (v->type == YAML_SCALAR_NODE && strcmp(scalar(v), "last") == 0) {
         cfg->layers[cfg->n_layers++] = -1;
         return XF_OK;
     }
-    xf_study_axis a;
-    xf_status st = parse_axis(c, v, path, &layer, &a);
-    if (st) return st;
-    if (a.n > XF_STUDY_MAX_LAYERS)
-        return fail_at(c, v, path, "more than %d layers", XF_STUDY_MAX_LAYERS);
-    for (int i = 0; i < a.n; i++) cfg->layers[i] = (int)a.v[i];
-    cfg->n_layers = a.n;
-    qsort(cfg->layers, (size_t)a.n, sizeof cfg->layers[0], cmp_int);
-    return XF_OK;
+    const xf_setting *s = probe_setting("layers");
+    XF_ASSERT(s->max_items <= XF_STUDY_MAX_LAYERS);
+    xf_status st = parse_int_list(c, v, path, s, cfg->layers, &cfg->n_layers);
+    if (st && v->type == YAML_SCALAR_NODE) {
+        char got[64];
+        describe(v, got, sizeof got);
+        return fail_at(c, v, path, "expected all, last, or tap indices in [%.0f, %.0f], got %s",
+                       s->lo, s->hi, got);
+    }
+    return st;
 }
 
 static const char *const downstream_keys[] = {"tasks",      "shots",  "draws",
@@ -559,15 +537,9 @@ static const char *const downstream_keys[] = {"tasks",      "shots",  "draws",
 
 static xf_status downstream_key(const ctx *c, int index, const char *path, yaml_node_t *v,
                                 void *obj) {
-    static const axis_spec shots = {"shots", 0, true, 1, 1 << 20, false, "an integer >= 1", NULL};
-    static const axis_spec draws = {"draws", 0, true, 1, 1000, false, "an integer in [1, 1000]",
-                                    NULL};
-    static const axis_spec limit = {"test_limit", 0, true, 0, 1 << 30, false, "an integer >= 0",
-                                    NULL};
-    static const axis_spec lambda = {"lambda", 0, false, 0, 1e30, true, "a number > 0", NULL};
     xf_study_config *cfg = obj;
-    xf_study_axis a;
     xf_status st;
+    double x;
     switch (index) {
     case 0:
         st = parse_names(c, v, path, &cfg->ds_tasks[0][0], sizeof cfg->ds_tasks[0],
@@ -576,32 +548,20 @@ static xf_status downstream_key(const ctx *c, int index, const char *path, yaml_
         if (!st) qsort(cfg->ds_tasks, (size_t)cfg->n_ds_tasks, sizeof cfg->ds_tasks[0], cmp_name);
         return st;
     case 1:
-        if ((st = parse_axis(c, v, path, &shots, &a))) return st;
-        if (a.n > XF_STUDY_SHOTS_MAX)
-            return fail_at(c, v, path, "more than %d shot counts", XF_STUDY_SHOTS_MAX);
-        cfg->n_shots = a.n;
-        for (int i = 0; i < a.n; i++) cfg->shots[i] = (int)a.v[i];
-        qsort(cfg->shots, (size_t)a.n, sizeof cfg->shots[0], cmp_int);
-        return XF_OK;
+        XF_ASSERT(probe_setting("shots")->max_items <= XF_STUDY_SHOTS_MAX);
+        return parse_int_list(c, v, path, probe_setting("shots"), cfg->shots, &cfg->n_shots);
     case 5:
         return parse_layers(c, v, path, cfg);
-    default: {
+    default:
         /* Probe settings apply to every trial; a list here is not a grid. */
-        const axis_spec *s = index == 2 ? &draws : index == 3 ? &limit : &lambda;
-        if (v->type != YAML_SCALAR_NODE) {
-            char got[64];
-            describe(v, got, sizeof got);
-            return fail_at(c, v, path, "expected %s, got %s", s->expect, got);
-        }
-        if ((st = parse_axis(c, v, path, s, &a))) return st;
+        if ((st = parse_value(c, v, path, probe_setting(downstream_keys[index]), &x))) return st;
         if (index == 2)
-            cfg->draws = (int)a.v[0];
+            cfg->draws = (int)x;
         else if (index == 3)
-            cfg->test_limit = (int)a.v[0];
+            cfg->test_limit = (int)x;
         else
-            cfg->lambda = a.v[0];
+            cfg->lambda = x;
         return XF_OK;
-    }
     }
 }
 

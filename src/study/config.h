@@ -45,14 +45,16 @@ enum {
 };
 
 /* One grid axis; n == 0 means "not given" for the optional ones. Axes of
- * names (optimizer, pool, ...) hold each name's index in its list. */
+ * words (optimizer, pool, ...) hold each word's index in its setting's
+ * list (core/setting.h). */
 typedef struct {
     double v[XF_STUDY_MAX_VALUES];
     int n;
 } xf_study_axis;
 
 /* The training axes, given once under `train` and optionally again in a
- * model entry. The keys after seed are newer than the first studies: they
+ * model entry: one per row of xf_train_settings (train/train_settings.h),
+ * in its order. The keys after seed are newer than the first studies: they
  * enter a trial's canonical config (and id) only when the file gives them,
  * so old ids stay. */
 typedef struct {
@@ -107,12 +109,6 @@ typedef struct {
     int layers[XF_STUDY_MAX_LAYERS]; /* taps probed, sorted; < 0 counts from the end */
     int n_layers;                    /* 0: all */
 } xf_study_config;
-
-/* The names of the name-valued axes, in index order. */
-extern const char *const xf_study_optimizer_names[]; /* adamw, sgd */
-extern const char *const xf_study_decay_names[];     /* cosine, linear */
-extern const char *const xf_study_pool_names[];      /* gap, cls */
-extern const char *const xf_study_norm_names[];      /* group_ws, batch */
 
 /* Parses the study YAML in text[0..len); `origin` (the file name) starts
  * every error message: "quick.yaml:7:12: model.width: expected ...". */

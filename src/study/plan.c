@@ -8,6 +8,9 @@
 
 #include "core/mem.h"
 #include "core/rng.h"
+#include "core/setting.h"
+#include "models/family.h"
+#include "train/train_settings.h"
 
 void xf_trial_hash(const char *text, char id[XF_TRIAL_ID_LEN]) {
     uint64_t h = 0xcbf29ce484222325ULL;
@@ -94,8 +97,9 @@ static void fill_trial(const xf_study_model *m, const space *s, const int *at, x
     memset(t, 0, sizeof *t);
     snprintf(t->upstream, sizeof t->upstream, "%s", m->upstream[at[0]]);
     snprintf(t->family, sizeof t->family, "%s", m->family);
-    xf_model_config *mc = &t->model;
+    xf_model_config *mc = &t->model, defaults;
     mc->family = (xf_family)m->family_id;
+    xf_model_config_default(&defaults, mc->family); /* for the optional keys */
     mc->mlp.width = (int)pick(&m->width, at, s, 0);
     mc->mlp.depth = m->family_id == XF_FAMILY_MLP ? (int)pick(&m->depth, at, s, 0) : 0;
     if (m->family_id == XF_FAMILY_VIT) {
@@ -103,8 +107,8 @@ static void fill_trial(const xf_study_model *m, const space *s, const int *at, x
         mc->vit.dim = (int)pick(&m->dim, at, s, 0);
         mc->vit.depth = (int)pick(&m->depth, at, s, 0);
         mc->vit.heads = (int)pick(&m->heads, at, s, 0);
-        mc->vit.mlp_ratio = pick(&m->mlp_ratio, at, s, 4);
-        mc->vit.pool = (xf_vit_pool)(int)pick(&m->pool, at, s, XF_POOL_GAP);
+        mc->vit.mlp_ratio = pick(&m->mlp_ratio, at, s, defaults.vit.mlp_ratio);
+        mc->vit.pool = (xf_vit_pool)(int)pick(&m->pool, at, s, defaults.vit.pool);
     } else if (m->family_id == XF_FAMILY_MIXER) {
         mc->mixer.patch = (int)pick(&m->patch, at, s, 0);
         mc->mixer.dim = (int)pick(&m->dim, at, s, 0);
@@ -118,7 +122,7 @@ static void fill_trial(const xf_study_model *m, const space *s, const int *at, x
         mc->resnet.stages = m->n_stages[b];
         memcpy(mc->resnet.blocks, m->blocks[b], (size_t)m->n_stages[b] * sizeof(int));
         mc->resnet.base_width = (int)pick(&m->base_width, at, s, 0);
-        mc->resnet.norm = (xf_resnet_norm)(int)pick(&m->norm, at, s, XF_NORM_GROUP_WS);
+        mc->resnet.norm = (xf_resnet_norm)(int)pick(&m->norm, at, s, defaults.resnet.norm);
     }
 
     xf_train_config *tc = &t->train;
@@ -211,6 +215,16 @@ static void close_obj(json_buf *b) {
     b->first = false;
 }
 
+/* How a word-valued setting's value is spelled (its table's word). */
+static const char *model_word(xf_family f, const char *key, int v) {
+    const xf_family_info *family = xf_family_of(f);
+    return xf_setting_word(xf_setting_find(family->settings, family->n_settings, key), v);
+}
+
+static const char *train_word(const char *key, int v) {
+    return xf_setting_word(xf_setting_find(xf_train_settings, xf_train_n_settings, key), v);
+}
+
 /* Members are written in sorted key order. The mlp's members and the train
  * keys of the first studies are always written, so their ids never change;
  * newer train keys only when the file gives them. Names are restricted by
@@ -230,7 +244,7 @@ static void model_json(json_buf *b, const xf_model_config *mc) {
         inum(b, "heads", mc->vit.heads);
         num(b, "mlp_ratio", mc->vit.mlp_ratio);
         inum(b, "patch", mc->vit.patch);
-        str(b, "pool", xf_study_pool_names[mc->vit.pool]);
+        str(b, "pool", model_word(XF_FAMILY_VIT, "pool", mc->vit.pool));
         break;
     case XF_FAMILY_MIXER:
         inum(b, "channel_mlp_dim", mc->mixer.channel_mlp_dim);
@@ -248,7 +262,7 @@ static void model_json(json_buf *b, const xf_model_config *mc) {
             put(b, "%s%d", i ? "," : "", mc->resnet.blocks[i]);
         put(b, "]");
         str(b, "family", "resnet");
-        str(b, "norm", xf_study_norm_names[mc->resnet.norm]);
+        str(b, "norm", model_word(XF_FAMILY_RESNET, "norm", mc->resnet.norm));
         break;
     }
     close_obj(b);
@@ -267,7 +281,7 @@ static void train_json(json_buf *b, const xf_study_train *given, const xf_trial 
     else
         num(b, "data_fraction", t->data_fraction);
     if (given->data_seed.n) inum(b, "data_seed", (long long)tc->data_seed);
-    if (given->decay.n) str(b, "decay", xf_study_decay_names[tc->decay]);
+    if (given->decay.n) str(b, "decay", train_word("decay", tc->decay));
     inum(b, "epochs", tc->epochs);
     if (given->flip.n) {
         key(b, "flip");
@@ -278,7 +292,7 @@ static void train_json(json_buf *b, const xf_study_train *given, const xf_trial 
     if (given->label_smoothing.n) num(b, "label_smoothing", tc->label_smoothing);
     num(b, "lr", tc->lr);
     if (given->momentum.n) num(b, "momentum", tc->momentum);
-    if (given->optimizer.n) str(b, "optimizer", xf_study_optimizer_names[tc->optimizer]);
+    if (given->optimizer.n) str(b, "optimizer", train_word("optimizer", tc->optimizer));
     key(b, "seed");
     put(b, "%llu", (unsigned long long)tc->seed);
     num(b, "warmup", tc->warmup_fraction);
@@ -331,6 +345,14 @@ static xf_status make_trial(const xf_study_config *cfg, const double *entry_tota
         index /= size;
     }
     fill_trial(m, &s, at, t);
+    /* Settings that depend on each other are refused now, not after the
+     * trials before this one have trained. */
+    xf_status st = xf_model_config_check_settings(&t->model);
+    if (st) {
+        char what[256];
+        xf_trial_describe(t, what, sizeof what);
+        return xf_fail_context(st, "study %s: models[%d] (%s): ", cfg->name, e, what);
+    }
     json_buf *b = xf_malloc(sizeof *b);
     if (!b) return XF_ENOMEM;
     b->len = 0;

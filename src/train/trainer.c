@@ -22,6 +22,7 @@
 #include "train/augment.h"
 #include "train/optimizer.h"
 #include "train/schedule.h"
+#include "train/train_settings.h"
 
 /* Keep the data-order and augmentation streams apart from the weight-init
  * stream when the seeds are equal. */
@@ -32,19 +33,11 @@ enum { EVAL_BATCH = 256 };
 
 void xf_train_config_default(xf_train_config *cfg) {
     memset(cfg, 0, sizeof *cfg);
-    cfg->epochs = 1;
-    cfg->batch_size = 128;
-    cfg->lr = 1e-3;
-    cfg->weight_decay = 1e-4;
-    cfg->head_lr = cfg->lr;
-    cfg->head_weight_decay = cfg->weight_decay;
-    cfg->warmup_fraction = 0.05;
+    /* The user's settings take their defaults from their one table. */
+    xf_settings_apply_defaults(xf_train_settings, xf_train_n_settings, cfg);
     cfg->beta1 = 0.9;
     cfg->beta2 = 0.999;
     cfg->eps = 1e-8;
-    cfg->optimizer = XF_OPTIMIZER_ADAMW;
-    cfg->momentum = 0.9;
-    cfg->decay = XF_DECAY_COSINE;
 }
 
 static xf_status check_data(const xf_model *m, const xf_dataset *ds) {

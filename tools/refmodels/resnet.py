@@ -3,9 +3,9 @@ PyTorch, with timm's ResNetV2 module names: stem.conv, stages.s.blocks.j
 (PreActBasicBlock: downsample.conv, norm1, conv1, norm2, conv2), norm,
 head.fc (a 1x1 conv, as timm's ResNetV2 head).
 
-norm "group": GroupNormAct with gcd(32, channels) groups, eps 1e-5, and
-StdConv2d (per output channel (w - mean) / sqrt(var + 1e-8), the biased
-variance, as timm's BiT models). norm "batch": BatchNormAct2d (eps 1e-5,
+norm "group_ws" ("group" in older configs): GroupNormAct with gcd(32,
+channels) groups, eps 1e-5, and StdConv2d (per output channel (w - mean) /
+sqrt(var + 1e-8), the biased variance, as timm's BiT models). norm "batch": BatchNormAct2d (eps 1e-5,
 momentum 0.1) with plain convs. No bias in any conv but the head."""
 
 import math
@@ -42,7 +42,7 @@ def groups(channels):
 
 class Layers:
     def __init__(self, norm):
-        self.group = norm == "group"
+        self.group = norm in ("group_ws", "group")
 
     def conv(self, cin, cout, k, stride=1):
         cls = StdConv2d if self.group else nn.Conv2d
