@@ -1,0 +1,59 @@
+/* What the parts of the study runner share (runner.c, trial.c,
+ * claim_loop.c, workers.c, array.c); not for callers of runner.h. */
+#ifndef XF_STUDY_RUNNER_INTERNAL_H
+#define XF_STUDY_RUNNER_INTERNAL_H
+
+#include "core/progress.h"
+#include "study/runner.h"
+#include "study/store.h"
+#include "study/task_cache.h"
+
+/* How a worker tells the parent what it does: fixed-size messages on a
+ * pipe (atomic below PIPE_BUF, so workers never interleave). */
+typedef struct {
+    int kind;   /* XF_RUNNER_MSG_START or XF_RUNNER_MSG_END */
+    int worker; /* the sender's slot */
+    int trial;  /* index into the plan */
+    int status; /* xf_trial_status, for XF_RUNNER_MSG_END */
+} xf_runner_message;
+
+enum { XF_RUNNER_MSG_START = 1, XF_RUNNER_MSG_END = 2 };
+
+typedef struct {
+    const xf_study_config *cfg;
+    const xf_study_options *opts;
+    const xf_plan *plan;
+    char dir[4000];
+    char ckpt_dir[4100];
+    char results_dir[4100];  /* array workers write here instead of the store */
+    xf_store *store;         /* this process's connection */
+    xf_task_cache cache;
+    xf_claimant me;
+    int report_fd;           /* a worker's pipe to the parent; -1 in the parent */
+    int slot;                /* a worker's slot in the parent */
+    xf_progress *progress;   /* in-process runs */
+    xf_study_summary *sum;
+    int done_now;            /* trials this process recorded */
+} xf_runner;
+
+/* Loads the tasks of the trials in todo and the DS tasks (runner.c). */
+xf_status xf_runner_load_tasks(xf_runner *r, const int *todo, int n_todo);
+
+/* A trial started or ended: a worker tells its parent, the parent (or an
+ * in-process run) counts it in the summary and the progress (runner.c). */
+void xf_runner_report(xf_runner *r, int kind, int trial, xf_trial_status status);
+
+/* Runs trial `index` of the plan and records its outcome (trial.c). */
+xf_status xf_runner_trial_run(xf_runner *r, int index);
+
+/* Runs the trials of todo that this run can claim (claim_loop.c). */
+xf_status xf_runner_claim_loop(xf_runner *r, const int *todo, int n_todo, int start);
+
+/* Forks n_workers processes over todo and follows them (workers.c). */
+xf_status xf_runner_workers_run(xf_runner *r, const int *todo, int n_todo, int n_workers,
+                                int threads);
+
+/* An array task's share of the trials, recorded as result files (array.c). */
+xf_status xf_runner_array_run(xf_runner *r);
+
+#endif
