@@ -19,13 +19,17 @@ xf_status xf_fail(xf_status code, const char *fmt, ...) {
 
 xf_status xf_fail_context(xf_status code, const char *fmt, ...) {
     char prefix[MESSAGE_CAPACITY];
-    char previous[MESSAGE_CAPACITY];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(prefix, sizeof prefix, fmt, ap);
     va_end(ap);
-    memcpy(previous, error_message, sizeof previous);
-    snprintf(error_message, sizeof error_message, "%s%s", prefix, previous);
+    size_t n_prefix = strlen(prefix);
+    size_t n_kept = strnlen(error_message, sizeof error_message);
+    /* When both do not fit, the end of the old message is cut. */
+    if (n_kept > sizeof error_message - 1 - n_prefix) n_kept = sizeof error_message - 1 - n_prefix;
+    memmove(error_message + n_prefix, error_message, n_kept);
+    memcpy(error_message, prefix, n_prefix);
+    error_message[n_prefix + n_kept] = 0;
     return code;
 }
 

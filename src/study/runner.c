@@ -39,11 +39,8 @@ void xf_runner_report(xf_runner *r, int kind, int trial, xf_trial_status status)
 }
 
 xf_status xf_study_dir(const xf_study_config *cfg, const char *out_dir, char *buf, size_t size) {
-    int n = out_dir ? snprintf(buf, size, "%s", out_dir)
-                    : snprintf(buf, size, "runs/%s", cfg->name);
-    if (n < 0 || (size_t)n >= size)
-        return xf_fail(XF_EINVAL, "study folder path is longer than %zu bytes", size - 1);
-    return XF_OK;
+    return out_dir ? xf_path_format(buf, size, "%s", out_dir)
+                   : xf_path_format(buf, size, "runs/%s", cfg->name);
 }
 
 xf_status xf_runner_load_tasks(xf_runner *r, const int *todo, int n_todo) {
@@ -60,9 +57,9 @@ xf_status xf_runner_load_tasks(xf_runner *r, const int *todo, int n_todo) {
 
 static xf_status run_local(xf_runner *r, xf_study_summary *summary) {
     const xf_plan *plan = r->plan;
-    char db[4200], now[40], planned[32];
-    snprintf(db, sizeof db, "%s/study.db", r->dir);
-    xf_status st = xf_store_open(db, &r->store);
+    char db[XF_PATH_MAX], now[40], planned[32];
+    xf_status st = xf_path_format(db, sizeof db, "%s/study.db", r->dir);
+    if (!st) st = xf_store_open(db, &r->store);
     if (st) return st;
     xf_utc_timestamp(now, sizeof now);
     snprintf(planned, sizeof planned, "%d", plan->n);
@@ -132,16 +129,15 @@ xf_status xf_study_run(const xf_study_config *cfg, const xf_study_options *opts,
     r->report_fd = -1;
     xf_plan plan = {0};
     xf_status st = xf_study_dir(cfg, opts->out_dir, r->dir, sizeof r->dir);
-    if (!st) {
-        snprintf(r->ckpt_dir, sizeof r->ckpt_dir, "%s/checkpoints", r->dir);
-        st = xf_mkdirs(r->ckpt_dir);
-    }
+    if (!st) st = xf_path_format(r->ckpt_dir, sizeof r->ckpt_dir, "%s/checkpoints", r->dir);
+    if (!st) st = xf_mkdirs(r->ckpt_dir);
     if (!st) st = xf_plan_build(cfg, &plan);
     r->plan = &plan;
     summary->planned = plan.n;
     if (!st && opts->array_count > 0) {
-        snprintf(r->results_dir, sizeof r->results_dir, "%s/results", r->dir);
-        if (!(st = xf_mkdirs(r->results_dir))) st = xf_runner_array_run(r);
+        if (!(st = xf_path_format(r->results_dir, sizeof r->results_dir, "%s/results", r->dir)) &&
+            !(st = xf_mkdirs(r->results_dir)))
+            st = xf_runner_array_run(r);
     } else if (!st) {
         st = run_local(r, summary);
     }

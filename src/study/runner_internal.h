@@ -3,6 +3,7 @@
 #ifndef XF_STUDY_RUNNER_INTERNAL_H
 #define XF_STUDY_RUNNER_INTERNAL_H
 
+#include "core/path.h"
 #include "core/progress.h"
 #include "study/runner.h"
 #include "study/store.h"
@@ -23,9 +24,9 @@ typedef struct {
     const xf_study_config *cfg;
     const xf_study_options *opts;
     const xf_plan *plan;
-    char dir[4000];
-    char ckpt_dir[4100];
-    char results_dir[4100];  /* array workers write here instead of the store */
+    char dir[XF_PATH_MAX];
+    char ckpt_dir[XF_PATH_MAX];
+    char results_dir[XF_PATH_MAX]; /* array workers write here instead of the store */
     xf_store *store;         /* this process's connection */
     xf_task_cache cache;
     xf_claimant me;

@@ -43,8 +43,9 @@ static xf_status add_rows(outcome *o, const xf_model *m, const char *task,
 
 static xf_status save_checkpoint(const xf_runner *r, const xf_trial *t, const xf_model *m,
                                  double us_acc) {
-    char path[4200], acc[32];
-    snprintf(path, sizeof path, "%s/%s.safetensors", r->ckpt_dir, t->id);
+    char path[XF_PATH_MAX], acc[32];
+    xf_status st = xf_path_format(path, sizeof path, "%s/%s.safetensors", r->ckpt_dir, t->id);
+    if (st) return st;
     snprintf(acc, sizeof acc, "%.6f", us_acc);
     const char *keys[] = {"xfer_study", "xfer_trial_id", "xfer_trial_config", "xfer_us_acc"};
     const char *values[] = {r->cfg->name, t->id, t->config_json, acc};

@@ -30,9 +30,9 @@ static void worker_main(xf_runner *r, const int *todo, int n_todo, int start, in
     char run[sizeof r->me.run];
     snprintf(run, sizeof run, "%s", r->me.run);
     xf_claimant_self(&r->me, run);
-    char db[4200];
-    snprintf(db, sizeof db, "%s/study.db", r->dir);
-    xf_status st = xf_store_open(db, &r->store);
+    char db[XF_PATH_MAX];
+    xf_status st = xf_path_format(db, sizeof db, "%s/study.db", r->dir);
+    if (!st) st = xf_store_open(db, &r->store);
     if (!st) st = xf_runner_claim_loop(r, todo, n_todo, start);
     if (st) xf_log_error("worker %d: %s", (int)getpid(), xf_error_message());
     xf_store_close(r->store);
@@ -126,9 +126,9 @@ xf_status xf_runner_workers_run(xf_runner *r, const int *todo, int n_todo, int n
         }
     }
     close(fds[0]);
-    char db[4200];
-    snprintf(db, sizeof db, "%s/study.db", r->dir);
-    xf_status ost = xf_store_open(db, &r->store);
+    char db[XF_PATH_MAX];
+    xf_status ost = xf_path_format(db, sizeof db, "%s/study.db", r->dir);
+    if (!ost) ost = xf_store_open(db, &r->store);
     if (!st) st = ost;
     int failed_workers = 0;
     for (int k = 0; k < started && !ost; k++) {
