@@ -17,8 +17,10 @@ xf_status xf_runner_claim_loop(xf_runner *r, const int *todo, int n_todo, int st
         int index = todo[(start + k) % n_todo];
         xf_claim_result res;
         if ((st = xf_store_claim(r->store, r->plan->trials[index].id, &r->me,
-                                 r->opts->retry_failed, &res)))
+                                 r->opts->retry_failed, &res))) {
+            xf_fail_context(st, "claiming trial %s: ", r->plan->trials[index].id);
             break;
+        }
         if (res == XF_CLAIM_TAKEN)
             st = xf_runner_trial_run(r, index);
         else if (res == XF_CLAIM_BUSY)
@@ -31,8 +33,10 @@ xf_status xf_runner_claim_loop(xf_runner *r, const int *todo, int n_todo, int st
         for (int k = 0; k < n_busy && !st; k++) {
             xf_claim_result res;
             if ((st = xf_store_claim(r->store, r->plan->trials[busy[k]].id, &r->me,
-                                     r->opts->retry_failed, &res)))
+                                     r->opts->retry_failed, &res))) {
+                xf_fail_context(st, "claiming trial %s: ", r->plan->trials[busy[k]].id);
                 break;
+            }
             if (res == XF_CLAIM_TAKEN)
                 st = xf_runner_trial_run(r, busy[k]);
             else if (res == XF_CLAIM_BUSY)

@@ -13,9 +13,11 @@
 #include "core/timer.h"
 #include "study/runner_internal.h"
 
-void xf_runner_report(xf_runner *r, int kind, int trial, xf_trial_status status) {
+void xf_runner_report(xf_runner *r, int kind, int trial, int status) {
     if (r->report_fd >= 0) {
-        xf_runner_message msg = {kind, r->slot, trial, (int)status};
+        xf_runner_message msg = {kind, r->slot, trial, status, ""};
+        if (kind == XF_RUNNER_MSG_LEFT)
+            snprintf(msg.error, sizeof msg.error, "%s", xf_error_message());
         ssize_t n;
         do
             n = write(r->report_fd, &msg, sizeof msg);
@@ -61,11 +63,9 @@ static xf_status run_local(xf_runner *r, xf_study_summary *summary) {
     xf_status st = xf_path_format(db, sizeof db, "%s/study.db", r->dir);
     if (!st) st = xf_store_open(db, &r->store);
     if (st) return st;
-    xf_utc_timestamp(now, sizeof now);
     snprintf(planned, sizeof planned, "%d", plan->n);
     if ((st = xf_store_set_meta(r->store, "study", r->cfg->name)) ||
-        (st = xf_store_set_meta(r->store, "planned", planned)) ||
-        (st = xf_store_set_meta(r->store, "run_started", now)))
+        (st = xf_store_set_meta(r->store, "planned", planned)))
         return st;
     int *todo = xf_malloc((size_t)(plan->n ? plan->n : 1) * sizeof *todo);
     if (!todo) return XF_ENOMEM;
@@ -93,6 +93,12 @@ static xf_status run_local(xf_runner *r, xf_study_summary *summary) {
                     workers, workers > 1 ? "s" : "", threads, threads > 1 ? "s" : "", r->dir);
     if (!st) st = xf_runner_load_tasks(r, todo, n_todo);
     char run[40] = "";
+    /* A run with trials to do is the latest run (`xfer status` measures it
+     * from run_started to run_ended); one with nothing to do is not. */
+    if (!st && n_todo > 0) {
+        xf_utc_timestamp(now, sizeof now);
+        st = xf_store_set_meta(r->store, "run_started", now);
+    }
     if (!st && n_todo > 0) {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
@@ -110,8 +116,14 @@ static xf_status run_local(xf_runner *r, xf_study_summary *summary) {
         r->progress = NULL;
     }
     if (r->store) {
-        xf_status rst = xf_store_release_run(r->store, run);
-        if (!st) st = rst;
+        /* The claims go and the run ends even after a failure, whose
+         * message stays first. */
+        xf_saved_error first;
+        xf_error_save(&first, st);
+        xf_status later = xf_store_release_run(r->store, run);
+        xf_utc_timestamp(now, sizeof now);
+        if (!later && run[0]) later = xf_store_set_meta(r->store, "run_ended", now);
+        st = xf_error_restore(&first, later);
     }
     free(todo);
     return st;

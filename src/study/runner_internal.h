@@ -12,13 +12,18 @@
 /* How a worker tells the parent what it does: fixed-size messages on a
  * pipe (atomic below PIPE_BUF, so workers never interleave). */
 typedef struct {
-    int kind;   /* XF_RUNNER_MSG_START or XF_RUNNER_MSG_END */
-    int worker; /* the sender's slot */
-    int trial;  /* index into the plan */
-    int status; /* xf_trial_status, for XF_RUNNER_MSG_END */
+    int kind;        /* XF_RUNNER_MSG_* */
+    int worker;      /* the sender's slot */
+    int trial;       /* index into the plan */
+    int status;      /* END: the xf_trial_status; LEFT: the xf_status */
+    char error[1024]; /* LEFT: why */
 } xf_runner_message;
 
-enum { XF_RUNNER_MSG_START = 1, XF_RUNNER_MSG_END = 2 };
+enum {
+    XF_RUNNER_MSG_START = 1, /* a trial starts */
+    XF_RUNNER_MSG_END,       /* it is recorded */
+    XF_RUNNER_MSG_LEFT,      /* it is left unrecorded and the worker stops */
+};
 
 typedef struct {
     const xf_study_config *cfg;
@@ -40,9 +45,10 @@ typedef struct {
 /* Loads the tasks of the trials in todo and the DS tasks (runner.c). */
 xf_status xf_runner_load_tasks(xf_runner *r, const int *todo, int n_todo);
 
-/* A trial started or ended: a worker tells its parent, the parent (or an
- * in-process run) counts it in the summary and the progress (runner.c). */
-void xf_runner_report(xf_runner *r, int kind, int trial, xf_trial_status status);
+/* A trial started, ended or was left: a worker tells its parent (a LEFT
+ * with the current error message), the parent (or an in-process run)
+ * counts what ended in the summary and the progress (runner.c). */
+void xf_runner_report(xf_runner *r, int kind, int trial, int status);
 
 /* Runs trial `index` of the plan and records its outcome (trial.c). */
 xf_status xf_runner_trial_run(xf_runner *r, int index);

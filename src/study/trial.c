@@ -116,8 +116,22 @@ done:
     return st;
 }
 
-/* Runs trial `index` of the plan and records its outcome. Only a failure
- * to record is returned: a trial's own failure is part of the results. */
+/* A trial stopped by the machine (a full disk, an I/O error) or whose
+ * outcome cannot be recorded: nothing is recorded, so it stays to do for
+ * the next run, and the error that stops this worker names it. */
+static xf_status leave(xf_runner *r, int index, xf_status st, bool named) {
+    const xf_trial *t = &r->plan->trials[index];
+    if (!named) xf_fail_context(st, "trial %s: ", t->id);
+    char why[XF_ERROR_CAPACITY];
+    snprintf(why, sizeof why, "%s", xf_error_message());
+    st = xf_fail(st, "%s (not recorded: the next run does it)", why);
+    xf_runner_report(r, XF_RUNNER_MSG_LEFT, index, st);
+    return st;
+}
+
+/* Runs trial `index` of the plan and records its outcome. A trial's own
+ * failure is part of the results; the machine's failures and a failure to
+ * record are returned. */
 xf_status xf_runner_trial_run(xf_runner *r, int index) {
     const xf_trial *t = &r->plan->trials[index];
     xf_runner_report(r, XF_RUNNER_MSG_START, index, XF_TRIAL_ABSENT);
@@ -128,6 +142,11 @@ xf_status xf_runner_trial_run(xf_runner *r, int index) {
     outcome o;
     memset(&o, 0, sizeof o);
     xf_status st = train_and_probe(r, t, &m, &built, &o);
+    if (st == XF_EENV) {
+        if (built) xf_model_free(&m);
+        free(o.rows);
+        return leave(r, index, st, false);
+    }
     char error[1024] = "";
     if (st) snprintf(error, sizeof error, "%s", xf_error_message());
 
@@ -142,12 +161,13 @@ xf_status xf_runner_trial_run(xf_runner *r, int index) {
     o.rec.seconds = xf_now() - t0;
     /* A failed trial keeps no partial probes: its record says why instead. */
     int n_rows = st ? 0 : o.n_rows;
-    xf_status wst = r->results_dir[0]
-                        ? xf_result_write(r->results_dir, &o.rec, o.rows, n_rows)
-                        : xf_store_write_trial(r->store, &o.rec, o.rows, n_rows);
+    bool to_store = !r->results_dir[0];
+    xf_status wst = to_store ? xf_store_write_trial(r->store, &o.rec, o.rows, n_rows)
+                             : xf_result_write(r->results_dir, &o.rec, o.rows, n_rows);
     if (built) xf_model_free(&m);
     free(o.rows);
-    if (wst) return wst;
+    /* The store's message names the trial already. */
+    if (wst) return leave(r, index, wst, to_store);
 
     char what[256];
     xf_trial_describe(t, what, sizeof what);

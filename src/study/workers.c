@@ -2,6 +2,7 @@
  * claims and runs trials and tells the parent on a pipe which trial it
  * runs; the parent follows them and records the trial of one that died. */
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -34,17 +35,20 @@ static void worker_main(xf_runner *r, const int *todo, int n_todo, int start, in
     xf_status st = xf_path_format(db, sizeof db, "%s/study.db", r->dir);
     if (!st) st = xf_store_open(db, &r->store);
     if (!st) st = xf_runner_claim_loop(r, todo, n_todo, start);
-    if (st) xf_log_error("worker %d: %s", (int)getpid(), xf_error_message());
+    if (st) xf_log_error("worker %d stops: %s", (int)getpid(), xf_error_message());
     xf_store_close(r->store);
     close(fd);
     /* _exit: the parent's stdio buffers and exit handlers are not ours. */
     _exit(st ? 1 : 0);
 }
 
+_Static_assert(sizeof(xf_runner_message) <= PIPE_BUF, "a message must be written at once");
+
 typedef struct {
     pid_t pid;
     int trial; /* running now, -1 none */
     bool live;
+    bool left; /* it stopped after leaving a trial (XF_RUNNER_MSG_LEFT) */
     int wstatus;
 } worker_slot;
 
@@ -97,12 +101,13 @@ xf_status xf_runner_workers_run(xf_runner *r, const int *todo, int n_todo, int n
             st = xf_fail(XF_EIO, "cannot start a worker process: %s", strerror(errno));
             break;
         }
-        w[k] = (worker_slot){pid, -1, true, 0};
+        w[k] = (worker_slot){pid, -1, true, false, 0};
         started++;
     }
     close(fds[1]);
     int live = started;
     bool eof = false;
+    xf_runner_message first_left = {0}; /* kind 0: no trial was left */
     while (live > 0 || !eof) {
         struct pollfd p = {fds[0], POLLIN, 0};
         int ready = eof ? 0 : poll(&p, 1, 500);
@@ -111,7 +116,11 @@ xf_status xf_runner_workers_run(xf_runner *r, const int *todo, int n_todo, int n
             ssize_t n = read(fds[0], &msg, sizeof msg);
             if (n == (ssize_t)sizeof msg && msg.worker >= 0 && msg.worker < started) {
                 w[msg.worker].trial = msg.kind == XF_RUNNER_MSG_START ? msg.trial : -1;
-                xf_runner_report(r, msg.kind, msg.trial, (xf_trial_status)msg.status);
+                if (msg.kind == XF_RUNNER_MSG_LEFT) {
+                    w[msg.worker].left = true;
+                    if (!first_left.kind) first_left = msg;
+                }
+                xf_runner_report(r, msg.kind, msg.trial, msg.status);
             } else if (n == 0) {
                 eof = true;
             }
@@ -126,23 +135,32 @@ xf_status xf_runner_workers_run(xf_runner *r, const int *todo, int n_todo, int n
         }
     }
     close(fds[0]);
+    /* What stopped the study comes first: a worker that could not start,
+     * else the first trial a worker left; what fails after is added. */
+    if (!st && first_left.kind)
+        st = xf_fail((xf_status)first_left.status, "%s", first_left.error);
+    xf_saved_error first;
+    xf_error_save(&first, st);
     char db[XF_PATH_MAX];
-    xf_status ost = xf_path_format(db, sizeof db, "%s/study.db", r->dir);
-    if (!ost) ost = xf_store_open(db, &r->store);
-    if (!st) st = ost;
+    xf_status later = xf_path_format(db, sizeof db, "%s/study.db", r->dir);
+    if (!later) later = xf_store_open(db, &r->store);
+    bool have_store = !later;
     int failed_workers = 0;
-    for (int k = 0; k < started && !ost; k++) {
+    for (int k = 0; k < started && have_store; k++) {
         int ws = w[k].wstatus;
-        if (WIFEXITED(ws) && WEXITSTATUS(ws) == 0) continue;
+        if (WIFEXITED(ws) && (WEXITSTATUS(ws) == 0 || w[k].left)) continue;
         failed_workers++;
         if (w[k].trial < 0) continue;
         /* It died running a trial: that trial is recorded as failed. */
         xf_status lst = record_lost(r, w[k].trial, ws);
-        if (!lst) xf_runner_report(r, XF_RUNNER_MSG_END, w[k].trial, XF_TRIAL_FAILED);
-        if (!st) st = lst;
+        if (!lst)
+            xf_runner_report(r, XF_RUNNER_MSG_END, w[k].trial, XF_TRIAL_FAILED);
+        else if (!later)
+            later = lst;
     }
-    if (!st && failed_workers > 0)
-        st = xf_fail(XF_EIO, "%d worker process(es) failed (see the log above)", failed_workers);
+    if (!later && failed_workers > 0)
+        later = xf_fail(XF_EIO, "%d worker process(es) failed (see the log above)",
+                        failed_workers);
     free(w);
-    return st;
+    return xf_error_restore(&first, later);
 }
