@@ -1,7 +1,9 @@
-/* Studies under fire: the xfer binary killed with SIGKILL at several
- * points (after the first stored trial, at random moments) and run again,
- * two studies sharing one store, and what the store looks like after: every
- * trial finished once, no duplicate rows, integrity_check ok. */
+/* Studies under fire: the xfer binary killed with SIGKILL at events of its
+ * run (the store appears, a trial is claimed, N trials are stored; never
+ * after a fixed delay, so what is tested does not depend on the machine's
+ * speed) and run again, two studies sharing one store, and what the store
+ * looks like after: every trial finished once, no duplicate rows,
+ * integrity_check ok. */
 #include <criterion/criterion.h>
 #include <signal.h>
 #include <sqlite3.h>
@@ -59,9 +61,34 @@ static long long query(const char *db, const char *sql) {
     return v;
 }
 
-static void sleep_ms(int ms) {
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
+/* Waits until the store at db answers `sql` with at least `at_least` (sql
+ * NULL: until the file exists), then kills the study's process group.
+ * Returns the study's exit status: 128 + SIGKILL, or its own if it ended
+ * before the event (the event came too late to matter, not a failure). */
+static int kill_when(pid_t pid, const char *db, const char *sql, long long at_least) {
+    for (;;) {
+        int ws;
+        if (waitpid(pid, &ws, WNOHANG) == pid) return WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+        if (access(db, F_OK) == 0 && (!sql || query(db, sql) >= at_least)) break;
+        usleep(1000); /* a poll, not a timing: only the event decides */
+    }
+    kill(-pid, SIGKILL);
+    return wait_exit(pid);
+}
+
+/* The number in the run's first log line "N trials planned, K finished, ..."
+ * (its summary at the end says "N trials planned, R run"). */
+static int finished_before(const char *log) {
+    FILE *f = fopen(log, "r");
+    cr_assert_not_null(f);
+    int k = -1;
+    char line[512];
+    while (fgets(line, sizeof line, f)) {
+        const char *p = strstr(line, "trials planned, ");
+        if (p && k < 0) k = atoi(p + strlen("trials planned, "));
+    }
+    fclose(f);
+    return k;
 }
 
 /* The state every run must end in: 8 trials finished, 2 shots x 2 draws x
@@ -100,42 +127,58 @@ static void cleanup(char *dir) {
 Test(study_faults, kill_after_the_first_trial_then_resume, .timeout = 60) {
     need_digits();
     char *dir = test_tmpdir();
-    char out[600], db[700], log[700];
+    char out[600], db[700], log[700], log2[700];
     snprintf(out, sizeof out, "%s/s", dir);
     snprintf(db, sizeof db, "%s/study.db", out);
     snprintf(log, sizeof log, "%s/log", dir);
+    snprintf(log2, sizeof log2, "%s/log2", dir);
     pid_t pid = start_study("digits_slow.yaml", out, "2", log);
-    long long done = 0;
-    for (int i = 0; i < 3000 && done < 1; i++) {
-        sleep_ms(5);
-        if (access(db, F_OK) == 0)
-            done = query(db, "SELECT count(*) FROM trials WHERE status = 'finished'");
-    }
-    cr_assert_geq(done, 1, "no trial was stored");
-    kill(-pid, SIGKILL);
-    cr_assert_eq(wait_exit(pid), 128 + SIGKILL);
-    long long kept = query(db, "SELECT count(*) FROM trials");
-    cr_assert_lt(kept, 8, "the study ended before the kill; make its trials longer");
+    kill_when(pid, db, "SELECT count(*) FROM trials WHERE status = 'finished'", 1);
+    long long kept = query(db, "SELECT count(*) FROM trials WHERE status = 'finished'");
+    cr_assert_geq(kept, 1, "no trial was stored");
+    cr_assert_eq(query(db, "SELECT count(*) FROM trials WHERE status != 'finished'"), 0);
 
-    cr_assert_eq(wait_exit(start_study("digits_slow.yaml", out, "2", log)), 0);
+    /* The re-run starts from exactly what the killed run stored. */
+    char cmd[2000];
+    snprintf(cmd, sizeof cmd, "'%s' study '%s/tests/fixtures/study/digits_slow.yaml' --out '%s' "
+             "-j 2 >'%s' 2>&1", test_xfer_bin(), test_root(), out, log2);
+    cr_assert_eq(test_system(cmd), 0);
+    cr_assert_eq(finished_before(log2), kept);
     check_complete(out);
     cleanup(dir);
 }
 
-Test(study_faults, killed_at_random_moments_every_trial_finishes_once, .timeout = 90) {
+Test(study_faults, killed_at_events_every_trial_finishes_once, .timeout = 90) {
     need_digits();
     char *dir = test_tmpdir();
-    char out[600], log[700];
+    char out[600], db[700], log[700];
     snprintf(out, sizeof out, "%s/s", dir);
+    snprintf(db, sizeof db, "%s/study.db", out);
     snprintf(log, sizeof log, "%s/log", dir);
-    /* Fixed moments spread over the run: before the store exists, during
-     * the first trials, in the middle. */
-    static const int delays_ms[] = {30, 150, 90, 260, 400};
-    for (size_t i = 0; i < sizeof delays_ms / sizeof delays_ms[0]; i++) {
-        pid_t pid = start_study("digits_slow.yaml", out, i % 2 ? "1" : "3", log);
-        sleep_ms(delays_ms[i]);
-        kill(-pid, SIGKILL);
-        wait_exit(pid);
+    /* Moments spread over the runs: the store just created, a trial in
+     * flight (claimed by this run: %s is when it started, and a killed
+     * run's claims stay behind), trials stored, a trial in flight once some
+     * are done. */
+    static const char in_flight[] = "SELECT count(*) FROM claims WHERE claimed_at >= '%s'"
+                                    " AND trial_id NOT IN (SELECT id FROM trials)";
+    static const char stored[] = "SELECT count(*) FROM trials WHERE status = 'finished'";
+    static const struct {
+        const char *jobs, *sql;
+        long long at_least;
+    } events[] = {
+        {"3", NULL, 0}, {"1", in_flight, 1}, {"3", stored, 1}, {"1", in_flight, 1}, {"3", stored, 4},
+    };
+    for (size_t i = 0; i < sizeof events / sizeof events[0]; i++) {
+        char sql[300] = "", now[40];
+        time_t t = time(NULL);
+        strftime(now, sizeof now, "%Y-%m-%dT%H:%M:%S", gmtime(&t));
+        if (events[i].sql) snprintf(sql, sizeof sql, events[i].sql, now);
+        pid_t pid = start_study("digits_slow.yaml", out, events[i].jobs, log);
+        int rc = kill_when(pid, db, events[i].sql ? sql : NULL, events[i].at_least);
+        cr_assert(rc == 128 + SIGKILL || rc == 0, "event %zu: the study exited with %d", i, rc);
+        /* Whatever was stored is finished: a kill fails no trial (-1: the
+         * kill came before the tables). */
+        cr_assert_leq(query(db, "SELECT count(*) FROM trials WHERE status != 'finished'"), 0);
     }
     cr_assert_eq(wait_exit(start_study("digits_slow.yaml", out, "2", log)), 0);
     check_complete(out);
