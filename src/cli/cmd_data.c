@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "core/path.h"
 #include "core/timer.h"
 #include "data/cache.h"
 #include "data/image.h"
@@ -127,10 +128,10 @@ static int show_task(int argc, char **argv) {
         else return cli_usage(usage);
     }
     if (!name || per_class < 1 || per_class > 1000) return cli_usage(usage);
-    char path[4096];
+    char path[XF_PATH_MAX];
     if (!out) {
         /* A spec may hold '/' or ':'; keep the file name plain. */
-        snprintf(path, sizeof path, "%s.png", name);
+        if (xf_path_format(path, sizeof path, "%s.png", name)) return cli_fail(XF_EINVAL, name);
         for (char *p = path; *p; p++)
             if (*p == '/' || *p == ':' || *p == ',') *p = '_';
         out = path;

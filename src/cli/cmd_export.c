@@ -4,6 +4,7 @@
 
 #include "cli/commands.h"
 #include "core/mem.h"
+#include "core/path.h"
 #include "study/store.h"
 
 static const char usage[] = "xfer export DIR --csv|--json [--probes] [-o FILE]";
@@ -139,8 +140,8 @@ int cmd_export(int argc, char **argv) {
             dir = argv[i];
     }
     if (!dir || !format || (probes && format != 1)) return cli_usage(usage);
-    char db[4200];
-    snprintf(db, sizeof db, "%s/study.db", dir);
+    char db[XF_PATH_MAX];
+    if (xf_path_format(db, sizeof db, "%s/study.db", dir)) return cli_fail(XF_EINVAL, "export");
     if (access(db, F_OK) != 0) {
         fprintf(stderr, "xfer: export: %s: no study store\n", db);
         return 1;

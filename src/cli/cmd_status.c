@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "core/path.h"
 #include "core/progress.h"
 #include "study/store.h"
 
@@ -39,8 +40,8 @@ int cmd_status(int argc, char **argv) {
             dir = argv[i];
     }
     if (!dir) return cli_usage(usage);
-    char db[4200];
-    snprintf(db, sizeof db, "%s/study.db", dir);
+    char db[XF_PATH_MAX];
+    if (xf_path_format(db, sizeof db, "%s/study.db", dir)) return cli_fail(XF_EINVAL, "status");
     if (access(db, F_OK) != 0) {
         fprintf(stderr, "xfer: status: %s: no study store (run xfer study first)\n", db);
         return 1;
