@@ -48,13 +48,18 @@ static void record_a_run(bool ended) {
         cr_assert_eq(xf_store_set_meta(store, "run_ended", "2020-05-01T10:01:24.000Z"), XF_OK);
 }
 
+/* The latest run as xf_store_progress_get sees it, into p. */
+static void expect_run(xf_store_progress *p, long long done, double seconds) {
+    cr_assert_eq(xf_store_progress_get(store, p), XF_OK, "%s", xf_error_message());
+    cr_assert_eq(p->run_done, done);
+    cr_assert_float_eq(p->run_seconds, seconds, 1e-3);
+}
+
 Test(study_status, a_finished_run_is_measured_to_its_end, .init = open_store,
      .fini = close_store) {
     record_a_run(true);
     xf_store_progress p;
-    cr_assert_eq(xf_store_progress_get(store, &p), XF_OK, "%s", xf_error_message());
-    cr_assert_eq(p.run_done, 150);
-    cr_assert_float_eq(p.run_seconds, 84.0, 1e-3);
+    expect_run(&p, 150, 84.0);
     cr_assert_float_eq(p.run_done / p.run_seconds * 60, 107.14, 0.01); /* trials/min */
     cr_assert_eq(p.in_flight, 0);
 }
@@ -63,9 +68,7 @@ Test(study_status, a_killed_run_is_measured_to_its_last_record, .init = open_sto
      .fini = close_store) {
     record_a_run(false);
     xf_store_progress p;
-    cr_assert_eq(xf_store_progress_get(store, &p), XF_OK, "%s", xf_error_message());
-    cr_assert_eq(p.run_done, 150);
-    cr_assert_float_eq(p.run_seconds, 83.5, 1e-3);
+    expect_run(&p, 150, 83.5);
 }
 
 Test(study_status, the_end_of_an_earlier_run_does_not_end_a_newer_one, .init = open_store,
@@ -76,16 +79,12 @@ Test(study_status, the_end_of_an_earlier_run_does_not_end_a_newer_one, .init = o
     finished_at(150, "2020-05-02T08:00:05.000Z");
     finished_at(151, "2020-05-02T08:00:12.250Z");
     xf_store_progress p;
-    cr_assert_eq(xf_store_progress_get(store, &p), XF_OK, "%s", xf_error_message());
-    cr_assert_eq(p.run_done, 2);
-    cr_assert_float_eq(p.run_seconds, 12.25, 1e-3);
+    expect_run(&p, 2, 12.25);
 }
 
 Test(study_status, no_run_recorded_is_zero, .init = open_store, .fini = close_store) {
     xf_store_progress p;
-    cr_assert_eq(xf_store_progress_get(store, &p), XF_OK, "%s", xf_error_message());
-    cr_assert_eq(p.run_done, 0);
-    cr_assert_eq(p.run_seconds, 0);
+    expect_run(&p, 0, 0);
 }
 
 Test(study_status, a_run_in_flight_is_measured_to_now, .init = open_store, .fini = close_store) {
