@@ -504,13 +504,14 @@ xf_status xf_store_progress_get(xf_store *store, xf_store_progress *p) {
         (st = xf_store_count(store, XF_TRIAL_ABSENT, NULL, &p->probes)) ||
         (st = xf_store_live_claims(store, &p->in_flight)))
         return st;
-    /* The run's own time: up to now while it runs, else up to its end (or,
-     * for a killed run, its last record), never the time since. */
+    /* The run's own time: up to now while trials are in flight (a study
+     * sharing the store may have ended meanwhile), else up to the run's
+     * end (or, for a killed run, its last record), never the time since. */
     sqlite3_stmt *q;
     if ((st = prepare(store,
                       "SELECT (julianday(CASE"
-                      "  WHEN e.value >= s.value THEN e.value"
                       "  WHEN ?1 > 0 THEN strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
+                      "  WHEN e.value >= s.value THEN e.value"
                       "  ELSE coalesce((SELECT max(finished_at) FROM trials"
                       "                 WHERE finished_at >= s.value), s.value) END)"
                       " - julianday(s.value)) * 86400,"
