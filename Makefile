@@ -14,7 +14,7 @@ PKGS     := cairo fontconfig freetype2 libpng libjpeg yaml-0.1 sqlite3 zlib gsl
 # -O3: GCC 12's -O2 vectorises no loop whose length is unknown (its very-cheap
 # cost model); ISO C mode keeps FMA contraction off, so results are the same bits.
 OPT      ?= -O3 -march=native
-WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter -Wno-format-truncation
+WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 PKGS_OK  := $(shell pkg-config --exists $(PKGS) 2>/dev/null && echo yes)
 CPPFLAGS := -Isrc -I/usr/include/x86_64-linux-gnu/openblas-pthread -D_GNU_SOURCE \
             $(shell pkg-config --cflags $(PKGS) 2>/dev/null)

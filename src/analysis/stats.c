@@ -38,11 +38,10 @@ xf_status xf_ols_sse(const double *x, int n, int p, const int *keep, const doubl
         col++;
     }
     for (int i = 0; i < n; i++) gsl_vector_set(v, (size_t)i, y[i]);
-    gsl_error_handler_t *old = gsl_set_error_handler_off();
     size_t r = 0;
     double chisq = 0;
+    /* GSL's handler is off (main): its errors come back as codes. */
     int rc = gsl_multifit_linear_tsvd(m, v, RANK_TOL, c, cov, &chisq, &r, w);
-    gsl_set_error_handler(old);
     if (rc != GSL_SUCCESS) {
         st = xf_fail(XF_EINVAL, "regression: GSL: %s", gsl_strerror(rc));
         goto done;

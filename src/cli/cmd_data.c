@@ -6,6 +6,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "core/path.h"
 #include "core/timer.h"
 #include "data/cache.h"
 #include "data/image.h"
@@ -149,10 +150,10 @@ static int show_task(int argc, char **argv) {
     };
     int rc = cli_parse(&command, opts, 3, argc, argv, &name, NULL);
     if (rc >= 0) return rc;
-    char path[4096];
+    char path[XF_PATH_MAX];
     if (!out) {
         /* A spec may hold '/' or ':'; keep the file name plain. */
-        snprintf(path, sizeof path, "%s.png", name);
+        if (xf_path_format(path, sizeof path, "%s.png", name)) return cli_fail(XF_EINVAL, name);
         for (char *p = path; *p; p++)
             if (*p == '/' || *p == ':' || *p == ',') *p = '_';
         out = path;

@@ -5,6 +5,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "core/mem.h"
+#include "core/path.h"
 #include "study/store.h"
 
 static const cli_command command = {
@@ -140,8 +141,8 @@ int cmd_export(int argc, char **argv) {
         return 2;
     }
     int format = csv ? 1 : 2;
-    char db[4200];
-    snprintf(db, sizeof db, "%s/study.db", dir);
+    char db[XF_PATH_MAX];
+    if (xf_path_format(db, sizeof db, "%s/study.db", dir)) return cli_fail(XF_EINVAL, "export");
     if (access(db, F_OK) != 0) {
         fprintf(stderr, "xfer: export: %s: no study store\n", db);
         return 1;

@@ -3,6 +3,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "core/path.h"
 #include "study/plan.h"
 #include "study/runner.h"
 #include "study/store.h"
@@ -31,9 +32,10 @@ int cmd_plan(int argc, char **argv) {
     xf_study_config cfg;
     xf_status st = xf_study_config_load(file, &cfg);
     if (st) return cli_fail(st, "plan");
-    char dir[4000], db[4100];
-    if ((st = xf_study_dir(&cfg, out, dir, sizeof dir))) return cli_fail(st, "plan");
-    snprintf(db, sizeof db, "%s/study.db", dir);
+    char dir[XF_PATH_MAX], db[XF_PATH_MAX];
+    if ((st = xf_study_dir(&cfg, out, dir, sizeof dir)) ||
+        (st = xf_path_format(db, sizeof db, "%s/study.db", dir)))
+        return cli_fail(st, "plan");
     xf_plan plan;
     if ((st = xf_plan_build(&cfg, &plan))) return cli_fail(st, cfg.name);
     /* Only look into a store that exists: planning must not create one. */

@@ -8,6 +8,7 @@
 #include "analysis/studydir.h"
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "core/path.h"
 #include "report/plot.h"
 #include "report/report.h"
 #include "study/store.h"
@@ -41,7 +42,7 @@ int cmd_report(int argc, char **argv) {
     xf_study_results r;
     xf_status st = xf_study_analyse(dir, &opts, &r);
     if (st != XF_OK) return cli_fail(st, "report");
-    char name[256], path[1200];
+    char name[256], path[XF_PATH_MAX];
     study_name(dir, name, sizeof name);
     st = xf_report_study_write(dir, name, &r, path, sizeof path);
     rc = st == XF_OK ? 0 : cli_fail(st, dir);

@@ -4,6 +4,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "core/path.h"
 #include "core/progress.h"
 #include "study/store.h"
 
@@ -37,8 +38,8 @@ int cmd_status(int argc, char **argv) {
     };
     int rc = cli_parse(&command, opts, 1, argc, argv, &dir, NULL);
     if (rc >= 0) return rc;
-    char db[4200];
-    snprintf(db, sizeof db, "%s/study.db", dir);
+    char db[XF_PATH_MAX];
+    if (xf_path_format(db, sizeof db, "%s/study.db", dir)) return cli_fail(XF_EINVAL, "status");
     if (access(db, F_OK) != 0) {
         fprintf(stderr, "xfer: status: %s: no study store (run xfer study first)\n", db);
         return 1;

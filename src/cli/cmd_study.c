@@ -78,7 +78,7 @@ int cmd_study(int argc, char **argv) {
         if (n <= 0 || !realpath(file, abs_file)) return cli_fail(XF_EIO, file);
         exe[n] = 0;
         /* The jobs run elsewhere: every path they get is absolute. */
-        char dir[4000];
+        char dir[XF_PATH_MAX];
         if ((st = xf_study_dir(&cfg, opts.out_dir, dir, sizeof dir))) return cli_fail(st, "study");
         if ((st = xf_mkdirs(dir))) return cli_fail(st, "study");
         if (!realpath(dir, abs_out)) return cli_fail(XF_EIO, dir);
@@ -109,7 +109,7 @@ int cmd_study(int argc, char **argv) {
         opts.array_count = array;
         opts.todo_path = todo;
     }
-    char dir[4000];
+    char dir[XF_PATH_MAX];
     if ((st = xf_study_dir(&cfg, opts.out_dir, dir, sizeof dir))) return cli_fail(st, "study");
     xf_study_summary sum;
     st = xf_study_run(&cfg, &opts, &sum);

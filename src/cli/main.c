@@ -4,6 +4,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <gsl/gsl_errno.h>
+
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "core/blas.h"
@@ -53,6 +55,9 @@ static void use_fastest_blas_kernel(char **argv) {
 
 int main(int argc, char **argv) {
     use_fastest_blas_kernel(argv);
+    /* GSL aborts on an error unless told once, before any thread starts,
+     * to return codes (which the analysis turns into xf_status). */
+    gsl_set_error_handler_off();
     const char *level = getenv("XFER_LOG");
     long long v;
     if (level && cli_parse_int("XFER_LOG", level, XF_LOG_ERROR, XF_LOG_DEBUG, &v) != XF_OK) {

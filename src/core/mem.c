@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/fault.h"
 #include "core/status.h"
 
 /* Transparent huge pages for large buffers (activation arenas, datasets):
@@ -100,23 +101,25 @@ xf_status xf_write_file_atomic(const char *path, const void *data, size_t size) 
     char *tmp = xf_malloc(n);
     if (!tmp) return XF_ENOMEM;
     snprintf(tmp, n, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = xf_fopen(tmp, "wb");
+    FILE *f = fopen(tmp, "wb");
     if (!f) {
+        xf_status st = xf_fail_errno(errno, "cannot create '%s'", tmp);
         free(tmp);
-        return XF_EIO;
+        return st;
     }
-    int ok = fwrite(data, 1, size, f) == size;
-    ok = (fflush(f) == 0) && ok;
-    ok = (fsync(fileno(f)) == 0) && ok;
-    ok = (fclose(f) == 0) && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        int err = errno;
-        unlink(tmp);
-        free(tmp);
-        return xf_fail(XF_EIO, "cannot write '%s': %s", path, strerror(err));
-    }
+    /* The first failure's errno: it tells a full disk from a bad path. */
+    int err = 0;
+    errno = 0;
+    if (fwrite(data, 1, size, f) != size) err = errno ? errno : EIO;
+    if (!err && xf_fault_disk_full()) err = ENOSPC;
+    if (fflush(f) != 0 && !err) err = errno;
+    if (fsync(fileno(f)) != 0 && !err) err = errno;
+    if (fclose(f) != 0 && !err) err = errno;
+    if (!err && rename(tmp, path) != 0) err = errno;
+    xf_status st = err ? xf_fail_errno(err, "cannot write '%s'", path) : XF_OK;
+    if (err) unlink(tmp);
     free(tmp);
-    return XF_OK;
+    return st;
 }
 
 xf_status xf_mkdirs(const char *path) {
@@ -127,9 +130,7 @@ xf_status xf_mkdirs(const char *path) {
             char saved = *p;
             *p = 0;
             if (mkdir(copy, 0777) != 0 && errno != EEXIST) {
-                int err = errno;
-                xf_status st =
-                    xf_fail(XF_EIO, "cannot create directory '%s': %s", copy, strerror(err));
+                xf_status st = xf_fail_errno(errno, "cannot create directory '%s'", copy);
                 free(copy);
                 return st;
             }

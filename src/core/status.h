@@ -16,7 +16,12 @@ typedef enum {
     XF_EDIVERGED, /* training produced a NaN or Inf loss */
     XF_EDB,       /* the results store refused an operation */
     XF_ENUMERIC,  /* a numerical routine failed (singular system, no convergence) */
+    XF_EENV,      /* the machine failed the work, not the input: a full disk (ENOSPC,
+                     SQLITE_FULL), a quota (EDQUOT), an I/O error (EIO, SQLITE_IOERR), a
+                     lost NFS handle (ESTALE); the same work may succeed once it is fixed */
 } xf_status;
+
+enum { XF_ERROR_CAPACITY = 2048 }; /* bytes of a message, with its NUL */
 
 /* Sets the thread's error message (printf format) and returns `code`, so a
  * failing function can `return xf_fail(XF_EIO, "...", ...)`. */
@@ -27,6 +32,23 @@ xf_status xf_fail(xf_status code, const char *fmt, ...)
  * and returns `code` unchanged. */
 xf_status xf_fail_context(xf_status code, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* xf_fail for a system call that failed with errno `err`: XF_EENV when the
+ * errno is one of the machine's (see XF_EENV), else XF_EIO; the message
+ * ends with ": " and strerror(err). */
+xf_status xf_fail_errno(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* A failure kept while cleanup code runs that may fail too (and set its
+ * own message): save it, clean up, restore it. */
+typedef struct {
+    xf_status code;
+    char message[XF_ERROR_CAPACITY];
+} xf_saved_error;
+
+void xf_error_save(xf_saved_error *saved, xf_status code);
+/* The saved failure with its message, the cleanup's message added when
+ * `cleanup` failed too; `cleanup` itself when nothing failed before. */
+xf_status xf_error_restore(const xf_saved_error *saved, xf_status cleanup);
 
 /* The message set by the last failing call on this thread ("" if none). */
 const char *xf_error_message(void);

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "core/mem.h"
+#include "core/path.h"
 #include "data/readers.h"
 
 enum { PIXELS = 3072 };
@@ -46,10 +47,11 @@ static xf_status read_batches(const char *dir, const char *const *files, int k, 
                               const char *name, xf_dataset *out) {
     memset(out, 0, sizeof *out);
     size_t record = n_classes == 100 ? 3074 : 3073, total = 0;
-    char path[4096];
+    char path[XF_PATH_MAX];
     for (int i = 0; i < k; i++) {
         struct stat sb;
-        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+        xf_status st = xf_path_format(path, sizeof path, "%s/%s", dir, files[i]);
+        if (st) return st;
         if (stat(path, &sb) != 0) return xf_fail(XF_EIO, "%s: cannot stat", path);
         total += (size_t)sb.st_size / record + 1;
     }
@@ -57,10 +59,10 @@ static xf_status read_batches(const char *dir, const char *const *files, int k, 
     xf_status st = xf_dataset_alloc(out, name, (int)total, 32, 32, 3, n_classes);
     int count = 0;
     for (int i = 0; i < k && st == XF_OK; i++) {
-        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
         unsigned char *bytes;
         size_t size;
-        st = xf_read_file(path, &bytes, &size);
+        st = xf_path_format(path, sizeof path, "%s/%s", dir, files[i]);
+        if (st == XF_OK) st = xf_read_file(path, &bytes, &size);
         if (st != XF_OK) break;
         /* The file may have grown since stat; never write past the storage. */
         if (size / record > (size_t)(out->n - count))
@@ -86,19 +88,21 @@ xf_status xf_cifar_load(const char *dir, const char *name, xf_dataset *train,
                                             "data_batch_5.bin"};
     static const char *const c10_test[] = {"test_batch.bin"};
     static const char *const c100_train[] = {"train.bin"}, *const c100_test[] = {"test.bin"};
-    char path[4096];
-    snprintf(path, sizeof path, "%s/train.bin", dir);
+    char path[XF_PATH_MAX];
+    xf_status st = xf_path_format(path, sizeof path, "%s/train.bin", dir);
+    if (st) return st;
     bool c100 = is_file(path);
     const char *const *tr = c100 ? c100_train : c10_train, *const *te = c100 ? c100_test : c10_test;
     int ktr = c100 ? 1 : 5, classes = c100 ? 100 : 10;
     for (int i = 0; i < ktr + 1; i++) {
-        snprintf(path, sizeof path, "%s/%s", dir, i < ktr ? tr[i] : te[0]);
+        if ((st = xf_path_format(path, sizeof path, "%s/%s", dir, i < ktr ? tr[i] : te[0])))
+            return st;
         if (!is_file(path))
             return xf_fail(XF_ENOTFOUND, "%s: missing (cifar:DIR wants data_batch_1..5.bin and "
                                          "test_batch.bin, or train.bin and test.bin)",
                            path);
     }
-    xf_status st = read_batches(dir, tr, ktr, classes, name, train);
+    st = read_batches(dir, tr, ktr, classes, name, train);
     if (st == XF_OK) st = read_batches(dir, te, 1, classes, name, test);
     if (st != XF_OK) xf_dataset_free(train);
     return st;

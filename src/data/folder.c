@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "core/mem.h"
+#include "core/path.h"
 #include "data/image.h"
 #include "data/readers.h"
 
@@ -152,9 +153,9 @@ static xf_status list_dir(const char *dir, bool dirs, name_list *out) {
     xf_status st = XF_OK;
     while ((e = readdir(d)) != NULL) {
         if (e->d_name[0] == '.') continue;
-        char path[4096];
+        char path[XF_PATH_MAX];
         struct stat sb;
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if ((st = xf_path_format(path, sizeof path, "%s/%s", dir, e->d_name))) break;
         if (stat(path, &sb) != 0) continue;
         if (dirs ? !S_ISDIR(sb.st_mode) : !(S_ISREG(sb.st_mode) && is_image_name(e->d_name)))
             continue;
@@ -188,10 +189,10 @@ static xf_status load_classes(const char *dir, const name_list *classes, const c
     if (!files) return XF_ENOMEM;
     xf_status st = XF_OK;
     int total = 0;
-    char path[4096];
+    char path[XF_PATH_MAX];
     for (int c = 0; c < classes->n && st == XF_OK; c++) {
-        snprintf(path, sizeof path, "%s/%s", dir, classes->items[c]);
-        st = list_dir(path, false, &files[c]);
+        st = xf_path_format(path, sizeof path, "%s/%s", dir, classes->items[c]);
+        if (st == XF_OK) st = list_dir(path, false, &files[c]);
         if (st == XF_OK && files[c].n == 0)
             st = xf_fail(XF_EFORMAT, "%s: empty class folder (no .png, .jpg or .jpeg files)", path);
         if (st == XF_OK) total += files[c].n;
@@ -199,12 +200,13 @@ static xf_status load_classes(const char *dir, const name_list *classes, const c
     int at = 0;
     for (int c = 0; c < classes->n && st == XF_OK; c++)
         for (int i = 0; i < files[c].n && st == XF_OK; i++) {
-            snprintf(path, sizeof path, "%s/%s/%s", dir, classes->items[c], files[c].items[i]);
             unsigned char *bytes;
             size_t size;
             uint8_t *px = NULL;
             int h, w, ch;
-            st = xf_read_file(path, &bytes, &size);
+            st = xf_path_format(path, sizeof path, "%s/%s/%s", dir, classes->items[c],
+                                files[c].items[i]);
+            if (st == XF_OK) st = xf_read_file(path, &bytes, &size);
             if (st != XF_OK) break;
             st = xf_image_decode(bytes, size, path, &px, &h, &w, &ch);
             free(bytes);
@@ -245,14 +247,15 @@ xf_status xf_folder_load(const char *dir, const char *name, xf_dataset *train,
                          xf_dataset *test) {
     memset(train, 0, sizeof *train);
     memset(test, 0, sizeof *test);
-    char tr[4096], te[4096];
-    snprintf(tr, sizeof tr, "%s/train", dir);
-    snprintf(te, sizeof te, "%s/test", dir);
+    char tr[XF_PATH_MAX], te[XF_PATH_MAX];
+    xf_status st = xf_path_format(tr, sizeof tr, "%s/train", dir);
+    if (st == XF_OK) st = xf_path_format(te, sizeof te, "%s/test", dir);
+    if (st != XF_OK) return st;
     struct stat sb;
     bool split = stat(tr, &sb) == 0 && S_ISDIR(sb.st_mode) && stat(te, &sb) == 0 &&
                  S_ISDIR(sb.st_mode);
     name_list classes, test_classes;
-    xf_status st = list_dir(split ? tr : dir, true, &classes);
+    st = list_dir(split ? tr : dir, true, &classes);
     if (st != XF_OK) return st;
     if (classes.n == 0) {
         names_free(&classes);

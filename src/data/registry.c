@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include "core/mem.h"
+#include "core/path.h"
 #include "data/cache.h"
 #include "data/glyphs.h"
 #include "data/idx.h"
@@ -133,8 +134,9 @@ static bool is_file(const char *path) {
  * NULL) completes the message when it is missing. */
 static xf_status find_file(const char *task, const char *dir, int which, const char *install,
                            char *path) {
-    if ((size_t)snprintf(path, PATH_CAP, "%s/%s", dir, file_names[which]) >= PATH_CAP - 3)
-        return xf_fail(XF_EINVAL, "task %s: path %s is too long", task, dir);
+    /* Room for a ".gz" to try next. */
+    xf_status st = xf_path_format(path, PATH_CAP - 3, "%s/%s", dir, file_names[which]);
+    if (st) return xf_fail_context(st, "task %s: ", task);
     if (is_file(path)) return XF_OK;
     strcat(path, ".gz");
     if (is_file(path)) return XF_OK;
@@ -241,9 +243,10 @@ static xf_status build_task(const task_entry *t, xf_dataset *train, xf_dataset *
                      train->n_classes, t->info.n_classes);
     if (st == XF_OK) st = task_dir(t, dir);
     if (st == XF_OK) st = xf_mkdirs(dir);
-    for (int i = 0; i < 4; i++) snprintf(paths[i], PATH_CAP, "%s/%s", dir, file_names[i]);
-    snprintf(ok, sizeof ok, "%s/.ok", dir);
-    remove(ok);
+    for (int i = 0; i < 4 && st == XF_OK; i++)
+        st = xf_path_format(paths[i], PATH_CAP, "%s/%s", dir, file_names[i]);
+    if (st == XF_OK) st = xf_path_format(ok, sizeof ok, "%s/.ok", dir);
+    if (st == XF_OK) remove(ok);
     if (st == XF_OK) st = xf_idx_write_dataset(train, paths[0], paths[1]);
     if (st == XF_OK) st = xf_idx_write_dataset(test, paths[2], paths[3]);
     if (st == XF_OK) st = xf_write_file_atomic(ok, "v1\n", 3);

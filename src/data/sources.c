@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/mem.h"
+#include "core/path.h"
 #include "data/idx.h"
 
 /* ---- a tiny number scanner with positions for messages ---- */
@@ -197,12 +198,12 @@ xf_status xf_quickdraw_load(const char *dir, xf_quickdraw_set set, const char *n
     int label = 0;
     for (int i = 0; i < count && st == XF_OK; i++) {
         if (!xf_quickdraw_in_set(names, count, names[i], set)) continue;
-        char path[4096];
-        snprintf(path, sizeof path, "%s/%s%s", dir, names[i], suffix);
+        char path[XF_PATH_MAX];
         uint8_t *text;
         size_t size;
         int got = 0;
-        st = xf_idx_read_file(path, &text, &size);
+        st = xf_path_format(path, sizeof path, "%s/%s%s", dir, names[i], suffix);
+        if (st == XF_OK) st = xf_idx_read_file(path, &text, &size);
         if (st != XF_OK) break;
         st = xf_quickdraw_parse((const char *)text, size, path, buf, XF_QUICKDRAW_PER_CATEGORY,
                                 &got);

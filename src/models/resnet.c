@@ -162,7 +162,8 @@ static int add_param(rn_builder *b, xf_param_group group, int ndim, const int *s
 static int add_conv(rn_builder *b, const char *prefix, int h, int w, int cin, int cout, int k,
                     int stride) {
     char name[XF_NAME_LEN];
-    snprintf(name, sizeof name, "%s.weight", prefix);
+    int n = snprintf(name, sizeof name, "%s.weight", prefix);
+    XF_ASSERT(n > 0 && (size_t)n < sizeof name); /* prefixes are short and built here */
     int t = add_param(b, XF_GROUP_BODY, 4, SHAPE(cout, cin, k, k), name);
     if (b->fill)
         b->s->convs[b->nconv] = (rn_conv){t, h, w, cin, cout, k, stride, k / 2, b->what, b->stat};
@@ -173,7 +174,8 @@ static int add_conv(rn_builder *b, const char *prefix, int h, int w, int cin, in
 
 static int add_norm(rn_builder *b, const char *prefix, int c, int hw) {
     char name[XF_NAME_LEN];
-    snprintf(name, sizeof name, "%s.weight", prefix);
+    int n = snprintf(name, sizeof name, "%s.weight", prefix);
+    XF_ASSERT(n > 0 && (size_t)n < sizeof name); /* prefixes are short and built here */
     int t = add_param(b, XF_GROUP_BODY, 1, SHAPE(c), name);
     snprintf(name, sizeof name, "%s.bias", prefix);
     add_param(b, XF_GROUP_BODY, 1, SHAPE(c), name);

@@ -76,7 +76,7 @@ xf_status xf_features_extract(xf_model *m, const xf_dataset *ds, const int *idx,
     float *logits = xf_malloc(sizeof(float) * (size_t)batch * m->config.n_classes + 1);
     int *rows = xf_malloc(sizeof(int) * batch);
     if (st == XF_OK && (!x || !logits || !rows)) st = XF_ENOMEM;
-    char label[64];
+    char label[sizeof "features " + sizeof ds->name];
     snprintf(label, sizeof label, "features %s", ds->name);
     xf_progress progress;
     xf_progress_init(&progress, label, "img", (size_t)count);

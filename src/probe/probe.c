@@ -290,7 +290,7 @@ xf_status xf_probe_model(xf_model *m, const xf_dataset *train, const xf_dataset 
         (st = xf_features_extract(m, test, test_idx, n_test, &ftest)) != XF_OK)
         goto done;
 
-    char label[64];
+    char label[sizeof "probes " + sizeof train->name];
     snprintf(label, sizeof label, "probes %s", train->name);
     xf_progress progress;
     xf_progress_init(&progress, label, "taps", (size_t)m->n_taps);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/mem.h"
+#include "core/path.h"
 #include "report/charts.h"
 #include "report/json.h"
 #include "report/plot.h"
@@ -29,9 +30,9 @@ static xf_status emit(out_ctx *o, const char *name, const char *caption, int kin
         xf_status st = kind == 0 ? xf_plot_grid(items, n, cols, CELL_W, CELL_H, f, &data, &size)
                                  : xf_plot_charts(items, n, cols, CELL_W, CELL_H, f, &data, &size);
         if (st != XF_OK) return st;
-        char path[1024];
-        snprintf(path, sizeof path, "%s/figures/%s.%s", o->dir, name, xf_fig_ext(f));
-        st = xf_write_file_atomic(path, data, size);
+        char path[XF_PATH_MAX];
+        st = xf_path_format(path, sizeof path, "%s/figures/%s.%s", o->dir, name, xf_fig_ext(f));
+        if (st == XF_OK) st = xf_write_file_atomic(path, data, size);
         if (st == XF_OK && f == XF_FIG_PNG) {
             xf_sbuf_puts(o->page, "<figure class=\"wide\">");
             xf_report_img(o->page, caption, data, size);
@@ -474,8 +475,11 @@ static void knobs_csv(xf_sbuf *b, const xf_study_results *r) {
         }
 }
 
-static xf_status write_sbuf(const char *path, xf_sbuf *b) {
+/* Writes b to base/name and frees it. */
+static xf_status write_sbuf(const char *base, const char *name, xf_sbuf *b) {
+    char path[XF_PATH_MAX];
     xf_status st = xf_sbuf_status(b);
+    if (st == XF_OK) st = xf_path_format(path, sizeof path, "%s/%s", base, name);
     if (st == XF_OK) st = xf_write_file_atomic(path, b->data, b->len);
     xf_sbuf_free(b);
     return st;
@@ -483,12 +487,12 @@ static xf_status write_sbuf(const char *path, xf_sbuf *b) {
 
 xf_status xf_report_study_write(const char *dir, const char *study, const xf_study_results *r,
                                 char *html_path, size_t cap) {
-    char base[900], path[1024];
+    char base[XF_PATH_MAX], path[XF_PATH_MAX];
     size_t len = strlen(dir);
     while (len > 1 && dir[len - 1] == '/') len--;
-    snprintf(base, sizeof base, "%.*s/report", (int)len, dir);
-    snprintf(path, sizeof path, "%s/figures", base);
-    xf_status st = xf_mkdirs(path);
+    xf_status st = xf_path_format(base, sizeof base, "%.*s/report", (int)len, dir);
+    if (st == XF_OK) st = xf_path_format(path, sizeof path, "%s/figures", base);
+    if (st == XF_OK) st = xf_mkdirs(path);
     if (st != XF_OK) return st;
     xf_sbuf page, b;
     xf_sbuf_init(&page);
@@ -556,37 +560,33 @@ xf_status xf_report_study_write(const char *dir, const char *study, const xf_stu
                             "<a href=\"fits.csv\">fits.csv</a>, <a href=\"intervals.csv\">"
                             "intervals.csv</a>, <a href=\"knobs.csv\">knobs.csv</a>.</p>\n"
                             "</body>\n</html>\n");
-        snprintf(path, sizeof path, "%s/index.html", base);
-        st = write_sbuf(path, &page);
+        st = write_sbuf(base, "index.html", &page);
     } else {
         xf_sbuf_free(&page);
     }
     if (st == XF_OK) {
         xf_sbuf_init(&b);
         xf_report_csv(r->fits, r->n_sets, &b);
-        snprintf(path, sizeof path, "%s/fits.csv", base);
-        st = write_sbuf(path, &b);
+        st = write_sbuf(base, "fits.csv", &b);
     }
     if (st == XF_OK) {
         xf_sbuf_init(&b);
         intervals_csv(&b, r);
-        snprintf(path, sizeof path, "%s/intervals.csv", base);
-        st = write_sbuf(path, &b);
+        st = write_sbuf(base, "intervals.csv", &b);
     }
     if (st == XF_OK) {
         xf_sbuf_init(&b);
         knobs_csv(&b, r);
-        snprintf(path, sizeof path, "%s/knobs.csv", base);
-        st = write_sbuf(path, &b);
+        st = write_sbuf(base, "knobs.csv", &b);
     }
     if (st == XF_OK) {
         cJSON *j = xf_results_json(r);
         char *text = j ? cJSON_Print(j) : NULL;
         cJSON_Delete(j);
-        snprintf(path, sizeof path, "%s/results.json", base);
-        st = text ? xf_write_file_atomic(path, text, strlen(text)) : XF_ENOMEM;
+        st = text ? xf_path_format(path, sizeof path, "%s/results.json", base) : XF_ENOMEM;
+        if (st == XF_OK) st = xf_write_file_atomic(path, text, strlen(text));
         free(text);
     }
-    if (st == XF_OK && html_path) snprintf(html_path, cap, "%s/index.html", base);
+    if (st == XF_OK && html_path) st = xf_path_format(html_path, cap, "%s/index.html", base);
     return st;
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/mem.h"
+#include "core/path.h"
 
 /* RFC 4180: a field with a comma, quote or line break is quoted. */
 static void csv_field(xf_sbuf *b, const char *s) {
@@ -83,7 +84,7 @@ xf_status xf_report_write(const char *dir, const char *study, const xf_point_set
         else
             xf_sbuf_free(&b);
     }
-    if (st == XF_OK && html_path) snprintf(html_path, cap, "%s", html);
+    if (st == XF_OK && html_path) st = xf_path_format(html_path, cap, "%s", html);
     free(folder);
     return st;
 }

@@ -8,6 +8,7 @@
 
 #include "core/log.h"
 #include "core/mem.h"
+#include "core/path.h"
 #include "core/timer.h"
 
 static bool add_text(cJSON *o, const char *key, const char *text) {
@@ -17,9 +18,10 @@ static bool add_text(cJSON *o, const char *key, const char *text) {
 
 xf_status xf_result_write(const char *results_dir, const xf_trial_record *rec,
                           const xf_probe_row *rows, int n) {
-    char now[40], path[4200];
+    char now[40], path[XF_PATH_MAX];
     xf_utc_timestamp(now, sizeof now);
-    snprintf(path, sizeof path, "%s/%s.json", results_dir, rec->id);
+    xf_status st = xf_path_format(path, sizeof path, "%s/%s.json", results_dir, rec->id);
+    if (st) return st;
     cJSON *o = cJSON_CreateObject();
     bool ok = o && add_text(o, "id", rec->id) && add_text(o, "study", rec->study) &&
               add_text(o, "config_json", rec->config_json) && add_text(o, "family", rec->family) &&
@@ -47,7 +49,7 @@ xf_status xf_result_write(const char *results_dir, const xf_trial_record *rec,
     char *text = ok ? cJSON_PrintUnformatted(o) : NULL;
     cJSON_Delete(o);
     if (!text) return xf_fail(XF_ENOMEM, "%s: out of memory writing the result", path);
-    xf_status st = xf_write_file_atomic(path, text, strlen(text));
+    st = xf_write_file_atomic(path, text, strlen(text));
     free(text);
     return st;
 }
@@ -149,13 +151,14 @@ static xf_status result_read(const char *path, result *r) {
 
 xf_status xf_result_status(const char *results_dir, const char *id, xf_trial_status *status) {
     *status = XF_TRIAL_ABSENT;
-    char path[4200];
-    snprintf(path, sizeof path, "%s/%s.json", results_dir, id);
+    char path[XF_PATH_MAX];
+    xf_status st = xf_path_format(path, sizeof path, "%s/%s.json", results_dir, id);
+    if (st) return st;
     FILE *f = fopen(path, "rb");
     if (!f) return XF_OK;
     fclose(f);
     result r;
-    xf_status st = result_read(path, &r);
+    st = result_read(path, &r);
     if (st) return st;
     *status = r.rec.status;
     result_free(&r);
@@ -202,18 +205,18 @@ static xf_status list_results(const char *dir, char ***names_out, int *n_out) {
 
 xf_status xf_study_merge(const char *study_dir, xf_merge_summary *sum) {
     memset(sum, 0, sizeof *sum);
-    char results[4200], db[4200];
-    snprintf(results, sizeof results, "%s/results", study_dir);
-    snprintf(db, sizeof db, "%s/study.db", study_dir);
-    char **names;
-    int n;
-    xf_status st = list_results(results, &names, &n);
+    char results[XF_PATH_MAX], db[XF_PATH_MAX];
+    char **names = NULL;
+    int n = 0;
+    xf_status st = xf_path_format(results, sizeof results, "%s/results", study_dir);
+    if (!st) st = xf_path_format(db, sizeof db, "%s/study.db", study_dir);
+    if (!st) st = list_results(results, &names, &n);
     xf_store *store = NULL;
     if (!st) st = xf_store_open(db, &store);
     for (int i = 0; i < n && !st; i++) {
         sum->files++;
-        char path[4600];
-        snprintf(path, sizeof path, "%s/%s", results, names[i]);
+        char path[XF_PATH_MAX];
+        if ((st = xf_path_format(path, sizeof path, "%s/%s", results, names[i]))) break;
         result r;
         if (result_read(path, &r)) {
             xf_log_warn("merge: skipping %s", xf_error_message());

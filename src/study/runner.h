@@ -2,7 +2,10 @@
  * on the US test set, checkpointed (temp file + rename), probed on every DS
  * task and recorded in one transaction. A trial that fails or diverges is
  * recorded with its error and the study goes on; a re-run skips finished
- * trials and, unless retry_failed, failed and diverged ones too.
+ * trials and, unless retry_failed, failed and diverged ones too. A trial
+ * the machine fails (XF_EENV: a full disk, an I/O error) or whose outcome
+ * cannot be recorded is not a result: it is left for the next run and its
+ * worker stops.
  *
  * With several workers, each is a forked process that claims trials in the
  * store (store.h: a claim of a killed process is taken over by the next
@@ -53,9 +56,10 @@ typedef struct {
  * "runs/<name>" (relative to the current directory). */
 xf_status xf_study_dir(const xf_study_config *cfg, const char *out_dir, char *buf, size_t size);
 
-/* Runs cfg's plan (see above). Fails only for what stops the whole study
- * (a task that cannot be loaded, the store, the folder, a worker that could
- * not record); trial failures are counted in the summary. */
+/* Runs cfg's plan (see above). Fails for what stops the whole study or a
+ * worker (a task that cannot be loaded, the store, the folder, a trial left
+ * by an XF_EENV or a failed record: the first such error, naming the
+ * trial); trial failures are counted in the summary. */
 xf_status xf_study_run(const xf_study_config *cfg, const xf_study_options *opts,
                        xf_study_summary *summary);
 

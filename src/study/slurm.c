@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "core/mem.h"
+#include "core/path.h"
 #include "study/plan.h"
 #include "study/results.h"
 #include "study/runner.h"
@@ -125,11 +126,11 @@ static xf_status sbatch(const char *script, const char *extra, char *job, size_t
 /* The trials still to run, one id a line, into out->todo_path. */
 static xf_status write_todo(const xf_study_config *cfg, const char *dir, bool retry,
                             xf_slurm_submission *out) {
-    char db[4200];
-    snprintf(db, sizeof db, "%s/study.db", dir);
-    xf_plan plan;
-    xf_status st = xf_plan_build(cfg, &plan);
+    char db[XF_PATH_MAX];
+    xf_status st = xf_path_format(db, sizeof db, "%s/study.db", dir);
     if (st) return st;
+    xf_plan plan;
+    if ((st = xf_plan_build(cfg, &plan))) return st;
     xf_store *store = NULL;
     sbuf b = {0};
     if (!(st = xf_store_open(db, &store))) {
@@ -156,17 +157,19 @@ static xf_status write_todo(const xf_study_config *cfg, const char *dir, bool re
 xf_status xf_slurm_submit(const xf_study_config *cfg, const xf_slurm_options *o,
                           xf_slurm_submission *out) {
     memset(out, 0, sizeof *out);
-    char dir[4000], sdir[4100], log[4200];
+    char dir[XF_PATH_MAX], sdir[XF_PATH_MAX], log[XF_PATH_MAX];
     xf_status st = xf_study_dir(cfg, o->out_dir, dir, sizeof dir);
     if (st) return st;
     if (dir[0] != '/')
         return xf_fail(XF_EINVAL, "the study folder '%s' must be an absolute path for the "
                                   "cluster's jobs", dir);
-    snprintf(sdir, sizeof sdir, "%s/slurm", dir);
-    if ((st = xf_mkdirs(sdir))) return st;
-    snprintf(out->worker_script, sizeof out->worker_script, "%s/workers.sh", sdir);
-    snprintf(out->merge_script, sizeof out->merge_script, "%s/merge.sh", sdir);
-    snprintf(out->todo_path, sizeof out->todo_path, "%s/todo.txt", sdir);
+    if ((st = xf_path_format(sdir, sizeof sdir, "%s/slurm", dir)) || (st = xf_mkdirs(sdir)) ||
+        (st = xf_path_format(out->worker_script, sizeof out->worker_script, "%s/workers.sh",
+                             sdir)) ||
+        (st = xf_path_format(out->merge_script, sizeof out->merge_script, "%s/merge.sh", sdir)) ||
+        (st = xf_path_format(out->todo_path, sizeof out->todo_path, "%s/todo.txt", sdir)) ||
+        (st = xf_path_format(log, sizeof log, "%s/worker-%%A_%%a.log", sdir)))
+        return st;
 
     /* Results of an earlier submission first, so they are not run again. */
     xf_merge_summary merged;
@@ -178,7 +181,6 @@ xf_status xf_slurm_submit(const xf_study_config *cfg, const xf_slurm_options *o,
     sbuf b = {0};
     char name[128];
     snprintf(name, sizeof name, "xfer-%s", cfg->name);
-    snprintf(log, sizeof log, "%s/worker-%%A_%%a.log", sdir);
     header(&b, name, o, log);
     add(&b, "#SBATCH --array=0-%d\n", out->workers - 1);
     if (o->cpus_per_task > 0) add(&b, "#SBATCH --cpus-per-task=%d\n", o->cpus_per_task);
@@ -195,7 +197,7 @@ xf_status xf_slurm_submit(const xf_study_config *cfg, const xf_slurm_options *o,
     b.len = 0;
 
     snprintf(name, sizeof name, "xfer-%s-merge", cfg->name);
-    snprintf(log, sizeof log, "%s/merge-%%j.log", sdir);
+    if (!st) st = xf_path_format(log, sizeof log, "%s/merge-%%j.log", sdir);
     if (!st) {
         header(&b, name, o, log);
         add(&b, "set -euo pipefail\nexec ");

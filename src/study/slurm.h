@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 
+#include "core/path.h"
 #include "study/config.h"
 
 typedef struct {
@@ -25,9 +26,9 @@ typedef struct {
 } xf_slurm_options;
 
 typedef struct {
-    char worker_script[4200]; /* <study>/slurm/workers.sh */
-    char merge_script[4200];  /* <study>/slurm/merge.sh */
-    char todo_path[4200];     /* <study>/slurm/todo.txt: the trials to run */
+    char worker_script[XF_PATH_MAX]; /* <study>/slurm/workers.sh */
+    char merge_script[XF_PATH_MAX];  /* <study>/slurm/merge.sh */
+    char todo_path[XF_PATH_MAX];     /* <study>/slurm/todo.txt: the trials to run */
     int todo;                 /* trials in it */
     int workers;              /* array tasks submitted (<= todo) */
     char array_job[64];       /* job ids; "" for a dry run */

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "core/mem.h"
+#include "study/store_fault.h"
 
 struct xf_store {
     sqlite3 *db;
@@ -28,7 +29,10 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);";
 
 static xf_status db_fail(xf_store *s, const char *what) {
-    return xf_fail(XF_EDB, "%s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
+    /* A full disk or an I/O error is the machine's, not the store's. */
+    int rc = sqlite3_errcode(s->db) & 0xff;
+    xf_status code = rc == SQLITE_FULL || rc == SQLITE_IOERR ? XF_EENV : XF_EDB;
+    return xf_fail(code, "%s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
 }
 
 xf_status xf_store_open(const char *path, xf_store **out) {
@@ -169,13 +173,15 @@ static xf_status write_rows(xf_store *s, const xf_trial_record *r, const xf_prob
 xf_status xf_store_write_trial(xf_store *store, const xf_trial_record *record,
                                const xf_probe_row *probes, int n) {
     if (!record->id || !*record->id) return xf_fail(XF_EINVAL, "a trial record needs an id");
+    xf_store_fault_begin_record();
     /* IMMEDIATE takes the write lock now, so a concurrent writer waits in
      * the busy timeout instead of failing halfway through. */
-    if (sqlite3_exec(store->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
-        return db_fail(store, "cannot begin a transaction");
-    xf_status st = write_rows(store, record, probes, n);
+    xf_status st = sqlite3_exec(store->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK
+                       ? db_fail(store, "cannot begin a transaction")
+                       : write_rows(store, record, probes, n);
     if (!st && sqlite3_exec(store->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
         st = db_fail(store, "cannot commit a trial");
+    xf_store_fault_end_record();
     if (st) {
         sqlite3_exec(store->db, "ROLLBACK", NULL, NULL, NULL);
         return xf_fail_context(st, "trial %s: ", record->id);
@@ -498,13 +504,23 @@ xf_status xf_store_progress_get(xf_store *store, xf_store_progress *p) {
         (st = xf_store_count(store, XF_TRIAL_ABSENT, NULL, &p->probes)) ||
         (st = xf_store_live_claims(store, &p->in_flight)))
         return st;
+    /* The run's own time: up to now while trials are in flight (a study
+     * sharing the store may have ended meanwhile), else up to the run's
+     * end (or, for a killed run, its last record), never the time since. */
     sqlite3_stmt *q;
     if ((st = prepare(store,
-                      "SELECT (julianday('now') - julianday(m.value)) * 86400,"
-                      " (SELECT count(*) FROM trials WHERE finished_at >= m.value)"
-                      " FROM meta m WHERE m.key = 'run_started'",
+                      "SELECT (julianday(CASE"
+                      "  WHEN ?1 > 0 THEN strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
+                      "  WHEN e.value >= s.value THEN e.value"
+                      "  ELSE coalesce((SELECT max(finished_at) FROM trials"
+                      "                 WHERE finished_at >= s.value), s.value) END)"
+                      " - julianday(s.value)) * 86400,"
+                      " (SELECT count(*) FROM trials WHERE finished_at >= s.value)"
+                      " FROM meta s LEFT JOIN meta e ON e.key = 'run_ended'"
+                      " WHERE s.key = 'run_started'",
                       &q)))
         return st;
+    sqlite3_bind_int64(q, 1, p->in_flight);
     int rc = sqlite3_step(q);
     if (rc == SQLITE_ROW) {
         p->run_seconds = sqlite3_column_double(q, 0);

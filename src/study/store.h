@@ -13,7 +13,7 @@
  *          PRIMARY KEY (trial_id, ds_task, layer, shots, draw))
  *   claims(trial_id TEXT PRIMARY KEY, run TEXT, host TEXT, pid INTEGER,
  *          pid_start INTEGER, claimed_at TEXT)   -- who runs a trial now
- *   meta(key TEXT PRIMARY KEY, value TEXT)       -- planned, run_started, ...
+ *   meta(key TEXT PRIMARY KEY, value TEXT)       -- planned, run_started, run_ended, ...
  */
 #ifndef XF_STORE_H
 #define XF_STORE_H
@@ -167,7 +167,9 @@ typedef struct {
     long long finished, failed, diverged, probes;
     long long in_flight;      /* live claims */
     long long run_done;       /* trials recorded since meta "run_started" */
-    double run_seconds;       /* since meta "run_started" (0: no run recorded) */
+    double run_seconds;       /* from meta "run_started" to meta "run_ended" (now while
+                                 trials are in flight; the last record of a killed run;
+                                 0: no run recorded) */
 } xf_store_progress;
 
 xf_status xf_store_progress_get(xf_store *store, xf_store_progress *p);
