@@ -77,6 +77,16 @@ void test_expect_error(xf_status st, xf_status want, const char *needle) {
     cr_assert_not_null(strstr(msg, needle), "message lacks '%s': %s", needle, msg);
 }
 
+void test_expect_bad_config(const xf_model_config *cfg, const char *needle) {
+    xf_model m;
+    test_expect_error(xf_model_init(&m, cfg), XF_EINVAL, needle);
+}
+
+void test_expect_bad_json(const char *json, const char *needle) {
+    xf_model_config cfg;
+    test_expect_error(xf_model_config_from_json(json, &cfg), XF_EFORMAT, needle);
+}
+
 static size_t image_size(const xf_model_config *cfg) {
     return (size_t)cfg->height * cfg->width * cfg->channels;
 }
@@ -175,19 +185,6 @@ test_float_gap test_float_against_double(test_grad_case *c, int reserve) {
     return gap;
 }
 
-void test_pixel_images(xf_dataset *ds, float *x, const char *name, int n,
-                       const xf_model_config *cfg, int step, int label) {
-    cr_assert_eq(xf_dataset_alloc(ds, name, n, cfg->height, cfg->width, cfg->channels,
-                                  cfg->n_classes),
-                 XF_OK, "%s", xf_error_message());
-    size_t size = image_size(cfg);
-    for (size_t i = 0; i < (size_t)n * size; i++) {
-        ds->images[i] = (uint8_t)(i * step % 256);
-        ds->labels[i / size] = label;
-        x[i] = xf_pixel_to_float(ds->images[i]);
-    }
-}
-
 void test_check_head(const xf_model *m, const char *head, const float *logits, int batch,
                      double tol) {
     char name[XF_NAME_LEN];
@@ -207,7 +204,23 @@ void test_check_head(const xf_model *m, const char *head, const float *logits, i
         }
 }
 
-void test_check_features(xf_model *m, const xf_dataset *ds) {
+/* n images of cfg's shape, pixel i = (i * step) % 256, into ds, and as the
+ * model sees them into x (n x H x W x C floats). */
+static void pixel_images(xf_dataset *ds, float *x, int n, const xf_model_config *cfg, int step) {
+    cr_assert_eq(xf_dataset_alloc(ds, "pixels", n, cfg->height, cfg->width, cfg->channels,
+                                  cfg->n_classes),
+                 XF_OK, "%s", xf_error_message());
+    size_t size = image_size(cfg);
+    for (size_t i = 0; i < (size_t)n * size; i++) {
+        ds->images[i] = (uint8_t)(i * step % 256);
+        ds->labels[i / size] = 0;
+        x[i] = xf_pixel_to_float(ds->images[i]);
+    }
+}
+
+/* After a forward with taps on ds's images: the extraction gives the same
+ * rows for every tap. */
+static void check_features(xf_model *m, const xf_dataset *ds) {
     float **taps = calloc((size_t)m->n_taps, sizeof *taps);
     cr_assert_not_null(taps);
     for (int t = 0; t < m->n_taps; t++) {
@@ -227,6 +240,34 @@ void test_check_features(xf_model *m, const xf_dataset *ds) {
     }
     free(taps);
     xf_features_free(&f);
+}
+
+void test_check_block_taps(xf_model *m, const xf_model_config *cfg, uint64_t seed, int n_taps,
+                           int step) {
+    cr_assert_eq(xf_model_init(m, cfg), XF_OK, "%s", xf_error_message());
+    xf_model_init_weights(m, seed);
+    cr_assert_eq(m->n_taps, n_taps);
+    for (int t = 0; t + 1 < n_taps; t++) {
+        char name[16];
+        snprintf(name, sizeof name, "block%d", t);
+        cr_assert_str_eq(m->tap_names[t], name);
+    }
+    cr_assert_str_eq(m->tap_names[n_taps - 1], "prelogits");
+    enum { N = 3 };
+    xf_dataset ds;
+    float *x = malloc(sizeof(float) * N * image_size(cfg));
+    float *logits = malloc(sizeof(float) * N * (size_t)cfg->n_classes);
+    pixel_images(&ds, x, N, cfg, step);
+    cr_assert_eq(xf_model_reserve(m, N), XF_OK);
+    m->taps_enabled = true;
+    xf_model_forward(m, x, N, logits);
+    test_check_head(m, "head", logits, N, 1e-5);
+    /* The extraction turns the taps on itself. */
+    m->taps_enabled = false;
+    check_features(m, &ds);
+    xf_dataset_free(&ds);
+    free(x);
+    free(logits);
 }
 
 void test_check_groups(const xf_model *m) {

@@ -34,6 +34,11 @@ const char *test_tmp_write(const char *rel, const void *data, size_t size);
 
 /* Asserts that `st` is `want` and that the error message contains `needle`. */
 void test_expect_error(xf_status st, xf_status want, const char *needle);
+/* xf_model_init refuses cfg (XF_EINVAL) with a message containing needle. */
+void test_expect_bad_config(const xf_model_config *cfg, const char *needle);
+/* xf_model_config_from_json refuses json (XF_EFORMAT) with a message
+ * containing needle. */
+void test_expect_bad_json(const char *json, const char *needle);
 
 /* The model families' harness. A model with a batch of inputs, labels and
  * parameters in double, for the double instance of its passes
@@ -77,19 +82,19 @@ typedef struct {
 } test_float_gap;
 test_float_gap test_float_against_double(test_grad_case *c, int reserve);
 
-/* n images of cfg's shape, pixel i = (i * step) % 256, every label
- * `label`, into ds; the same images as the model sees them into x
- * (n x H x W x C floats). */
-void test_pixel_images(xf_dataset *ds, float *x, const char *name, int n,
-                       const xf_model_config *cfg, int step, int label);
 /* After a forward on `batch` images: the logits are the head applied to
  * the last tap (the prelogits), <head>.weight ([classes, dim], or
  * [classes, dim, 1, 1]) and <head>.bias, within tol. */
 void test_check_head(const xf_model *m, const char *head, const float *logits, int batch,
                      double tol);
-/* After a forward with taps on ds's images: the probe's feature extraction
- * of them gives every tap's rows (within 1e-6). */
-void test_check_features(xf_model *m, const xf_dataset *ds);
+/* Builds m for cfg with its default init from seed and checks its taps:
+ * n_taps of them, "block<t>" then "prelogits"; on 3 images (pixel i =
+ * i * step % 256) the logits are the head "head" on the prelogits (within
+ * 1e-5), and the probe's extraction of the images, with the taps off, gives
+ * every tap's rows (within 1e-6). m keeps the taps of those images; the
+ * caller frees it. */
+void test_check_block_taps(xf_model *m, const xf_model_config *cfg, uint64_t seed, int n_taps,
+                           int step);
 /* Tensors named head.* are in the head group, the others in the body. */
 void test_check_groups(const xf_model *m);
 

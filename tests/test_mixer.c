@@ -8,22 +8,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "data/dataset.h"
 #include "models/model.h"
 #include "support.h"
 #include "zoo_fixture.inc"
 
 static xf_model_config small_config(void) {
-    return (xf_model_config){.family = XF_FAMILY_MIXER,
-                             .height = 4,
-                             .width = 6,
-                             .channels = 2,
+    return (xf_model_config){.family = XF_FAMILY_MIXER, .height = 4, .width = 6, .channels = 2,
                              .n_classes = 3,
                              .mixer = {.patch = 2, .dim = 5, .depth = 2, .token_mlp_dim = 4,
                                        .channel_mlp_dim = 7}};
 }
 
-enum { BATCH = 2, D_IN = 4 * 6 * 2, CLASSES = 3 };
+enum { BATCH = 2 };
 
 /* The token MLP's output bias shifts every channel of a token alike, which
  * the next LayerNorm (norm2, the next block's norm1, the final norm)
@@ -95,21 +91,7 @@ Test(mixer, config_errors_and_json_round_trip) {
 Test(mixer, taps_feed_the_head_and_the_probe) {
     xf_model_config cfg = small_config();
     xf_model m;
-    cr_assert_eq(xf_model_init(&m, &cfg), XF_OK);
-    xf_model_init_weights(&m, 9);
-    cr_assert_eq(m.n_taps, 3);
-    cr_assert_str_eq(m.tap_names[1], "block1");
-    cr_assert_str_eq(m.tap_names[2], "prelogits");
-    enum { NIMG = 3 };
-    xf_dataset ds;
-    float x[NIMG * D_IN], logits[NIMG * CLASSES];
-    test_pixel_images(&ds, x, "mixer-taps", NIMG, &cfg, 53, 1);
-    cr_assert_eq(xf_model_reserve(&m, NIMG), XF_OK);
-    m.taps_enabled = true;
-    xf_model_forward(&m, x, NIMG, logits);
-    test_check_head(&m, "head", logits, NIMG, 1e-5);
-    test_check_features(&m, &ds);
-    xf_dataset_free(&ds);
+    test_check_block_taps(&m, &cfg, 9, 3, 53);
     xf_model_free(&m);
 }
 

@@ -11,12 +11,8 @@
 #include "support.h"
 
 static xf_model_config small_config(void) {
-    return (xf_model_config){.family = XF_FAMILY_MLP,
-                             .height = 3,
-                             .width = 2,
-                             .channels = 2,
-                             .n_classes = 4,
-                             .mlp = {.width = 5, .depth = 3}};
+    return (xf_model_config){.family = XF_FAMILY_MLP, .height = 3, .width = 2, .channels = 2,
+                             .n_classes = 4, .mlp = {.width = 5, .depth = 3}};
 }
 
 enum { BATCH = 4, D_IN = 12 };
