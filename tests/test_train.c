@@ -350,7 +350,7 @@ static struct {
 } spy;
 
 static void spy_forward(const xf_model *m, const float *p, float *state, const float *x,
-                        int batch, float *arena, float *logits, bool taps) {
+                        int batch, float *arena, float *logits, float **taps) {
     spy.forwards++;
     spy.training_forwards += m->training;
     if (!spy.have_first && m->training) {

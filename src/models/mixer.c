@@ -96,11 +96,6 @@ static size_t mixer_arena_size(const xf_model *m, int batch) {
     return mixer_layout_of(&m->config, batch).total;
 }
 
-static size_t mixer_tap_offset(const xf_model *m, int batch, int t) {
-    mixer_layout L = mixer_layout_of(&m->config, batch);
-    return t == m->n_taps - 1 ? L.pooled : L.taps + (size_t)t * L.s_bd;
-}
-
 #define XF_PASSES "models/mixer_pass.inc"
 #include "models/passes.inc"
 
@@ -135,7 +130,7 @@ static xf_status mixer_build(xf_model *m) {
 const xf_model_ops xf_mixer_ops = {
     .build = mixer_build, .init_weights = xf_init_big_vision, .arena_size = mixer_arena_size,
     .forward = mixer_forward, .backward = mixer_backward, .forward_f64 = mixer_forward_f64,
-    .backward_f64 = mixer_backward_f64, .tap_offset = mixer_tap_offset};
+    .backward_f64 = mixer_backward_f64};
 
 static xf_status mixer_validate(const xf_model_config *c) {
     xf_status st;

@@ -29,11 +29,6 @@ static size_t mlp_arena_size(const xf_model *m, int batch) {
     return (size_t)batch * m->config.mlp.width * (2 * (size_t)m->config.mlp.depth + 2);
 }
 
-/* Tap t is block t's output, the act slab t. */
-static size_t mlp_tap_offset(const xf_model *m, int batch, int t) {
-    return (size_t)batch * m->config.mlp.width * ((size_t)m->config.mlp.depth + (size_t)t);
-}
-
 static xf_status mlp_build(xf_model *m) {
     const xf_model_config *c = &m->config;
     int depth = c->mlp.depth, width = c->mlp.width, in = input_dim(c);
@@ -72,7 +67,7 @@ static void mlp_init_weights(xf_model *m, uint64_t seed) {
 const xf_model_ops xf_mlp_ops = {
     .build = mlp_build, .init_weights = mlp_init_weights, .arena_size = mlp_arena_size,
     .forward = mlp_forward, .backward = mlp_backward, .forward_f64 = mlp_forward_f64,
-    .backward_f64 = mlp_backward_f64, .tap_offset = mlp_tap_offset};
+    .backward_f64 = mlp_backward_f64};
 
 static xf_status mlp_validate(const xf_model_config *c) {
     xf_status st;

@@ -76,7 +76,8 @@ xf_status xf_model_init(xf_model *m, const xf_model_config *cfg) {
     if (st == XF_OK) {
         m->params = xf_calloc(m->n_params, sizeof(float));
         m->grads = xf_calloc(m->n_params, sizeof(float));
-        if (!m->params || !m->grads) st = XF_ENOMEM;
+        m->tap_rows = xf_calloc((size_t)m->n_taps, sizeof *m->tap_rows);
+        if (!m->params || !m->grads || !m->tap_rows) st = XF_ENOMEM;
     }
     if (st != XF_OK) xf_model_free(m);
     return st;
@@ -98,6 +99,7 @@ void xf_model_free(xf_model *m) {
     if (!m->params_shared) free(m->params);
     free(m->grads);
     free(m->arena);
+    free(m->tap_rows);
     free(m->tensors);
     free(m->tap_dims);
     free(m->tap_names);
@@ -116,6 +118,7 @@ xf_status xf_model_reserve(xf_model *m, int batch) {
     m->reserved_batch = batch;
     m->last_x = NULL;
     m->last_batch = 0;
+    memset(m->tap_rows, 0, sizeof *m->tap_rows * (size_t)m->n_taps);
     return XF_OK;
 }
 
@@ -123,7 +126,9 @@ xf_status xf_model_reserve(xf_model *m, int batch) {
  * arena_size grows with the batch. */
 void xf_model_forward(xf_model *m, const float *x, int batch, float *logits) {
     XF_ASSERT(batch >= 1 && batch <= m->reserved_batch);
-    m->ops->forward(m, m->params, m->state, x, batch, m->arena, logits, m->taps_enabled);
+    if (!m->taps_enabled) memset(m->tap_rows, 0, sizeof *m->tap_rows * (size_t)m->n_taps);
+    m->ops->forward(m, m->params, m->state, x, batch, m->arena, logits,
+                    m->taps_enabled ? m->tap_rows : NULL);
     m->last_x = x;
     m->last_batch = batch;
 }
@@ -136,8 +141,8 @@ void xf_model_backward(xf_model *m, const float *dlogits, int batch) {
 void xf_model_zero_grad(xf_model *m) { memset(m->grads, 0, sizeof(float) * m->n_params); }
 
 const float *xf_model_tap(const xf_model *m, int t) {
-    XF_ASSERT(t >= 0 && t < m->n_taps && m->last_batch > 0);
-    return m->arena + m->ops->tap_offset(m, m->last_batch, t);
+    XF_ASSERT(t >= 0 && t < m->n_taps && m->tap_rows[t]);
+    return m->tap_rows[t];
 }
 
 xf_status xf_model_loss_f64(const xf_model *m, const double *params, const double *x,
@@ -150,7 +155,7 @@ xf_status xf_model_loss_f64(const xf_model *m, const double *params, const doubl
     for (size_t i = 0; i < m->n_state; i++) state[i] = m->state[i];
     /* In training the running statistics are left alone (NULL). */
     m->ops->forward_f64(m, params, m->training || !m->n_state ? NULL : state, x, batch, arena,
-                        logits, false);
+                        logits, NULL);
     *loss = xf_softmax_xent_f64(logits, labels, batch, m->config.n_classes,
                                 grads ? dlogits : NULL);
     if (grads) m->ops->backward_f64(m, params, grads, x, batch, arena, dlogits);

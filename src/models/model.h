@@ -76,7 +76,9 @@ typedef struct xf_model xf_model;
  * p: n_params in the tensor table's layout; g: n_params, accumulated;
  * state: n_state (NULL: in training, leave the running statistics alone);
  * x: batch x H x W x C; arena: arena_size(m, batch) elements, laid out by
- * the family for this batch; logits and dlogits: batch x n_classes.
+ * the family for this batch; logits and dlogits: batch x n_classes;
+ * taps: NULL, or n_taps pointers that forward sets to where it left each
+ * tap's batch x tap_dims[t] rows (it computes the block taps only then).
  * backward gets the p, x, batch and arena of the forward before it. */
 typedef struct {
     /* Fills the tensor table, tap table and flops for m->config (models/tensors.h
@@ -87,18 +89,14 @@ typedef struct {
     /* Elements (floats, or doubles for the double instance) of activations
      * the passes need for `batch` images. */
     size_t (*arena_size)(const xf_model *m, int batch);
-    /* Computes the block taps when `taps` (the prelogits always). */
     void (*forward)(const xf_model *m, const float *p, float *state, const float *x, int batch,
-                    float *arena, float *logits, bool taps);
+                    float *arena, float *logits, float **taps);
     void (*backward)(const xf_model *m, const float *p, float *g, const float *x, int batch,
                      float *arena, const float *dlogits);
     void (*forward_f64)(const xf_model *m, const double *p, double *state, const double *x,
-                        int batch, double *arena, double *logits, bool taps);
+                        int batch, double *arena, double *logits, double **taps);
     void (*backward_f64)(const xf_model *m, const double *p, double *g, const double *x,
                          int batch, double *arena, const double *dlogits);
-    /* Where tap t's batch x tap_dims[t] rows start in the arena after a
-     * forward on `batch` images. */
-    size_t (*tap_offset)(const xf_model *m, int batch, int t);
     /* Frees m->impl and what build allocated besides the tables (NULL if
      * nothing). */
     void (*free_impl)(xf_model *m);
@@ -118,6 +116,7 @@ struct xf_model {
     double flops_per_image; /* forward, multiply-add counted as 2 */
     int reserved_batch;
     float *arena;           /* ops->arena_size(m, reserved_batch) floats */
+    float **tap_rows;       /* n_taps: the last forward's taps (NULL without taps) */
     const float *last_x;    /* the last forward's input (the caller's, for the backward) */
     int last_batch;         /* of the last forward; 0 before any */
     bool taps_enabled;

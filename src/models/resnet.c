@@ -320,12 +320,6 @@ static size_t rn_arena_size(const xf_model *m, int batch) {
     return rn_layout_of(m->impl, batch).total;
 }
 
-static size_t rn_tap_offset(const xf_model *m, int batch, int t) {
-    const rn_state *s = m->impl;
-    size_t img = t == m->n_taps - 1 ? s->pooled : s->blocks[t].tap;
-    return rn_layout_of(s, batch).base + (size_t)batch * img;
-}
-
 static void rn_free_impl(xf_model *m) {
     rn_state *s = m->impl;
     if (s) {
@@ -345,7 +339,7 @@ static void rn_free_impl(xf_model *m) {
 const xf_model_ops xf_resnet_ops = {
     .build = rn_build, .init_weights = rn_init_weights, .arena_size = rn_arena_size,
     .forward = rn_forward, .backward = rn_backward, .forward_f64 = rn_forward_f64,
-    .backward_f64 = rn_backward_f64, .tap_offset = rn_tap_offset, .free_impl = rn_free_impl};
+    .backward_f64 = rn_backward_f64, .free_impl = rn_free_impl};
 
 static xf_status rn_validate(const xf_model_config *c) {
     xf_status st;

@@ -115,11 +115,6 @@ static size_t vit_arena_size(const xf_model *m, int batch) {
     return vit_layout_of(&m->config, batch).total;
 }
 
-static size_t vit_tap_offset(const xf_model *m, int batch, int t) {
-    vit_layout L = vit_layout_of(&m->config, batch);
-    return t == m->n_taps - 1 ? L.pooled : L.taps + (size_t)t * L.s_bd;
-}
-
 #define XF_PASSES "models/vit_pass.inc"
 #include "models/passes.inc"
 
@@ -159,7 +154,7 @@ static xf_status vit_build(xf_model *m) {
 const xf_model_ops xf_vit_ops = {
     .build = vit_build, .init_weights = xf_init_big_vision, .arena_size = vit_arena_size,
     .forward = vit_forward, .backward = vit_backward, .forward_f64 = vit_forward_f64,
-    .backward_f64 = vit_backward_f64, .tap_offset = vit_tap_offset};
+    .backward_f64 = vit_backward_f64};
 
 static xf_status vit_validate(const xf_model_config *c) {
     xf_status st;
