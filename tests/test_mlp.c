@@ -7,109 +7,43 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/rng.h"
-#include "models/mlp.h"
 #include "models/model.h"
-#include "nn/loss.h"
+#include "support.h"
 
 static xf_model_config small_config(void) {
-    return (xf_model_config){.family = XF_FAMILY_MLP,
-                             .height = 3,
-                             .width = 2,
-                             .channels = 2,
-                             .n_classes = 4,
-                             .mlp = {.width = 5, .depth = 3}};
+    return (xf_model_config){.family = XF_FAMILY_MLP, .height = 3, .width = 2, .channels = 2,
+                             .n_classes = 4, .mlp = {.width = 5, .depth = 3}};
 }
 
 enum { BATCH = 4, D_IN = 12 };
 
-typedef struct {
-    xf_model m;
-    double x[BATCH * D_IN];
-    int32_t labels[BATCH];
-    double *params; /* m's float parameters, widened */
-} grad_case;
-
-static void grad_case_init(grad_case *c) {
+/* Inputs and labels from seed 12; the parameters are the default init's
+ * (seed 11), doubled: that spreads the pre-activations over more of GELU's
+ * curve than PyTorch's small init does. */
+static void grad_case_init(test_grad_case *c) {
     xf_model_config cfg = small_config();
-    cr_assert_eq(xf_model_init(&c->m, &cfg), XF_OK, "%s", xf_error_message());
+    test_grad_case_init(c, &cfg, BATCH, 12);
     xf_model_init_weights(&c->m, 11);
-    xf_rng rng;
-    xf_rng_seed(&rng, 12);
-    for (int i = 0; i < BATCH * D_IN; i++) c->x[i] = 2 * xf_rng_uniform(&rng) - 1;
-    for (int i = 0; i < BATCH; i++) c->labels[i] = (int32_t)xf_rng_below(&rng, 4);
-    c->params = malloc(sizeof(double) * c->m.n_params);
-    /* Doubled weights spread the pre-activations over more of GELU's
-     * curve than PyTorch's small init does. */
     for (size_t i = 0; i < c->m.n_params; i++) c->params[i] = 2 * c->m.params[i];
 }
 
-static void grad_case_free(grad_case *c) {
-    free(c->params);
-    xf_model_free(&c->m);
-}
-
-static double loss_at(grad_case *c) {
-    double loss;
-    cr_assert_eq(xf_mlp_loss_f64(&c->m, c->params, c->x, c->labels, BATCH, &loss, NULL), XF_OK);
-    return loss;
-}
-
 Test(mlp, gradients_match_central_differences_in_double) {
-    grad_case c;
+    test_grad_case c;
     grad_case_init(&c);
-    double *grads = calloc(c.m.n_params, sizeof(double));
-    double loss;
-    cr_assert_eq(xf_mlp_loss_f64(&c.m, c.params, c.x, c.labels, BATCH, &loss, grads), XF_OK);
-    cr_assert_float_eq(loss, loss_at(&c), 1e-15);
-    const double h = 1e-6;
-    for (int t = 0; t < c.m.n_tensors; t++) {
-        const xf_tensor_info *ti = &c.m.tensors[t];
-        double worst = 0, scale = 0;
-        for (size_t j = 0; j < ti->numel; j++) {
-            double *p = &c.params[ti->offset + j], keep = *p;
-            *p = keep + h;
-            double up = loss_at(&c);
-            *p = keep - h;
-            double down = loss_at(&c);
-            *p = keep;
-            double numeric = (up - down) / (2 * h);
-            worst = fmax(worst, fabs(numeric - grads[ti->offset + j]));
-            scale = fmax(scale, fabs(numeric));
-        }
-        cr_assert_gt(scale, 1e-4, "%s: gradient is all ~0, the check would prove nothing",
-                     ti->name);
-        cr_assert_lt(worst / scale, 1e-7, "%s: max error %g against max gradient %g", ti->name,
-                     worst, scale);
-    }
-    free(grads);
-    grad_case_free(&c);
+    test_check_gradients(&c, 1e-4, 1e-7, NULL);
+    test_grad_case_free(&c);
 }
 
 Test(mlp, float_model_matches_double_instance) {
-    grad_case c;
+    test_grad_case c;
     grad_case_init(&c);
-    xf_model *m = &c.m;
-    for (size_t i = 0; i < m->n_params; i++) m->params[i] = (float)c.params[i];
-    double *grads = calloc(m->n_params, sizeof(double));
-    double loss;
-    cr_assert_eq(xf_mlp_loss_f64(m, c.params, c.x, c.labels, BATCH, &loss, grads), XF_OK);
-
-    float x[BATCH * D_IN], logits[BATCH * 4], dlogits[BATCH * 4];
-    for (int i = 0; i < BATCH * D_IN; i++) x[i] = (float)c.x[i];
-    cr_assert_eq(xf_model_reserve(m, BATCH), XF_OK);
-    xf_model_forward(m, x, BATCH, logits);
-    double floss = xf_softmax_xent(logits, c.labels, BATCH, 4, dlogits);
-    cr_assert_float_eq(floss, loss, 1e-5);
-    /* Backward accumulates: a non-zero start must be kept. */
-    for (size_t i = 0; i < m->n_params; i++) m->grads[i] = 1;
-    xf_model_backward(m, dlogits, BATCH);
-    for (size_t i = 0; i < m->n_params; i++)
-        cr_assert_float_eq(m->grads[i] - 1, grads[i], 1e-5, "parameter %zu", i);
-    xf_model_zero_grad(m);
-    for (size_t i = 0; i < m->n_params; i++) cr_assert_eq(m->grads[i], 0);
-    free(grads);
-    grad_case_free(&c);
+    test_float_gap gap = test_float_against_double(&c, BATCH);
+    cr_assert_float_eq(gap.loss, gap.loss_f64, 1e-5);
+    /* Every parameter's gradient within 1e-5, the start of 1 kept. */
+    cr_assert_leq(gap.worst, 1e-5, "float grads off by %g", gap.worst);
+    xf_model_zero_grad(&c.m);
+    for (size_t i = 0; i < c.m.n_params; i++) cr_assert_eq(c.m.grads[i], 0);
+    test_grad_case_free(&c);
 }
 
 Test(mlp, taps_are_block_outputs_and_prelogits_feed_the_head) {
@@ -128,17 +62,7 @@ Test(mlp, taps_are_block_outputs_and_prelogits_feed_the_head) {
     for (int i = 0; i < 3 * D_IN; i++) x[i] = (float)((i % 7) - 3) / 3;
     m.taps_enabled = true;
     xf_model_forward(&m, x, 3, logits);
-    const xf_tensor_info *w = xf_model_find_tensor(&m, "head.weight");
-    const xf_tensor_info *b = xf_model_find_tensor(&m, "head.bias");
-    cr_assert(w && b);
-    const float *pre = xf_model_tap(&m, 2);
-    for (int i = 0; i < 3; i++)
-        for (int k = 0; k < 4; k++) {
-            double s = m.params[b->offset + k];
-            for (int j = 0; j < 5; j++)
-                s += (double)m.params[w->offset + k * 5 + j] * pre[i * 5 + j];
-            cr_assert_float_eq(logits[i * 4 + k], s, 1e-5);
-        }
+    test_check_head(&m, "head", logits, 3, 1e-5);
     /* block0 is GELU(x W0^T + b0). */
     const xf_tensor_info *w0 = xf_model_find_tensor(&m, "blocks.0.fc.weight");
     const float *t0 = xf_model_tap(&m, 0);

@@ -14,8 +14,8 @@
 #include "core/rng.h"
 #include "models/model.h"
 #include "models/resnet.h"
+#include "support.h"
 #include "train/checkpoint.h"
-#include "nn/loss.h"
 #include "zoo_fixture.inc"
 
 static xf_model_config tiny_config(xf_resnet_norm norm) {
@@ -29,73 +29,26 @@ static xf_model_config tiny_config(xf_resnet_norm norm) {
 
 enum { BATCH = 2, CLASSES = 3 };
 
-typedef struct {
-    xf_model m;
-    double *x;
-    int32_t labels[BATCH];
-    double *params;
-} grad_case;
-
-static void grad_case_init(grad_case *c, const xf_model_config *cfg, uint64_t seed) {
-    cr_assert_eq(xf_model_init(&c->m, cfg), XF_OK, "%s", xf_error_message());
-    size_t nx = (size_t)BATCH * cfg->height * cfg->width * cfg->channels;
-    c->x = malloc(sizeof(double) * nx);
-    xf_rng rng;
-    xf_rng_seed(&rng, seed);
-    for (size_t i = 0; i < nx; i++) c->x[i] = 2 * xf_rng_uniform(&rng) - 1;
-    for (int i = 0; i < BATCH; i++) c->labels[i] = (int32_t)xf_rng_below(&rng, cfg->n_classes);
-    c->params = malloc(sizeof(double) * c->m.n_params);
-    /* Every weight random and O(1) (norm gammas included), so no gradient
-     * vanishes and every ReLU sees both signs. */
-    for (size_t i = 0; i < c->m.n_params; i++) c->params[i] = xf_rng_uniform(&rng) - 0.5;
+/* The harness's case, with every weight random and O(1) (norm gammas
+ * included), so no gradient vanishes and every ReLU sees both signs, and
+ * random running statistics (variances in [0.5, 1.5)). */
+static void grad_case_init(test_grad_case *c, const xf_model_config *cfg, uint64_t seed) {
+    test_grad_case_init(c, cfg, BATCH, seed);
     for (int i = 0; i < c->m.n_state_tensors; i++) {
         const xf_tensor_info *t = &c->m.state_tensors[i];
         for (size_t j = 0; j < t->numel; j++)
-            c->m.state[t->offset + j] = i % 3 == 1 ? 0.5f + (float)xf_rng_uniform(&rng)
-                                                   : (float)(xf_rng_uniform(&rng) - 0.5);
+            c->m.state[t->offset + j] = i % 3 == 1 ? 0.5f + (float)xf_rng_uniform(&c->rng)
+                                                   : (float)(xf_rng_uniform(&c->rng) - 0.5);
     }
-}
-
-static void grad_case_free(grad_case *c) {
-    free(c->x);
-    free(c->params);
-    xf_model_free(&c->m);
-}
-
-static double loss_at(grad_case *c) {
-    double loss;
-    cr_assert_eq(xf_resnet_loss_f64(&c->m, c->params, c->x, c->labels, BATCH, &loss, NULL), XF_OK);
-    return loss;
 }
 
 static void check_model_gradients(xf_resnet_norm norm, bool training) {
-    grad_case c;
+    test_grad_case c;
     xf_model_config cfg = tiny_config(norm);
     grad_case_init(&c, &cfg, 17);
     c.m.training = training;
-    double *grads = calloc(c.m.n_params, sizeof(double)), loss;
-    cr_assert_eq(xf_resnet_loss_f64(&c.m, c.params, c.x, c.labels, BATCH, &loss, grads), XF_OK);
-    const double h = 1e-6;
-    for (int t = 0; t < c.m.n_tensors; t++) {
-        const xf_tensor_info *ti = &c.m.tensors[t];
-        double worst = 0, scale = 0;
-        for (size_t j = 0; j < ti->numel; j++) {
-            double *p = &c.params[ti->offset + j], keep = *p;
-            *p = keep + h;
-            double up = loss_at(&c);
-            *p = keep - h;
-            double down = loss_at(&c);
-            *p = keep;
-            double numeric = (up - down) / (2 * h);
-            worst = fmax(worst, fabs(numeric - grads[ti->offset + j]));
-            scale = fmax(scale, fabs(numeric));
-        }
-        cr_assert_gt(scale, 1e-6, "%s: gradient is all ~0", ti->name);
-        cr_assert_lt(worst / scale, 1e-5, "%s: max error %g against max gradient %g", ti->name,
-                     worst, scale);
-    }
-    free(grads);
-    grad_case_free(&c);
+    test_check_gradients(&c, 1e-6, 1e-5, NULL);
+    test_grad_case_free(&c);
 }
 
 Test(resnet, groupnorm_gradients_match_central_differences_in_double) {
@@ -113,7 +66,7 @@ Test(resnet, batchnorm_eval_gradients_match_central_differences_in_double) {
 /* The float model (im2col chunks, float sums) against the double instance
  * on the image shapes the study uses. */
 static void check_float_against_double(xf_model_config cfg) {
-    grad_case c;
+    test_grad_case c;
     grad_case_init(&c, &cfg, 8);
     xf_model *m = &c.m;
     m->training = true;
@@ -121,28 +74,13 @@ static void check_float_against_double(xf_model_config cfg) {
     xf_model_init_weights(m, 3);
     xf_rng rng;
     xf_rng_seed(&rng, 99);
-    for (size_t i = 0; i < m->n_params; i++) {
-        m->params[i] += (float)(0.2 * (xf_rng_uniform(&rng) - 0.5));
-        c.params[i] = m->params[i];
-    }
-    double *grads = calloc(m->n_params, sizeof(double)), loss;
-    cr_assert_eq(xf_resnet_loss_f64(m, c.params, c.x, c.labels, BATCH, &loss, grads), XF_OK);
-    size_t nx = (size_t)BATCH * cfg.height * cfg.width * cfg.channels;
-    float *x = malloc(sizeof(float) * nx), logits[BATCH * 10], dlogits[BATCH * 10];
-    for (size_t i = 0; i < nx; i++) x[i] = (float)c.x[i];
-    cr_assert_eq(xf_model_reserve(m, BATCH + 3), XF_OK);
-    xf_model_forward(m, x, BATCH, logits);
-    double floss = xf_softmax_xent(logits, c.labels, BATCH, cfg.n_classes, dlogits);
-    cr_assert_float_eq(floss, loss, 1e-5 * fabs(loss));
-    for (size_t i = 0; i < m->n_params; i++) m->grads[i] = 1;
-    xf_model_backward(m, dlogits, BATCH);
-    double scale = 0, worst = 0;
-    for (size_t i = 0; i < m->n_params; i++) scale = fmax(scale, fabs(grads[i]));
-    for (size_t i = 0; i < m->n_params; i++) worst = fmax(worst, fabs(m->grads[i] - 1 - grads[i]));
-    cr_assert_lt(worst / scale, 1e-4, "float grads off by %g of %g", worst, scale);
-    free(x);
-    free(grads);
-    grad_case_free(&c);
+    for (size_t i = 0; i < m->n_params; i++)
+        c.params[i] = m->params[i] + (float)(0.2 * (xf_rng_uniform(&rng) - 0.5));
+    test_float_gap gap = test_float_against_double(&c, BATCH + 3);
+    cr_assert_float_eq(gap.loss, gap.loss_f64, 1e-5 * fabs(gap.loss_f64));
+    cr_assert_lt(gap.worst / gap.scale, 1e-4, "float grads off by %g of %g", gap.worst,
+                 gap.scale);
+    test_grad_case_free(&c);
 }
 
 Test(resnet, float_model_matches_double_on_28x28x1_and_32x32x3) {
@@ -193,10 +131,7 @@ Test(resnet, parameter_count_and_flops_match_hand_counts) {
         cr_assert(ds->ndim == 4 && ds->shape[0] == 32 && ds->shape[1] == 16 && ds->shape[2] == 1);
         const xf_tensor_info *fc = xf_model_find_tensor(&m, "head.fc.weight");
         cr_assert(fc->ndim == 4 && fc->shape[0] == 10 && fc->shape[1] == 32 && fc->shape[3] == 1);
-        for (int t = 0; t < m.n_tensors; t++)
-            cr_assert_eq(m.tensors[t].group,
-                         strncmp(m.tensors[t].name, "head.", 5) ? XF_GROUP_BODY : XF_GROUP_HEAD,
-                         "%s", m.tensors[t].name);
+        test_check_groups(&m);
         /* BatchNorm: 3 state tensors per norm (2 per block + final = 9 norms). */
         cr_assert_eq(m.n_state_tensors, norm == XF_NORM_BATCH ? 27 : 0);
         if (norm == XF_NORM_BATCH) {
@@ -237,16 +172,8 @@ Test(resnet, taps_feed_the_head) {
     m.taps_enabled = true;
     xf_model_forward(&m, x, 3, logits);
     cr_assert_eq(m.n_taps, 3);
+    test_check_head(&m, "head.fc", logits, 3, 1e-6);
     const float *pre = xf_model_tap(&m, 2);
-    const xf_tensor_info *w = xf_model_find_tensor(&m, "head.fc.weight");
-    const xf_tensor_info *b = xf_model_find_tensor(&m, "head.fc.bias");
-    for (int i = 0; i < 3; i++)
-        for (int k = 0; k < CLASSES; k++) {
-            double s = m.params[b->offset + k];
-            for (int j = 0; j < 8; j++)
-                s += (double)m.params[w->offset + k * 8 + j] * pre[i * 8 + j];
-            cr_assert_float_eq(logits[i * CLASSES + k], s, 1e-6);
-        }
     /* After ReLU every prelogit is >= 0, and some are > 0. */
     double total = 0;
     for (int j = 0; j < 24; j++) {
@@ -297,31 +224,22 @@ Test(resnet, batchnorm_updates_running_statistics_only_in_training) {
     xf_model_free(&m);
 }
 
+/* Field by field: the config, then its JSON form. */
 Test(resnet, config_errors_name_the_field) {
-    xf_model m;
     xf_model_config cfg = tiny_config(XF_NORM_BATCH);
     cfg.resnet.blocks[1] = 0;
-    cr_assert_eq(xf_model_init(&m, &cfg), XF_EINVAL);
-    cr_assert(strstr(xf_error_message(), "resnet.blocks[1]"), "%s", xf_error_message());
+    test_expect_bad_config(&cfg, "resnet.blocks[1]");
+    test_expect_bad_json("{\"family\":\"resnet\",\"height\":4,\"width\":6,\"channels\":2,"
+                         "\"n_classes\":3,\"resnet\":{\"stages\":2,\"blocks\":[1],"
+                         "\"base_width\":4,\"norm\":\"group\"}}",
+                         "resnet.blocks");
     cfg = tiny_config(XF_NORM_BATCH);
     cfg.resnet.stages = 5;
-    cr_assert_eq(xf_model_init(&m, &cfg), XF_EINVAL);
-    cr_assert(strstr(xf_error_message(), "resnet.stages"), "%s", xf_error_message());
-    xf_model_config back;
-    cr_assert_eq(xf_model_config_from_json(
-                     "{\"family\":\"resnet\",\"height\":4,\"width\":6,\"channels\":2,"
-                     "\"n_classes\":3,\"resnet\":{\"stages\":2,\"blocks\":[1],\"base_width\":4,"
-                     "\"norm\":\"group\"}}",
-                     &back),
-                 XF_EFORMAT);
-    cr_assert(strstr(xf_error_message(), "resnet.blocks"), "%s", xf_error_message());
-    cr_assert_eq(xf_model_config_from_json(
-                     "{\"family\":\"resnet\",\"height\":4,\"width\":6,\"channels\":2,"
-                     "\"n_classes\":3,\"resnet\":{\"stages\":2,\"blocks\":[1,1],"
-                     "\"base_width\":4,\"norm\":\"layer\"}}",
-                     &back),
-                 XF_EFORMAT);
-    cr_assert(strstr(xf_error_message(), "resnet.norm"), "%s", xf_error_message());
+    test_expect_bad_config(&cfg, "resnet.stages");
+    test_expect_bad_json("{\"family\":\"resnet\",\"height\":4,\"width\":6,\"channels\":2,"
+                         "\"n_classes\":3,\"resnet\":{\"stages\":2,\"blocks\":[1,1],"
+                         "\"base_width\":4,\"norm\":\"layer\"}}",
+                         "resnet.norm");
 }
 
 Test(resnet, config_json_round_trip) {

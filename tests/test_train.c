@@ -349,14 +349,15 @@ static struct {
     bool have_first;
 } spy;
 
-static void spy_forward(xf_model *m, const float *x, int batch, float *logits) {
+static void spy_forward(const xf_model *m, const float *p, float *state, const float *x,
+                        int batch, float *arena, float *logits, float **taps) {
     spy.forwards++;
     spy.training_forwards += m->training;
     if (!spy.have_first && m->training) {
         memcpy(spy.first, x, sizeof(float) * 16 * (size_t)(batch < 8 ? batch : 8));
         spy.have_first = true;
     }
-    xf_mlp_ops.forward(m, x, batch, logits);
+    xf_mlp_ops.forward(m, p, state, x, batch, arena, logits, taps);
 }
 
 Test(train, training_flag_and_flips_reach_the_model, .init = quiet) {

@@ -9,116 +9,47 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/rng.h"
-#include "data/dataset.h"
 #include "models/model.h"
-#include "models/vit.h"
-#include "nn/loss.h"
-#include "probe/features.h"
 #include "support.h"
 
 static xf_model_config small_config(xf_vit_pool pool) {
-    return (xf_model_config){.family = XF_FAMILY_VIT,
-                             .height = 4,
-                             .width = 6,
-                             .channels = 2,
+    return (xf_model_config){.family = XF_FAMILY_VIT, .height = 4, .width = 6, .channels = 2,
                              .n_classes = 3,
                              .vit = {.patch = 2, .dim = 8, .depth = 2, .heads = 2,
                                      .mlp_ratio = 1.5, .pool = pool}};
 }
 
-enum { BATCH = 2, D_IN = 4 * 6 * 2, CLASSES = 3 };
+enum { BATCH = 2 };
 
-typedef struct {
-    xf_model m;
-    double x[BATCH * D_IN];
-    int32_t labels[BATCH];
-    double *params;
-} grad_case;
-
-static void grad_case_init(grad_case *c, xf_vit_pool pool) {
+static void grad_case_init(test_grad_case *c, xf_vit_pool pool) {
     xf_model_config cfg = small_config(pool);
-    cr_assert_eq(xf_model_init(&c->m, &cfg), XF_OK, "%s", xf_error_message());
-    xf_rng rng;
-    xf_rng_seed(&rng, 21);
-    for (int i = 0; i < BATCH * D_IN; i++) c->x[i] = 2 * xf_rng_uniform(&rng) - 1;
-    for (int i = 0; i < BATCH; i++) c->labels[i] = (int32_t)xf_rng_below(&rng, CLASSES);
-    c->params = malloc(sizeof(double) * c->m.n_params);
-    /* Weights far larger than the default init, so every softmax, norm and
-     * GELU works off its linear regime and every gradient is sizeable. */
-    for (size_t i = 0; i < c->m.n_params; i++) c->params[i] = xf_rng_uniform(&rng) - 0.5;
-}
-
-static double loss_at(grad_case *c) {
-    double loss;
-    cr_assert_eq(xf_vit_loss_f64(&c->m, c->params, c->x, c->labels, BATCH, &loss, NULL), XF_OK);
-    return loss;
-}
-
-static void check_model_gradients(xf_vit_pool pool) {
-    grad_case c;
-    grad_case_init(&c, pool);
-    double *grads = calloc(c.m.n_params, sizeof(double)), loss;
-    cr_assert_eq(xf_vit_loss_f64(&c.m, c.params, c.x, c.labels, BATCH, &loss, grads), XF_OK);
-    const double h = 1e-6;
-    for (int t = 0; t < c.m.n_tensors; t++) {
-        const xf_tensor_info *ti = &c.m.tensors[t];
-        double worst = 0, scale = 0;
-        for (size_t j = 0; j < ti->numel; j++) {
-            double *p = &c.params[ti->offset + j], keep = *p;
-            *p = keep + h;
-            double up = loss_at(&c);
-            *p = keep - h;
-            double down = loss_at(&c);
-            *p = keep;
-            double numeric = (up - down) / (2 * h);
-            worst = fmax(worst, fabs(numeric - grads[ti->offset + j]));
-            scale = fmax(scale, fabs(numeric));
-        }
-        cr_assert_gt(scale, 1e-5, "%s: gradient is all ~0", ti->name);
-        cr_assert_lt(worst / scale, 1e-6, "%s: max error %g against max gradient %g", ti->name,
-                     worst, scale);
-    }
-    free(grads);
-    free(c.params);
-    xf_model_free(&c.m);
+    test_grad_case_init(c, &cfg, BATCH, 21);
 }
 
 Test(vit, gap_gradients_match_central_differences_in_double) {
-    check_model_gradients(XF_POOL_GAP);
+    test_grad_case c;
+    grad_case_init(&c, XF_POOL_GAP);
+    test_check_gradients(&c, 1e-5, 1e-6, NULL);
+    test_grad_case_free(&c);
 }
 
 Test(vit, cls_gradients_match_central_differences_in_double) {
-    check_model_gradients(XF_POOL_CLS);
+    test_grad_case c;
+    grad_case_init(&c, XF_POOL_CLS);
+    test_check_gradients(&c, 1e-5, 1e-6, NULL);
+    test_grad_case_free(&c);
 }
 
 Test(vit, float_model_matches_double_instance) {
     for (int pool = 0; pool < 2; pool++) {
-        grad_case c;
+        test_grad_case c;
         grad_case_init(&c, (xf_vit_pool)pool);
-        xf_model *m = &c.m;
-        for (size_t i = 0; i < m->n_params; i++) m->params[i] = (float)c.params[i];
-        for (size_t i = 0; i < m->n_params; i++) c.params[i] = m->params[i];
-        double *grads = calloc(m->n_params, sizeof(double)), loss;
-        cr_assert_eq(xf_vit_loss_f64(m, c.params, c.x, c.labels, BATCH, &loss, grads), XF_OK);
-        float x[BATCH * D_IN], logits[BATCH * CLASSES], dlogits[BATCH * CLASSES];
-        for (int i = 0; i < BATCH * D_IN; i++) x[i] = (float)c.x[i];
         /* Reserve more than is used: the passes use the batch's rows only. */
-        cr_assert_eq(xf_model_reserve(m, 5), XF_OK);
-        xf_model_forward(m, x, BATCH, logits);
-        double floss = xf_softmax_xent(logits, c.labels, BATCH, CLASSES, dlogits);
-        cr_assert_float_eq(floss, loss, 1e-5);
-        for (size_t i = 0; i < m->n_params; i++) m->grads[i] = 1;
-        xf_model_backward(m, dlogits, BATCH);
-        double scale = 0, worst = 0;
-        for (size_t i = 0; i < m->n_params; i++) scale = fmax(scale, fabs(grads[i]));
-        for (size_t i = 0; i < m->n_params; i++)
-            worst = fmax(worst, fabs(m->grads[i] - 1 - grads[i]));
-        cr_assert_lt(worst / scale, 1e-5, "pool %d: float grads off by %g of %g", pool, worst,
-                     scale);
-        free(grads);
-        free(c.params);
-        xf_model_free(m);
+        test_float_gap gap = test_float_against_double(&c, 5);
+        cr_assert_float_eq(gap.loss, gap.loss_f64, 1e-5);
+        cr_assert_lt(gap.worst / gap.scale, 1e-5, "pool %d: float grads off by %g of %g", pool,
+                     gap.worst, gap.scale);
+        test_grad_case_free(&c);
     }
 }
 
@@ -148,33 +79,22 @@ Test(vit, parameter_count_and_flops_match_hand_formulas) {
         cr_assert(pe && pe->ndim == 3 && pe->shape[1] == (int)T);
         cr_assert_eq(xf_model_find_tensor(&m, "cls_token") != NULL, pool == XF_POOL_CLS);
         cr_assert_eq(xf_model_find_tensor(&m, "blocks.2.mlp.fc1.weight")->shape[0], 120);
-        for (int t = 0; t < m.n_tensors; t++)
-            cr_assert_eq(m.tensors[t].group,
-                         strncmp(m.tensors[t].name, "head.", 5) ? XF_GROUP_BODY : XF_GROUP_HEAD,
-                         "%s", m.tensors[t].name);
+        test_check_groups(&m);
         xf_model_free(&m);
     }
 }
 
 Test(vit, config_errors_name_the_field) {
-    xf_model m;
+    test_expect_bad_json("{\"family\":\"vit\",\"height\":4,\"width\":6,\"channels\":2,"
+                         "\"n_classes\":3,\"vit\":{\"patch\":2,\"dim\":8,\"depth\":2,"
+                         "\"heads\":2,\"mlp_ratio\":1.5,\"pool\":\"avg\"}}",
+                         "vit.pool");
     xf_model_config cfg = small_config(XF_POOL_GAP);
     cfg.height = 5;
-    cr_assert_eq(xf_model_init(&m, &cfg), XF_EINVAL);
-    cr_assert(strstr(xf_error_message(), "vit.patch 2 does not divide the 5 x 6"), "%s",
-              xf_error_message());
+    test_expect_bad_config(&cfg, "vit.patch 2 does not divide the 5 x 6");
     cfg = small_config(XF_POOL_GAP);
     cfg.vit.heads = 3;
-    cr_assert_eq(xf_model_init(&m, &cfg), XF_EINVAL);
-    cr_assert(strstr(xf_error_message(), "vit.heads"), "%s", xf_error_message());
-    xf_model_config back;
-    cr_assert_eq(xf_model_config_from_json(
-                     "{\"family\":\"vit\",\"height\":4,\"width\":6,\"channels\":2,\"n_classes\":3,"
-                     "\"vit\":{\"patch\":2,\"dim\":8,\"depth\":2,\"heads\":2,\"mlp_ratio\":1.5,"
-                     "\"pool\":\"avg\"}}",
-                     &back),
-                 XF_EFORMAT);
-    cr_assert(strstr(xf_error_message(), "vit.pool"), "%s", xf_error_message());
+    test_expect_bad_config(&cfg, "vit.heads");
 }
 
 Test(vit, config_json_round_trip) {
@@ -196,53 +116,15 @@ Test(vit, taps_feed_the_head_and_the_probe) {
     for (int pool = 0; pool < 2; pool++) {
         xf_model_config cfg = small_config((xf_vit_pool)pool);
         xf_model m;
-        cr_assert_eq(xf_model_init(&m, &cfg), XF_OK);
-        xf_model_init_weights(&m, 5);
-        cr_assert_eq(m.n_taps, 3);
-        cr_assert_str_eq(m.tap_names[0], "block0");
-        cr_assert_str_eq(m.tap_names[2], "prelogits");
-        enum { NIMG = 3 };
-        xf_dataset ds = {0};
-        cr_assert_eq(xf_dataset_alloc(&ds, "vit-taps", NIMG, 4, 6, 2, CLASSES), XF_OK,
-                     "%s", xf_error_message());
-        float x[NIMG * D_IN], logits[NIMG * CLASSES];
-        for (int i = 0; i < NIMG * D_IN; i++) {
-            ds.images[i] = (uint8_t)(i * 37 % 256);
-            ds.labels[i / D_IN] = 0;
-            x[i] = xf_pixel_to_float(ds.images[i]);
-        }
-        cr_assert_eq(xf_model_reserve(&m, NIMG), XF_OK);
-        m.taps_enabled = true;
-        xf_model_forward(&m, x, NIMG, logits);
-        const float *pre = xf_model_tap(&m, 2);
-        const xf_tensor_info *w = xf_model_find_tensor(&m, "head.weight");
-        const xf_tensor_info *b = xf_model_find_tensor(&m, "head.bias");
-        for (int i = 0; i < NIMG; i++)
-            for (int k = 0; k < CLASSES; k++) {
-                double s = m.params[b->offset + k];
-                for (int j = 0; j < 8; j++)
-                    s += (double)m.params[w->offset + k * 8 + j] * pre[i * 8 + j];
-                cr_assert_float_eq(logits[i * CLASSES + k], s, 1e-5);
-            }
+        test_check_block_taps(&m, &cfg, 5, 3, 37);
         /* With gap and an identity final norm (gamma 1, beta 0 by init), the
          * prelogits are the mean of the normalised tokens: zero-mean rows. */
         if (pool == XF_POOL_GAP) {
+            const float *pre = xf_model_tap(&m, 2);
             double s = 0;
             for (int j = 0; j < 8; j++) s += pre[j];
             cr_assert_float_eq(s, 0, 1e-5);
         }
-        float tap0[NIMG * 8];
-        memcpy(tap0, xf_model_tap(&m, 0), sizeof tap0);
-        xf_features f;
-        m.taps_enabled = false;
-        cr_assert_eq(xf_features_extract(&m, &ds, NULL, NIMG, &f), XF_OK, "%s",
-                     xf_error_message());
-        cr_assert_eq(f.n_taps, 3);
-        cr_assert_eq(f.dims[1], 8);
-        for (int i = 0; i < NIMG * 8; i++) cr_assert_float_eq(f.data[0][i], tap0[i], 1e-6);
-        for (int i = 0; i < NIMG * 8; i++) cr_assert_float_eq(f.data[2][i], pre[i], 1e-6);
-        xf_features_free(&f);
-        xf_dataset_free(&ds);
         xf_model_free(&m);
     }
 }

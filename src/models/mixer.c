@@ -12,13 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/mem.h"
-#include "core/rng.h"
 #include "models/family.h"
+#include "models/tensors.h"
 #include "nn/activation.h"
 #include "nn/embed.h"
 #include "nn/linear.h"
-#include "nn/loss.h"
 #include "nn/norm.h"
 #include "nn/pool.h"
 #include "nn/real.h"
@@ -94,190 +92,45 @@ static mixer_layout mixer_layout_of(const xf_model_config *c, int batch) {
     return L;
 }
 
-#define REAL float
-#define XF_NN_NAME(base) base
-#include "models/mixer_pass.inc"
-#undef REAL
-#undef XF_NN_NAME
-
-#define REAL double
-#define XF_NN_NAME(base) XF_NN_CAT(base, _f64)
-#include "models/mixer_pass.inc"
-#undef REAL
-#undef XF_NN_NAME
-
-typedef struct {
-    float *arena;
-    mixer_layout layout;
-    int last_batch; /* of the last forward; 0 before any */
-} mixer_state;
-
-static void add_tensor(xf_model *m, int *k, size_t *offset, xf_param_group group, int ndim,
-                       const int *shape, const char *fmt, int i) {
-    xf_tensor_info *t = &m->tensors[(*k)++];
-    snprintf(t->name, sizeof t->name, fmt, i);
-    t->ndim = ndim;
-    t->numel = 1;
-    for (int j = 0; j < ndim; j++) {
-        t->shape[j] = shape[j];
-        t->numel *= (size_t)shape[j];
-    }
-    t->offset = *offset;
-    t->group = group;
-    *offset += t->numel;
+static size_t mixer_arena_size(const xf_model *m, int batch) {
+    return mixer_layout_of(&m->config, batch).total;
 }
 
-#define SHAPE(...) ((const int[]){__VA_ARGS__})
+#define XF_PASSES "models/mixer_pass.inc"
+#include "models/passes.inc"
 
 static xf_status mixer_build(xf_model *m) {
     const xf_model_config *c = &m->config;
     mixer_dims d = mixer_dims_of(c);
-    int D = d.D, N = d.N, TM = d.TM, CM = d.CM, p = d.patch;
-    m->n_tensors = block_tensor(d.depth) + 4;
-    m->n_taps = d.depth + 1;
-    m->tensors = xf_calloc((size_t)m->n_tensors, sizeof *m->tensors);
-    m->tap_dims = xf_calloc((size_t)m->n_taps, sizeof *m->tap_dims);
-    m->tap_names = xf_calloc((size_t)m->n_taps, sizeof *m->tap_names);
-    m->impl = xf_calloc(1, sizeof(mixer_state));
-    if (!m->tensors || !m->tap_dims || !m->tap_names || !m->impl) return XF_ENOMEM;
-
-    int k = 0;
-    size_t off = 0;
-    const xf_param_group body = XF_GROUP_BODY;
-    add_tensor(m, &k, &off, body, 4, SHAPE(D, c->channels, p, p), "stem.proj.weight", 0);
-    add_tensor(m, &k, &off, body, 1, SHAPE(D), "stem.proj.bias", 0);
+    int D = d.D, N = d.N, p = d.patch;
+    xf_status st = xf_tensors_alloc(m, block_tensor(d.depth) + 4, d.depth + 1);
+    if (st != XF_OK) return st;
+    xf_tensor_list l = {.at = m->tensors};
+    xf_tensors_layer(&l, XF_GROUP_BODY, 4, XF_SHAPE(D, c->channels, p, p), "stem.proj");
     for (int i = 0; i < d.depth; i++) {
-        add_tensor(m, &k, &off, body, 1, SHAPE(D), "blocks.%d.norm1.weight", i);
-        add_tensor(m, &k, &off, body, 1, SHAPE(D), "blocks.%d.norm1.bias", i);
-        add_tensor(m, &k, &off, body, 2, SHAPE(TM, N), "blocks.%d.mlp_tokens.fc1.weight", i);
-        add_tensor(m, &k, &off, body, 1, SHAPE(TM), "blocks.%d.mlp_tokens.fc1.bias", i);
-        add_tensor(m, &k, &off, body, 2, SHAPE(N, TM), "blocks.%d.mlp_tokens.fc2.weight", i);
-        add_tensor(m, &k, &off, body, 1, SHAPE(N), "blocks.%d.mlp_tokens.fc2.bias", i);
-        add_tensor(m, &k, &off, body, 1, SHAPE(D), "blocks.%d.norm2.weight", i);
-        add_tensor(m, &k, &off, body, 1, SHAPE(D), "blocks.%d.norm2.bias", i);
-        add_tensor(m, &k, &off, body, 2, SHAPE(CM, D), "blocks.%d.mlp_channels.fc1.weight", i);
-        add_tensor(m, &k, &off, body, 1, SHAPE(CM), "blocks.%d.mlp_channels.fc1.bias", i);
-        add_tensor(m, &k, &off, body, 2, SHAPE(D, CM), "blocks.%d.mlp_channels.fc2.weight", i);
-        add_tensor(m, &k, &off, body, 1, SHAPE(D), "blocks.%d.mlp_channels.fc2.bias", i);
-        m->tap_dims[i] = D;
-        snprintf(m->tap_names[i], sizeof m->tap_names[i], "block%d", i);
+        xf_tensors_layer(&l, XF_GROUP_BODY, 1, XF_SHAPE(D), "blocks.%d.norm1", i);
+        /* Across the N tokens, channel by channel. */
+        xf_tensors_mlp(&l, N, d.TM, "blocks.%d.mlp_tokens", i);
+        xf_tensors_layer(&l, XF_GROUP_BODY, 1, XF_SHAPE(D), "blocks.%d.norm2", i);
+        xf_tensors_mlp(&l, D, d.CM, "blocks.%d.mlp_channels", i);
     }
-    add_tensor(m, &k, &off, body, 1, SHAPE(D), "norm.weight", 0);
-    add_tensor(m, &k, &off, body, 1, SHAPE(D), "norm.bias", 0);
-    add_tensor(m, &k, &off, XF_GROUP_HEAD, 2, SHAPE(c->n_classes, D), "head.weight", 0);
-    add_tensor(m, &k, &off, XF_GROUP_HEAD, 1, SHAPE(c->n_classes), "head.bias", 0);
-    XF_ASSERT(k == m->n_tensors);
-    m->tap_dims[d.depth] = D;
-    snprintf(m->tap_names[d.depth], sizeof m->tap_names[d.depth], "prelogits");
-    m->n_params = off;
-    double per_block = 2.0 * 2 * D * N * TM + 2.0 * 2 * N * D * CM;
+    xf_tensors_layer(&l, XF_GROUP_BODY, 1, XF_SHAPE(D), "norm");
+    xf_tensors_layer(&l, XF_GROUP_HEAD, 2, XF_SHAPE(c->n_classes, D), "head");
+    XF_ASSERT(l.n == m->n_tensors);
+    m->n_params = l.offset;
+    xf_taps_blocks(m, d.depth, D);
+    double per_block = 2.0 * 2 * D * N * d.TM + 2.0 * 2 * N * D * d.CM;
     m->flops_per_image = 2.0 * N * c->channels * p * p * D + d.depth * per_block +
                          2.0 * D * c->n_classes;
     return XF_OK;
 }
 
-/* timm's MlpMixer init, except the head: Linear weights xavier_uniform,
- * MLP biases normal(1e-6), LayerNorm 1 / 0, the stem lecun_normal (std
- * 1/sqrt(fan_in), cut at 2 std). The head gets xavier_uniform and a zero
- * bias, not timm's zeros, so a fresh model's blocks already receive
- * gradient on the first step. */
-static void mixer_init_weights(xf_model *m, uint64_t seed) {
-    xf_rng rng;
-    xf_rng_seed(&rng, seed);
-    mixer_dims d = mixer_dims_of(&m->config);
-    for (int k = 0; k < m->n_tensors; k++) {
-        const xf_tensor_info *t = &m->tensors[k];
-        float *v = m->params + t->offset;
-        size_t len = strlen(t->name);
-        bool is_weight = len > 7 && strcmp(t->name + len - 7, ".weight") == 0;
-        if (k == T_STEM_W) {
-            double std = 1 / sqrt((double)m->config.channels * d.patch * d.patch);
-            for (size_t j = 0; j < t->numel; j++) {
-                double z;
-                do z = xf_rng_normal(&rng);
-                while (fabs(z) > 2);
-                v[j] = (float)(z * std);
-            }
-        } else if (strstr(t->name, "norm")) {
-            for (size_t j = 0; j < t->numel; j++) v[j] = is_weight ? 1.0f : 0.0f;
-        } else if (is_weight) {
-            double bound = sqrt(6.0 / (t->shape[0] + t->shape[1]));
-            for (size_t j = 0; j < t->numel; j++)
-                v[j] = (float)((2 * xf_rng_uniform(&rng) - 1) * bound);
-        } else if (strstr(t->name, "mlp_")) {
-            for (size_t j = 0; j < t->numel; j++) v[j] = (float)(1e-6 * xf_rng_normal(&rng));
-        } else {
-            memset(v, 0, sizeof(float) * t->numel);
-        }
-    }
-}
-
-static xf_status mixer_reserve(xf_model *m, int batch) {
-    mixer_state *s = m->impl;
-    mixer_layout L = mixer_layout_of(&m->config, batch);
-    float *arena = xf_malloc(sizeof(float) * L.total);
-    if (!arena) return XF_ENOMEM;
-    free(s->arena);
-    s->arena = arena;
-    s->layout = L;
-    s->last_batch = 0;
-    return XF_OK;
-}
-
-static void mixer_forward(xf_model *m, const float *x, int batch, float *logits) {
-    mixer_state *s = m->impl;
-    pass_forward(m, &s->layout, m->params, x, batch, s->arena, logits, m->taps_enabled);
-    s->last_batch = batch;
-}
-
-static void mixer_backward(xf_model *m, const float *dlogits, int batch) {
-    mixer_state *s = m->impl;
-    XF_ASSERT(s->last_batch == batch);
-    pass_backward(m, &s->layout, m->params, m->grads, batch, s->arena, dlogits);
-}
-
-static const float *mixer_tap(const xf_model *m, int t) {
-    const mixer_state *s = m->impl;
-    if (t == m->n_taps - 1) return s->arena + s->layout.pooled;
-    return s->arena + s->layout.taps + (size_t)t * s->layout.s_bd;
-}
-
-static void mixer_free_impl(xf_model *m) {
-    mixer_state *s = m->impl;
-    if (s) free(s->arena);
-    free(s);
-    m->impl = NULL;
-}
-
+/* timm's MlpMixer init is big_vision's (models/tensors.h), the head
+ * excepted as there. */
 const xf_model_ops xf_mixer_ops = {
-    .build = mixer_build,
-    .init_weights = mixer_init_weights,
-    .reserve = mixer_reserve,
-    .forward = mixer_forward,
-    .backward = mixer_backward,
-    .tap = mixer_tap,
-    .free_impl = mixer_free_impl,
-};
-
-xf_status xf_mixer_loss_f64(const xf_model *m, const double *params, const double *x,
-                            const int32_t *labels, int batch, double *loss, double *grads) {
-    if (m->ops != &xf_mixer_ops)
-        return xf_fail(XF_EINVAL, "xf_mixer_loss_f64: the model is a %s, not a mixer",
-                       xf_family_name(m->config.family));
-    if (batch < 1)
-        return xf_fail(XF_EINVAL, "xf_mixer_loss_f64: batch %d, expected >= 1", batch);
-    mixer_layout L = mixer_layout_of(&m->config, batch);
-    size_t out = (size_t)batch * m->config.n_classes;
-    double *arena = xf_malloc(sizeof(double) * (L.total + 2 * out));
-    if (!arena) return XF_ENOMEM;
-    double *logits = arena + L.total, *dlogits = logits + out;
-    pass_forward_f64(m, &L, params, x, batch, arena, logits, false);
-    *loss = xf_softmax_xent_f64(logits, labels, batch, m->config.n_classes,
-                                grads ? dlogits : NULL);
-    if (grads) pass_backward_f64(m, &L, params, grads, batch, arena, dlogits);
-    free(arena);
-    return XF_OK;
-}
+    .build = mixer_build, .init_weights = xf_init_big_vision, .arena_size = mixer_arena_size,
+    .forward = mixer_forward, .backward = mixer_backward, .forward_f64 = mixer_forward_f64,
+    .backward_f64 = mixer_backward_f64};
 
 #define MIXER(field) XF_FIELD_INT, offsetof(xf_model_config, mixer.field)
 

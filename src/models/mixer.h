@@ -14,14 +14,8 @@
 #ifndef XF_MODELS_MIXER_H
 #define XF_MODELS_MIXER_H
 
-#include <stdint.h>
-
 #include "models/model.h"
 
 extern const xf_model_ops xf_mixer_ops;
-
-/* As xf_vit_loss_f64, for a mixer. */
-xf_status xf_mixer_loss_f64(const xf_model *m, const double *params, const double *x,
-                            const int32_t *labels, int batch, double *loss, double *grads);
 
 #endif

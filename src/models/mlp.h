@@ -17,20 +17,8 @@
 #ifndef XF_MLP_H
 #define XF_MLP_H
 
-#include <stdint.h>
-
 #include "models/model.h"
 
 extern const xf_model_ops xf_mlp_ops;
-
-/* The loss (mean softmax cross-entropy) of an mlp model at `params`, and
- * its gradient, in double precision. It runs the same generic forward and
- * backward code as the float model (mlp.c instantiates it for both types),
- * so gradient checks can use central differences free of float rounding.
- * params: m->n_params doubles in m's tensor layout; x: [batch, H*W*C];
- * grads: m->n_params doubles, accumulated (may be NULL to skip backward).
- * Allocates its own scratch: not for the training loop. */
-xf_status xf_mlp_loss_f64(const xf_model *m, const double *params, const double *x,
-                          const int32_t *labels, int batch, double *loss, double *grads);
 
 #endif

@@ -1,5 +1,6 @@
 /* The family-independent half of the model interface: building and freeing
- * a model, dispatch to its family, and the config's JSON form, e.g.
+ * a model, its activation arena and the batch checks around its family's
+ * passes, the double-precision loss, and the config's JSON form, e.g.
  *
  *   {"family":"mlp","height":28,"width":28,"channels":1,"n_classes":10,
  *    "mlp":{"width":256,"depth":2}}
@@ -15,6 +16,7 @@
 
 #include "core/mem.h"
 #include "models/family.h"
+#include "nn/loss.h"
 
 static const xf_family_info *const families[XF_N_FAMILIES] = {
     [XF_FAMILY_MLP] = &xf_mlp_family,
@@ -78,7 +80,8 @@ xf_status xf_model_init(xf_model *m, const xf_model_config *cfg) {
     if (st == XF_OK) {
         m->params = xf_calloc(m->n_params, sizeof(float));
         m->grads = xf_calloc(m->n_params, sizeof(float));
-        if (!m->params || !m->grads) st = XF_ENOMEM;
+        m->tap_rows = xf_calloc((size_t)m->n_taps, sizeof *m->tap_rows);
+        if (!m->params || !m->grads || !m->tap_rows) st = XF_ENOMEM;
     }
     if (st != XF_OK) xf_model_free(m);
     return st;
@@ -99,6 +102,8 @@ void xf_model_free(xf_model *m) {
     if (m->ops && m->ops->free_impl) m->ops->free_impl(m);
     if (!m->params_shared) free(m->params);
     free(m->grads);
+    free(m->arena);
+    free(m->tap_rows);
     free(m->tensors);
     free(m->tap_dims);
     free(m->tap_names);
@@ -110,26 +115,56 @@ void xf_model_init_weights(xf_model *m, uint64_t seed) { m->ops->init_weights(m,
 xf_status xf_model_reserve(xf_model *m, int batch) {
     if (batch < 1) return xf_fail(XF_EINVAL, "model reserve: batch %d, expected >= 1", batch);
     if (batch <= m->reserved_batch) return XF_OK;
-    xf_status st = m->ops->reserve(m, batch);
-    if (st == XF_OK) m->reserved_batch = batch;
-    return st;
+    float *arena = xf_malloc(sizeof(float) * m->ops->arena_size(m, batch));
+    if (!arena) return XF_ENOMEM;
+    free(m->arena);
+    m->arena = arena;
+    m->reserved_batch = batch;
+    m->last_x = NULL;
+    m->last_batch = 0;
+    memset(m->tap_rows, 0, sizeof *m->tap_rows * (size_t)m->n_taps);
+    return XF_OK;
 }
 
+/* The arena holds any batch up to the reserved one: every family's
+ * arena_size grows with the batch. */
 void xf_model_forward(xf_model *m, const float *x, int batch, float *logits) {
     XF_ASSERT(batch >= 1 && batch <= m->reserved_batch);
-    m->ops->forward(m, x, batch, logits);
+    if (!m->taps_enabled) memset(m->tap_rows, 0, sizeof *m->tap_rows * (size_t)m->n_taps);
+    m->ops->forward(m, m->params, m->state, x, batch, m->arena, logits,
+                    m->taps_enabled ? m->tap_rows : NULL);
+    m->last_x = x;
+    m->last_batch = batch;
 }
 
 void xf_model_backward(xf_model *m, const float *dlogits, int batch) {
-    XF_ASSERT(batch >= 1 && batch <= m->reserved_batch);
-    m->ops->backward(m, dlogits, batch);
+    XF_ASSERT(batch >= 1 && batch == m->last_batch);
+    m->ops->backward(m, m->params, m->grads, m->last_x, batch, m->arena, dlogits);
 }
 
 void xf_model_zero_grad(xf_model *m) { memset(m->grads, 0, sizeof(float) * m->n_params); }
 
 const float *xf_model_tap(const xf_model *m, int t) {
-    XF_ASSERT(t >= 0 && t < m->n_taps && m->reserved_batch > 0);
-    return m->ops->tap(m, t);
+    XF_ASSERT(t >= 0 && t < m->n_taps && m->tap_rows[t]);
+    return m->tap_rows[t];
+}
+
+xf_status xf_model_loss_f64(const xf_model *m, const double *params, const double *x,
+                            const int32_t *labels, int batch, double *loss, double *grads) {
+    if (batch < 1) return xf_fail(XF_EINVAL, "xf_model_loss_f64: batch %d, expected >= 1", batch);
+    size_t size = m->ops->arena_size(m, batch), out = (size_t)batch * m->config.n_classes;
+    double *arena = xf_malloc(sizeof(double) * (size + 2 * out + m->n_state));
+    if (!arena) return XF_ENOMEM;
+    double *logits = arena + size, *dlogits = logits + out, *state = dlogits + out;
+    for (size_t i = 0; i < m->n_state; i++) state[i] = m->state[i];
+    /* In training the running statistics are left alone (NULL). */
+    m->ops->forward_f64(m, params, m->training || !m->n_state ? NULL : state, x, batch, arena,
+                        logits, NULL);
+    *loss = xf_softmax_xent_f64(logits, labels, batch, m->config.n_classes,
+                                grads ? dlogits : NULL);
+    if (grads) m->ops->backward_f64(m, params, grads, x, batch, arena, dlogits);
+    free(arena);
+    return XF_OK;
 }
 
 const xf_tensor_info *xf_model_find_tensor(const xf_model *m, const char *name) {

@@ -69,20 +69,36 @@ typedef struct {
 
 typedef struct xf_model xf_model;
 
+/* What a family implements; model.c does the rest (the activation arena,
+ * the batch checks, the double-precision loss). The passes are written once
+ * over REAL (a family's *_pass.inc) and instantiated for float (the model)
+ * and double (xf_model_loss_f64), so each comes twice. Their arguments:
+ * p: n_params in the tensor table's layout; g: n_params, accumulated;
+ * state: n_state (NULL: in training, leave the running statistics alone);
+ * x: batch x H x W x C; arena: arena_size(m, batch) elements, laid out by
+ * the family for this batch; logits and dlogits: batch x n_classes;
+ * taps: NULL, or n_taps pointers that forward sets to where it left each
+ * tap's batch x tap_dims[t] rows (it computes the block taps only then).
+ * backward gets the p, x, batch and arena of the forward before it. */
 typedef struct {
-    /* Fills the tensor table, tap table and flops for m->config. */
+    /* Fills the tensor table, tap table and flops for m->config (models/tensors.h
+     * has the helpers); may set m->impl. */
     xf_status (*build)(xf_model *m);
-    /* Default initialisation of every parameter from rng. */
+    /* Default initialisation of every parameter from the seed. */
     void (*init_weights)(xf_model *m, uint64_t seed);
-    /* (Re)allocates the activation arena for up to `batch` images. */
-    xf_status (*reserve)(xf_model *m, int batch);
-    /* x: batch x H x W x C, logits: batch x n_classes. Computes taps when
-     * m->taps_enabled. */
-    void (*forward)(xf_model *m, const float *x, int batch, float *logits);
-    /* dlogits: batch x n_classes, for the inputs of the last forward.
-     * Accumulates into m->grads. */
-    void (*backward)(xf_model *m, const float *dlogits, int batch);
-    const float *(*tap)(const xf_model *m, int t);
+    /* Elements (floats, or doubles for the double instance) of activations
+     * the passes need for `batch` images. */
+    size_t (*arena_size)(const xf_model *m, int batch);
+    void (*forward)(const xf_model *m, const float *p, float *state, const float *x, int batch,
+                    float *arena, float *logits, float **taps);
+    void (*backward)(const xf_model *m, const float *p, float *g, const float *x, int batch,
+                     float *arena, const float *dlogits);
+    void (*forward_f64)(const xf_model *m, const double *p, double *state, const double *x,
+                        int batch, double *arena, double *logits, double **taps);
+    void (*backward_f64)(const xf_model *m, const double *p, double *g, const double *x,
+                         int batch, double *arena, const double *dlogits);
+    /* Frees m->impl and what build allocated besides the tables (NULL if
+     * nothing). */
     void (*free_impl)(xf_model *m);
 } xf_model_ops;
 
@@ -99,10 +115,14 @@ struct xf_model {
     char (*tap_names)[32];  /* n_taps, e.g. "block0", "prelogits" */
     double flops_per_image; /* forward, multiply-add counted as 2 */
     int reserved_batch;
+    float *arena;           /* ops->arena_size(m, reserved_batch) floats */
+    float **tap_rows;       /* n_taps: the last forward's taps (NULL without taps) */
+    const float *last_x;    /* the last forward's input (the caller's, for the backward) */
+    int last_batch;         /* of the last forward; 0 before any */
     bool taps_enabled;
     bool training;          /* batch statistics for BatchNorm; set by the trainer */
     bool params_shared;     /* params belong to the model this one copies */
-    void *impl;             /* family's own state: arena, shapes */
+    void *impl;             /* the family's own state (shapes), if it keeps any */
     /* Non-trainable tensors (BatchNorm's running_mean, running_var and
      * num_batches_tracked, the last of shape [] and kept as a float): named
      * views into `state` as the parameters are into `params`; checkpoints
@@ -131,6 +151,15 @@ void xf_model_forward(xf_model *m, const float *x, int batch, float *logits);
 void xf_model_backward(xf_model *m, const float *dlogits, int batch);
 void xf_model_zero_grad(xf_model *m);
 const float *xf_model_tap(const xf_model *m, int t);
+
+/* Mean cross-entropy of the double instance of the model's passes at
+ * `params` (n_params doubles in m's layout) on x: [batch, H, W, C], in
+ * m->training's mode (BatchNorm: batch statistics with the running ones
+ * left as they are, or a double copy of m->state); when grads is not NULL,
+ * adds d(loss)/d(params) into it. For gradient checks: it allocates its
+ * own activations, and m's parameters, state and arena stay as they are. */
+xf_status xf_model_loss_f64(const xf_model *m, const double *params, const double *x,
+                            const int32_t *labels, int batch, double *loss, double *grads);
 
 /* Looks a tensor up by name (NULL if none). */
 const xf_tensor_info *xf_model_find_tensor(const xf_model *m, const char *name);

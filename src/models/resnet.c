@@ -24,11 +24,11 @@
 #include "core/mem.h"
 #include "core/rng.h"
 #include "models/family.h"
+#include "models/tensors.h"
 #include "nn/batchnorm.h"
 #include "nn/conv2d.h"
 #include "nn/groupnorm.h"
 #include "nn/linear.h"
-#include "nn/loss.h"
 #include "nn/real.h"
 #include "nn/spatial_pool.h"
 #include "nn/wstd.h"
@@ -67,10 +67,7 @@ typedef struct {
     size_t in, hf, af, sf, pooled, tmp, dh, db, dc, dpooled, per_image;
     size_t max_act, max_cout; /* per image: largest activation, widest norm */
     size_t what_total, stat_total, max_wnumel;
-    /* arena for the reserved batch */
-    float *arena;
-    double *work;
-    int last_batch;
+    double *work; /* the norms' sums: 3 max_cout */
 } rn_state;
 
 typedef struct {
@@ -116,55 +113,23 @@ static rn_layout rn_layout_of(const rn_state *s, int batch) {
     return L;
 }
 
-#define REAL float
-#define XF_NN_NAME(base) base
-#include "models/resnet_pass.inc"
-#undef REAL
-#undef XF_NN_NAME
-
-#define REAL double
-#define XF_NN_NAME(base) XF_NN_CAT(base, _f64)
-#include "models/resnet_pass.inc"
-#undef REAL
-#undef XF_NN_NAME
-
-static void set_tensor(xf_tensor_info *t, size_t *offset, xf_param_group group, int ndim,
-                       const int *shape, const char *name) {
-    snprintf(t->name, sizeof t->name, "%s", name);
-    t->ndim = ndim;
-    t->numel = 1;
-    for (int j = 0; j < ndim; j++) {
-        t->shape[j] = shape[j];
-        t->numel *= (size_t)shape[j];
-    }
-    t->offset = *offset;
-    t->group = group;
-    *offset += t->numel;
-}
-
-#define SHAPE(...) ((const int[]){__VA_ARGS__})
+#define XF_PASSES "models/resnet_pass.inc"
+#include "models/passes.inc"
 
 /* Running the table twice (count, then fill) keeps the layout in one place. */
 typedef struct {
     xf_model *m;
     rn_state *s;
     bool fill;
-    int nt, nst, nconv, nnorm;
-    size_t off, st_off, what, stat;
+    xf_tensor_list params, state;
+    int nconv, nnorm;
+    size_t what, stat;
 } rn_builder;
-
-static int add_param(rn_builder *b, xf_param_group group, int ndim, const int *shape,
-                     const char *name) {
-    if (b->fill) set_tensor(&b->m->tensors[b->nt], &b->off, group, ndim, shape, name);
-    return b->nt++;
-}
 
 static int add_conv(rn_builder *b, const char *prefix, int h, int w, int cin, int cout, int k,
                     int stride) {
-    char name[XF_NAME_LEN];
-    int n = snprintf(name, sizeof name, "%s.weight", prefix);
-    XF_ASSERT(n > 0 && (size_t)n < sizeof name); /* prefixes are short and built here */
-    int t = add_param(b, XF_GROUP_BODY, 4, SHAPE(cout, cin, k, k), name);
+    int t = xf_tensors_add(&b->params, XF_GROUP_BODY, 4, XF_SHAPE(cout, cin, k, k), "%s.weight",
+                           prefix);
     if (b->fill)
         b->s->convs[b->nconv] = (rn_conv){t, h, w, cin, cout, k, stride, k / 2, b->what, b->stat};
     b->what += (size_t)cout * cin * k * k;
@@ -173,25 +138,13 @@ static int add_conv(rn_builder *b, const char *prefix, int h, int w, int cin, in
 }
 
 static int add_norm(rn_builder *b, const char *prefix, int c, int hw) {
-    char name[XF_NAME_LEN];
-    int n = snprintf(name, sizeof name, "%s.weight", prefix);
-    XF_ASSERT(n > 0 && (size_t)n < sizeof name); /* prefixes are short and built here */
-    int t = add_param(b, XF_GROUP_BODY, 1, SHAPE(c), name);
-    snprintf(name, sizeof name, "%s.bias", prefix);
-    add_param(b, XF_GROUP_BODY, 1, SHAPE(c), name);
+    int t = xf_tensors_layer(&b->params, XF_GROUP_BODY, 1, XF_SHAPE(c), "%s", prefix);
     int state = -1;
     if (b->m->config.resnet.norm == XF_NORM_BATCH) {
-        static const char *const stat_names[3] = {"running_mean", "running_var",
-                                                  "num_batches_tracked"};
-        state = b->nst;
-        for (int i = 0; i < 3; i++) {
-            if (b->fill) {
-                snprintf(name, sizeof name, "%s.%s", prefix, stat_names[i]);
-                set_tensor(&b->m->state_tensors[b->nst], &b->st_off, XF_GROUP_BODY, i < 2,
-                           SHAPE(c), name);
-            }
-            b->nst++;
-        }
+        state = b->state.n;
+        xf_tensors_add(&b->state, XF_GROUP_BODY, 1, XF_SHAPE(c), "%s.running_mean", prefix);
+        xf_tensors_add(&b->state, XF_GROUP_BODY, 1, XF_SHAPE(c), "%s.running_var", prefix);
+        xf_tensors_add(&b->state, XF_GROUP_BODY, 0, NULL, "%s.num_batches_tracked", prefix);
     }
     if (b->fill) b->s->norms[b->nnorm] = (rn_norm){t, c, hw, state};
     return b->nnorm++;
@@ -224,8 +177,7 @@ static void build_table(rn_builder *b) {
             blk.conv2 = add_conv(b, prefix, oh, ow, cout, cout, 3, 1);
             if (b->fill) {
                 s->blocks[k] = blk;
-                snprintf(b->m->tap_names[k], sizeof b->m->tap_names[k], "s%db%d", st, j);
-                b->m->tap_dims[k] = cout;
+                xf_tap_set(b->m, k, cout, "s%db%d", st, j);
             }
             h = oh;
             w = ow;
@@ -233,8 +185,8 @@ static void build_table(rn_builder *b) {
         }
     }
     s->final_norm = add_norm(b, "norm", width, h * w);
-    s->head = add_param(b, XF_GROUP_HEAD, 4, SHAPE(c->n_classes, width, 1, 1), "head.fc.weight");
-    add_param(b, XF_GROUP_HEAD, 1, SHAPE(c->n_classes), "head.fc.bias");
+    s->head = xf_tensors_layer(&b->params, XF_GROUP_HEAD, 4, XF_SHAPE(c->n_classes, width, 1, 1),
+                               "head.fc");
     s->n_blocks = k;
     s->cf = width;
     s->hwf = h * w;
@@ -298,36 +250,34 @@ static xf_status rn_build(xf_model *m) {
     m->impl = s;
     rn_builder b = {.m = m, .s = s};
     build_table(&b);
-    m->n_tensors = b.nt;
-    m->n_taps = s->n_blocks + 1;
-    m->n_state_tensors = b.nst;
+    xf_status st = xf_tensors_alloc(m, b.params.n, s->n_blocks + 1);
+    if (st != XF_OK) return st;
+    m->n_state_tensors = b.state.n;
     s->n_convs = b.nconv;
     s->n_norms = b.nnorm;
-    m->tensors = xf_calloc((size_t)m->n_tensors, sizeof *m->tensors);
-    m->tap_dims = xf_calloc((size_t)m->n_taps, sizeof *m->tap_dims);
-    m->tap_names = xf_calloc((size_t)m->n_taps, sizeof *m->tap_names);
     s->blocks = xf_calloc((size_t)s->n_blocks, sizeof *s->blocks);
     s->convs = xf_calloc((size_t)s->n_convs, sizeof *s->convs);
     s->norms = xf_calloc((size_t)s->n_norms, sizeof *s->norms);
-    if (b.nst) m->state_tensors = xf_calloc((size_t)b.nst, sizeof *m->state_tensors);
-    if (!m->tensors || !m->tap_dims || !m->tap_names || !s->blocks || !s->convs || !s->norms ||
-        (b.nst && !m->state_tensors))
+    if (b.state.n) m->state_tensors = xf_calloc((size_t)b.state.n, sizeof *m->state_tensors);
+    if (!s->blocks || !s->convs || !s->norms || (b.state.n && !m->state_tensors))
         return XF_ENOMEM;
     /* Standardised weights first, then their means, then their rstds. */
     s->what_total = b.what;
     s->stat_total = b.stat;
-    b = (rn_builder){.m = m, .s = s, .fill = true, .stat = s->what_total};
+    b = (rn_builder){.m = m, .s = s, .fill = true, .params = {.at = m->tensors},
+                     .state = {.at = m->state_tensors}, .stat = s->what_total};
     build_table(&b);
-    m->n_params = b.off;
-    m->n_state = b.st_off;
+    m->n_params = b.params.offset;
+    m->n_state = b.state.offset;
     if (m->n_state) {
         m->state = xf_calloc(m->n_state, sizeof(float));
         if (!m->state) return XF_ENOMEM;
         reset_state(m);
     }
-    m->tap_dims[s->n_blocks] = s->cf;
-    snprintf(m->tap_names[s->n_blocks], sizeof m->tap_names[s->n_blocks], "prelogits");
+    xf_tap_set(m, s->n_blocks, s->cf, "prelogits");
     plan_arena(m, s);
+    s->work = xf_malloc(sizeof(double) * 3 * s->max_cout);
+    if (!s->work) return XF_ENOMEM;
     double flops = 2.0 * s->cf * m->config.n_classes;
     for (int i = 0; i < s->n_convs; i++) {
         const rn_conv *cv = &s->convs[i];
@@ -366,50 +316,13 @@ static void rn_init_weights(xf_model *m, uint64_t seed) {
     reset_state(m);
 }
 
-static xf_status rn_reserve(xf_model *m, int batch) {
-    rn_state *s = m->impl;
-    rn_layout L = rn_layout_of(s, batch);
-    float *arena = xf_malloc(sizeof(float) * L.total);
-    double *work = xf_malloc(sizeof(double) * 3 * s->max_cout);
-    if (!arena || !work) {
-        free(arena);
-        free(work);
-        return XF_ENOMEM;
-    }
-    free(s->arena);
-    free(s->work);
-    s->arena = arena;
-    s->work = work;
-    s->last_batch = 0;
-    return XF_OK;
-}
-
-static void rn_forward(xf_model *m, const float *x, int batch, float *logits) {
-    rn_state *s = m->impl;
-    rn_layout L = rn_layout_of(s, batch);
-    pass_forward(m, &L, m->params, m->state, x, batch, s->arena, s->work, logits,
-                 m->taps_enabled, m->training);
-    s->last_batch = batch;
-}
-
-static void rn_backward(xf_model *m, const float *dlogits, int batch) {
-    rn_state *s = m->impl;
-    XF_ASSERT(s->last_batch == batch);
-    rn_layout L = rn_layout_of(s, batch);
-    pass_backward(m, &L, m->params, m->grads, batch, s->arena, s->work, dlogits, m->training);
-}
-
-static const float *rn_tap(const xf_model *m, int t) {
-    const rn_state *s = m->impl;
-    rn_layout L = rn_layout_of(s, s->last_batch ? s->last_batch : 1);
-    size_t img = t == m->n_taps - 1 ? s->pooled : s->blocks[t].tap;
-    return s->arena + L.base + (size_t)(s->last_batch ? s->last_batch : 1) * img;
+static size_t rn_arena_size(const xf_model *m, int batch) {
+    return rn_layout_of(m->impl, batch).total;
 }
 
 static void rn_free_impl(xf_model *m) {
     rn_state *s = m->impl;
     if (s) {
-        free(s->arena);
         free(s->work);
         free(s->blocks);
         free(s->convs);
@@ -424,39 +337,9 @@ static void rn_free_impl(xf_model *m) {
 }
 
 const xf_model_ops xf_resnet_ops = {
-    .build = rn_build,
-    .init_weights = rn_init_weights,
-    .reserve = rn_reserve,
-    .forward = rn_forward,
-    .backward = rn_backward,
-    .tap = rn_tap,
-    .free_impl = rn_free_impl,
-};
-
-xf_status xf_resnet_loss_f64(const xf_model *m, const double *params, const double *x,
-                             const int32_t *labels, int batch, double *loss, double *grads) {
-    if (m->ops != &xf_resnet_ops)
-        return xf_fail(XF_EINVAL, "xf_resnet_loss_f64: the model is a %s, not a resnet",
-                       xf_family_name(m->config.family));
-    if (batch < 1)
-        return xf_fail(XF_EINVAL, "xf_resnet_loss_f64: batch %d, expected >= 1", batch);
-    const rn_state *s = m->impl;
-    rn_layout L = rn_layout_of(s, batch);
-    size_t out = (size_t)batch * m->config.n_classes;
-    double *arena = xf_malloc(sizeof(double) * (L.total + 2 * out + 3 * s->max_cout + m->n_state));
-    if (!arena) return XF_ENOMEM;
-    double *logits = arena + L.total, *dlogits = logits + out, *work = dlogits + out;
-    double *state = work + 3 * s->max_cout;
-    for (size_t i = 0; i < m->n_state; i++) state[i] = m->state[i];
-    /* In training the running statistics are left alone (NULL). */
-    pass_forward_f64(m, &L, params, m->training ? NULL : state, x, batch, arena, work, logits,
-                     false, m->training);
-    *loss = xf_softmax_xent_f64(logits, labels, batch, m->config.n_classes,
-                                grads ? dlogits : NULL);
-    if (grads) pass_backward_f64(m, &L, params, grads, batch, arena, work, dlogits, m->training);
-    free(arena);
-    return XF_OK;
-}
+    .build = rn_build, .init_weights = rn_init_weights, .arena_size = rn_arena_size,
+    .forward = rn_forward, .backward = rn_backward, .forward_f64 = rn_forward_f64,
+    .backward_f64 = rn_backward_f64, .free_impl = rn_free_impl};
 
 static const char *const norm_words[] = {[XF_NORM_GROUP_WS] = "group_ws",
                                          [XF_NORM_BATCH] = "batch", NULL};

@@ -29,22 +29,11 @@
 #ifndef XF_MODELS_RESNET_H
 #define XF_MODELS_RESNET_H
 
-#include <stdint.h>
-
 #include "models/model.h"
 
 extern const xf_model_ops xf_resnet_ops;
 
 /* Groups of the GroupNorm over `channels` channels: gcd(32, channels). */
 int xf_resnet_groups(int channels);
-
-/* Mean cross-entropy of the double instance of the model's forward pass at
- * `params` (m->n_params doubles in m's layout) on x: [batch, H, W, C], in
- * m->training's mode (BatchNorm: batch statistics, running statistics left
- * as they are; or the running statistics in m->state); when grads is not
- * NULL, adds d(loss)/d(params) into it. For gradient checks; allocates its
- * own activations. */
-xf_status xf_resnet_loss_f64(const xf_model *m, const double *params, const double *x,
-                             const int32_t *labels, int batch, double *loss, double *grads);
 
 #endif

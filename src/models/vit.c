@@ -14,14 +14,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/mem.h"
-#include "core/rng.h"
 #include "models/family.h"
+#include "models/tensors.h"
 #include "nn/activation.h"
 #include "nn/attention.h"
 #include "nn/embed.h"
 #include "nn/linear.h"
-#include "nn/loss.h"
 #include "nn/norm.h"
 #include "nn/pool.h"
 #include "nn/real.h"
@@ -113,84 +111,36 @@ static vit_layout vit_layout_of(const xf_model_config *c, int batch) {
     return L;
 }
 
-#define REAL float
-#define XF_NN_NAME(base) base
-#include "models/vit_pass.inc"
-#undef REAL
-#undef XF_NN_NAME
-
-#define REAL double
-#define XF_NN_NAME(base) XF_NN_CAT(base, _f64)
-#include "models/vit_pass.inc"
-#undef REAL
-#undef XF_NN_NAME
-
-typedef struct {
-    float *arena;
-    vit_layout layout;
-    int last_batch; /* of the last forward; 0 before any */
-} vit_state;
-
-static void add_tensor(xf_model *m, int *k, size_t *offset, xf_param_group group, int ndim,
-                       const int *shape, const char *fmt, int i) {
-    xf_tensor_info *t = &m->tensors[(*k)++];
-    snprintf(t->name, sizeof t->name, fmt, i);
-    t->ndim = ndim;
-    t->numel = 1;
-    for (int j = 0; j < ndim; j++) {
-        t->shape[j] = shape[j];
-        t->numel *= (size_t)shape[j];
-    }
-    t->offset = *offset;
-    t->group = group;
-    *offset += t->numel;
+static size_t vit_arena_size(const xf_model *m, int batch) {
+    return vit_layout_of(&m->config, batch).total;
 }
 
-#define SHAPE(...) ((const int[]){__VA_ARGS__})
+#define XF_PASSES "models/vit_pass.inc"
+#include "models/passes.inc"
 
 static xf_status vit_build(xf_model *m) {
     const xf_model_config *c = &m->config;
     vit_dims d = vit_dims_of(c);
     int D = d.D, M = d.M, p = d.patch;
-    m->n_tensors = T_FINAL(&d) + 4;
-    m->n_taps = d.depth + 1;
-    m->tensors = xf_calloc((size_t)m->n_tensors, sizeof *m->tensors);
-    m->tap_dims = xf_calloc((size_t)m->n_taps, sizeof *m->tap_dims);
-    m->tap_names = xf_calloc((size_t)m->n_taps, sizeof *m->tap_names);
-    m->impl = xf_calloc(1, sizeof(vit_state));
-    if (!m->tensors || !m->tap_dims || !m->tap_names || !m->impl) return XF_ENOMEM;
-
-    int k = 0;
-    size_t off = 0;
+    xf_status st = xf_tensors_alloc(m, T_FINAL(&d) + 4, d.depth + 1);
+    if (st != XF_OK) return st;
     const xf_param_group body = XF_GROUP_BODY;
-    add_tensor(m, &k, &off, body, 4, SHAPE(D, c->channels, p, p), "patch_embed.proj.weight", 0);
-    add_tensor(m, &k, &off, body, 1, SHAPE(D), "patch_embed.proj.bias", 0);
-    add_tensor(m, &k, &off, body, 3, SHAPE(1, d.T, D), "pos_embed", 0);
-    if (d.cls) add_tensor(m, &k, &off, body, 3, SHAPE(1, 1, D), "cls_token", 0);
+    xf_tensor_list l = {.at = m->tensors};
+    xf_tensors_layer(&l, body, 4, XF_SHAPE(D, c->channels, p, p), "patch_embed.proj");
+    xf_tensors_add(&l, body, 3, XF_SHAPE(1, d.T, D), "pos_embed");
+    if (d.cls) xf_tensors_add(&l, body, 3, XF_SHAPE(1, 1, D), "cls_token");
     for (int i = 0; i < d.depth; i++) {
-        add_tensor(m, &k, &off, body, 1, SHAPE(D), "blocks.%d.norm1.weight", i);
-        add_tensor(m, &k, &off, body, 1, SHAPE(D), "blocks.%d.norm1.bias", i);
-        add_tensor(m, &k, &off, body, 2, SHAPE(3 * D, D), "blocks.%d.attn.qkv.weight", i);
-        add_tensor(m, &k, &off, body, 1, SHAPE(3 * D), "blocks.%d.attn.qkv.bias", i);
-        add_tensor(m, &k, &off, body, 2, SHAPE(D, D), "blocks.%d.attn.proj.weight", i);
-        add_tensor(m, &k, &off, body, 1, SHAPE(D), "blocks.%d.attn.proj.bias", i);
-        add_tensor(m, &k, &off, body, 1, SHAPE(D), "blocks.%d.norm2.weight", i);
-        add_tensor(m, &k, &off, body, 1, SHAPE(D), "blocks.%d.norm2.bias", i);
-        add_tensor(m, &k, &off, body, 2, SHAPE(M, D), "blocks.%d.mlp.fc1.weight", i);
-        add_tensor(m, &k, &off, body, 1, SHAPE(M), "blocks.%d.mlp.fc1.bias", i);
-        add_tensor(m, &k, &off, body, 2, SHAPE(D, M), "blocks.%d.mlp.fc2.weight", i);
-        add_tensor(m, &k, &off, body, 1, SHAPE(D), "blocks.%d.mlp.fc2.bias", i);
-        m->tap_dims[i] = D;
-        snprintf(m->tap_names[i], sizeof m->tap_names[i], "block%d", i);
+        xf_tensors_layer(&l, body, 1, XF_SHAPE(D), "blocks.%d.norm1", i);
+        xf_tensors_layer(&l, body, 2, XF_SHAPE(3 * D, D), "blocks.%d.attn.qkv", i);
+        xf_tensors_layer(&l, body, 2, XF_SHAPE(D, D), "blocks.%d.attn.proj", i);
+        xf_tensors_layer(&l, body, 1, XF_SHAPE(D), "blocks.%d.norm2", i);
+        xf_tensors_mlp(&l, D, M, "blocks.%d.mlp", i);
     }
-    add_tensor(m, &k, &off, body, 1, SHAPE(D), "norm.weight", 0);
-    add_tensor(m, &k, &off, body, 1, SHAPE(D), "norm.bias", 0);
-    add_tensor(m, &k, &off, XF_GROUP_HEAD, 2, SHAPE(c->n_classes, D), "head.weight", 0);
-    add_tensor(m, &k, &off, XF_GROUP_HEAD, 1, SHAPE(c->n_classes), "head.bias", 0);
-    XF_ASSERT(k == m->n_tensors);
-    m->tap_dims[d.depth] = D;
-    snprintf(m->tap_names[d.depth], sizeof m->tap_names[d.depth], "prelogits");
-    m->n_params = off;
+    xf_tensors_layer(&l, body, 1, XF_SHAPE(D), "norm");
+    xf_tensors_layer(&l, XF_GROUP_HEAD, 2, XF_SHAPE(c->n_classes, D), "head");
+    XF_ASSERT(l.n == m->n_tensors);
+    m->n_params = l.offset;
+    xf_taps_blocks(m, d.depth, D);
 
     double T = d.T, per_block = 2 * T * D * 3 * D + 2 * 2 * T * T * D + 2 * T * D * D +
                                 2 * 2 * T * D * M;
@@ -199,117 +149,12 @@ static xf_status vit_build(xf_model *m) {
     return XF_OK;
 }
 
-/* A normal cut at 2 standard deviations, as Flax's truncated initialisers. */
-static double trunc_normal(xf_rng *rng, double std) {
-    double z;
-    do z = xf_rng_normal(rng);
-    while (fabs(z) > 2);
-    return z * std;
-}
-
-/* The Flax / big_vision ViT initialisation, the one the paper's models were
- * trained from (and the one the mixer family uses): Linear weights
- * xavier_uniform, MLP biases normal(1e-6), other biases 0, LayerNorm 1 / 0,
- * the patch embedding lecun_normal (std 1/sqrt(fan_in), cut at 2 std),
- * pos_embed normal(1/sqrt(dim)), cls_token 0. The head gets xavier_uniform
- * rather than big_vision's zeros, so the blocks receive gradient on the
- * first step. timm's trunc_normal(0.02) init trains these small ViTs much
- * more slowly (docs/models.md). */
-static void vit_init_weights(xf_model *m, uint64_t seed) {
-    xf_rng rng;
-    xf_rng_seed(&rng, seed);
-    vit_dims d = vit_dims_of(&m->config);
-    for (int k = 0; k < m->n_tensors; k++) {
-        const xf_tensor_info *t = &m->tensors[k];
-        float *v = m->params + t->offset;
-        const char *name = t->name;
-        size_t len = strlen(name);
-        bool is_weight = len > 7 && strcmp(name + len - 7, ".weight") == 0;
-        if (k == T_PATCH_W) {
-            double std = 1 / sqrt((double)m->config.channels * d.patch * d.patch);
-            for (size_t j = 0; j < t->numel; j++) v[j] = (float)trunc_normal(&rng, std);
-        } else if (k == T_POS) {
-            double std = 1 / sqrt((double)m->config.vit.dim);
-            for (size_t j = 0; j < t->numel; j++) v[j] = (float)(std * xf_rng_normal(&rng));
-        } else if (strstr(name, "norm")) {
-            for (size_t j = 0; j < t->numel; j++) v[j] = is_weight ? 1.0f : 0.0f;
-        } else if (is_weight) {
-            double bound = sqrt(6.0 / (t->shape[0] + t->shape[1]));
-            for (size_t j = 0; j < t->numel; j++)
-                v[j] = (float)((2 * xf_rng_uniform(&rng) - 1) * bound);
-        } else if (strstr(name, ".mlp.")) {
-            for (size_t j = 0; j < t->numel; j++) v[j] = (float)(1e-6 * xf_rng_normal(&rng));
-        } else {
-            memset(v, 0, sizeof(float) * t->numel);
-        }
-    }
-}
-
-static xf_status vit_reserve(xf_model *m, int batch) {
-    vit_state *s = m->impl;
-    vit_layout L = vit_layout_of(&m->config, batch);
-    float *arena = xf_malloc(sizeof(float) * L.total);
-    if (!arena) return XF_ENOMEM;
-    free(s->arena);
-    s->arena = arena;
-    s->layout = L;
-    s->last_batch = 0;
-    return XF_OK;
-}
-
-static void vit_forward(xf_model *m, const float *x, int batch, float *logits) {
-    vit_state *s = m->impl;
-    pass_forward(m, &s->layout, m->params, x, batch, s->arena, logits, m->taps_enabled);
-    s->last_batch = batch;
-}
-
-static void vit_backward(xf_model *m, const float *dlogits, int batch) {
-    vit_state *s = m->impl;
-    XF_ASSERT(s->last_batch == batch);
-    pass_backward(m, &s->layout, m->params, m->grads, batch, s->arena, dlogits);
-}
-
-static const float *vit_tap(const xf_model *m, int t) {
-    const vit_state *s = m->impl;
-    if (t == m->n_taps - 1) return s->arena + s->layout.pooled;
-    return s->arena + s->layout.taps + (size_t)t * s->layout.s_bd;
-}
-
-static void vit_free_impl(xf_model *m) {
-    vit_state *s = m->impl;
-    if (s) free(s->arena);
-    free(s);
-    m->impl = NULL;
-}
-
+/* big_vision's init (models/tensors.h). timm's trunc_normal(0.02) trains
+ * these small ViTs much more slowly (docs/models.md). */
 const xf_model_ops xf_vit_ops = {
-    .build = vit_build,
-    .init_weights = vit_init_weights,
-    .reserve = vit_reserve,
-    .forward = vit_forward,
-    .backward = vit_backward,
-    .tap = vit_tap,
-    .free_impl = vit_free_impl,
-};
-
-xf_status xf_vit_loss_f64(const xf_model *m, const double *params, const double *x,
-                          const int32_t *labels, int batch, double *loss, double *grads) {
-    if (m->ops != &xf_vit_ops)
-        return xf_fail(XF_EINVAL, "xf_vit_loss_f64: the model is a %s, not a vit",
-                       xf_family_name(m->config.family));
-    if (batch < 1) return xf_fail(XF_EINVAL, "xf_vit_loss_f64: batch %d, expected >= 1", batch);
-    vit_layout L = vit_layout_of(&m->config, batch);
-    size_t out = (size_t)batch * m->config.n_classes;
-    double *arena = xf_malloc(sizeof(double) * (L.total + 2 * out));
-    if (!arena) return XF_ENOMEM;
-    double *logits = arena + L.total, *dlogits = logits + out;
-    pass_forward_f64(m, &L, params, x, batch, arena, logits, false);
-    *loss = xf_softmax_xent_f64(logits, labels, batch, m->config.n_classes,
-                                grads ? dlogits : NULL);
-    if (grads) pass_backward_f64(m, &L, params, grads, batch, arena, dlogits);
-    free(arena);
-    return XF_OK;
-}
+    .build = vit_build, .init_weights = xf_init_big_vision, .arena_size = vit_arena_size,
+    .forward = vit_forward, .backward = vit_backward, .forward_f64 = vit_forward_f64,
+    .backward_f64 = vit_backward_f64};
 
 #define VIT(type, field) type, offsetof(xf_model_config, vit.field)
 

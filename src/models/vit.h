@@ -21,20 +21,11 @@
 #ifndef XF_MODELS_VIT_H
 #define XF_MODELS_VIT_H
 
-#include <stdint.h>
-
 #include "models/model.h"
 
 extern const xf_model_ops xf_vit_ops;
 
 /* The MLP hidden width of a config: round(dim * mlp_ratio). */
 int xf_vit_mlp_hidden(const xf_model_config *c);
-
-/* Mean cross-entropy of the double instance of the model's forward pass at
- * `params` (m->n_params doubles in m's layout) on x: [batch, H, W, C]; when
- * grads is not NULL, adds d(loss)/d(params) into it. For gradient checks;
- * allocates its own activations. */
-xf_status xf_vit_loss_f64(const xf_model *m, const double *params, const double *x,
-                          const int32_t *labels, int batch, double *loss, double *grads);
 
 #endif
