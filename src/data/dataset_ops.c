@@ -15,6 +15,7 @@ static xf_status copy_rows(const xf_dataset *src, const int *idx, int count, con
     xf_status st = xf_dataset_alloc(out, src->name, count, src->height, src->width,
                                     src->channels, n_classes);
     if (st != XF_OK) return st;
+    out->norm = src->norm;
     size_t image = xf_dataset_image_size(src);
     for (int j = 0; j < count; j++) {
         memcpy(out->images + (size_t)j * image, src->images + (size_t)idx[j] * image, image);
@@ -191,6 +192,7 @@ xf_status xf_dataset_concat(const xf_dataset *const *parts, int k, const char *n
     xf_status st = xf_dataset_alloc(out, name, (int)n, parts[0]->height, parts[0]->width,
                                     parts[0]->channels, (int)classes);
     if (st != XF_OK) return st;
+    out->norm = parts[0]->norm;
     size_t image = xf_dataset_image_size(out), at = 0;
     int offset = 0;
     for (int p = 0; p < k; p++) {
