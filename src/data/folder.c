@@ -357,10 +357,31 @@ static bool same_names(char **a, int na, char **b, int nb) {
     return true;
 }
 
+/* The named classes, each a folder of root. */
+static xf_status given_classes(const char *root, const char *const *names, int n,
+                               char ***classes, int *n_classes) {
+    *classes = xf_calloc((size_t)n, sizeof(char *));
+    if (!*classes) return XF_ENOMEM;
+    char path[PATH_CAP];
+    for (int i = 0; i < n; i++) {
+        struct stat sb;
+        snprintf(path, sizeof path, "%s/%s", root, names[i]);
+        if (stat(path, &sb) != 0 || !S_ISDIR(sb.st_mode) || !((*classes)[i] = xf_strdup(names[i]))) {
+            names_free(*classes, i);
+            return (*classes = NULL), xf_fail(XF_ENOTFOUND, "%s: no such class folder", path);
+        }
+    }
+    *n_classes = n;
+    return XF_OK;
+}
+
 /* Both roots' class lists, which must agree, and every picture below. */
-static xf_status walk_all(walk *w, layout *L) {
-    xf_status st = list_classes(w, L->roots[0], &L->classes, &L->n_classes);
+static xf_status walk_all(walk *w, layout *L, const char *const *only, int n_only) {
+    xf_status st = only ? given_classes(L->roots[0], only, n_only, &L->classes, &L->n_classes)
+                        : list_classes(w, L->roots[0], &L->classes, &L->n_classes);
     if (st != XF_OK) return st;
+    if (only && L->parts == 2)
+        return xf_fail(XF_EINVAL, "%s: a class list is for folders without train/test", L->dir);
     if (L->parts == 2) {
         char **test;
         int n_test;
@@ -386,6 +407,12 @@ static xf_status walk_all(walk *w, layout *L) {
 
 xf_status xf_folder_load(const char *dir, const char *name, const xf_pipeline *pipeline,
                          bool skip_bad, xf_dataset *train, xf_dataset *test) {
+    return xf_folder_load_classes(dir, NULL, 0, name, pipeline, skip_bad, train, test);
+}
+
+xf_status xf_folder_load_classes(const char *dir, const char *const *classes, int n_classes,
+                                 const char *name, const xf_pipeline *pipeline, bool skip_bad,
+                                 xf_dataset *train, xf_dataset *test) {
     memset(train, 0, sizeof *train);
     memset(test, 0, sizeof *test);
     char tr[PATH_CAP], te[PATH_CAP];
@@ -401,7 +428,7 @@ xf_status xf_folder_load(const char *dir, const char *name, const xf_pipeline *p
     char **errors = NULL;
     int *label_of = NULL, kept = 0, other_size = 0;
     xf_dataset all = {0};
-    xf_status st = walk_all(&w, &L);
+    xf_status st = walk_all(&w, &L, classes, n_classes);
     if (st == XF_OK) st = choose_shape(&w, &pipe);
     if (st == XF_OK) st = decode_all(&w, &pipe, &images, &errors, &other_size);
     if (st == XF_OK && !(label_of = xf_malloc(sizeof(int) * (size_t)L.n_classes))) st = XF_ENOMEM;

@@ -55,6 +55,11 @@ xf_status xf_npy_parse_pair(const uint8_t *images, size_t images_size, const cha
  * the error. Other files are skipped and counted in one warning. */
 xf_status xf_folder_load(const char *dir, const char *name, const xf_pipeline *pipeline,
                          bool skip_bad, xf_dataset *train, xf_dataset *test);
+/* The same for the listed class folders of dir only (in list order), which
+ * must exist; dir has no train/test folders. */
+xf_status xf_folder_load_classes(const char *dir, const char *const *classes, int n_classes,
+                                 const char *name, const xf_pipeline *pipeline, bool skip_bad,
+                                 xf_dataset *train, xf_dataset *test);
 /* Decodes a PNG or JPEG held in memory to 8-bit channels: 1 grey, 2 grey +
  * alpha, 3 RGB, 4 RGBA (palettes expanded, 16 bits to their high byte,
  * CMYK to RGB). Refuses pictures over 16384 pixels a side or 64 Mpixels
