@@ -54,6 +54,15 @@ static void write_png(const char *rel, int h, int w, int type, const uint8_t rgb
     fclose(f);
 }
 
+/* n solid pictures <prefix><i>.png. */
+static void write_pngs(const char *prefix, int n, int h, int w, int type, const uint8_t rgb[3]) {
+    for (int i = 0; i < n; i++) {
+        char rel[128];
+        snprintf(rel, sizeof rel, "%s%d.png", prefix, i);
+        write_png(rel, h, w, type, rgb);
+    }
+}
+
 /* A solid RGB or grey JPEG (quality 95); `noise` adds texture so the file
  * has enough data to be cut. */
 static void write_jpeg(const char *rel, int h, int w, int c, const uint8_t rgb[3], bool noise) {
@@ -175,13 +184,8 @@ Test(images, folder_train_test_layout_and_transparency) {
     mkdir_rel("s/train/b");
     mkdir_rel("s/test/a");
     mkdir_rel("s/test/b");
-    for (int i = 0; i < 3; i++) {
-        char rel[64];
-        snprintf(rel, sizeof rel, "s/train/a/%d.png", i);
-        write_png(rel, 8, 8, PNG_COLOR_TYPE_GRAY, half);
-        snprintf(rel, sizeof rel, "s/train/b/%d.png", i);
-        write_png(rel, 9, 12, PNG_COLOR_TYPE_RGB, RED);
-    }
+    write_pngs("s/train/a/", 3, 8, 8, PNG_COLOR_TYPE_GRAY, half);
+    write_pngs("s/train/b/", 3, 9, 12, PNG_COLOR_TYPE_RGB, RED);
     write_png("s/test/a/x.png", 8, 8, PNG_COLOR_TYPE_GRAY_ALPHA, half);
     write_png("s/test/b/y.png", 8, 8, PNG_COLOR_TYPE_RGB_ALPHA, BLUE);
     xf_dataset tr, te;
@@ -249,18 +253,13 @@ static void write_huge_png_header(const char *rel) {
     test_tmp_write(rel, b, sizeof b);
 }
 
-/* A good class `ok` beside class `bad` holding one good picture and the
- * given kind of trouble. */
+/* A good class `ok` beside class `bad`, 6 good pictures each; a test adds
+ * one kind of trouble to `bad`. */
 static void write_bad_tree(void) {
     mkdir_rel("b/ok");
     mkdir_rel("b/bad");
-    for (int i = 0; i < 6; i++) {
-        char rel[64];
-        snprintf(rel, sizeof rel, "b/ok/%d.png", i);
-        write_png(rel, 10, 10, PNG_COLOR_TYPE_RGB, GREEN);
-        snprintf(rel, sizeof rel, "b/bad/good%d.png", i);
-        write_png(rel, 12, 10, PNG_COLOR_TYPE_RGB, RED);
-    }
+    write_pngs("b/ok/", 6, 10, 10, PNG_COLOR_TYPE_RGB, GREEN);
+    write_pngs("b/bad/good", 6, 12, 10, PNG_COLOR_TYPE_RGB, RED);
 }
 
 /* The spec must fail with bad=fail naming `needle`, and load by default

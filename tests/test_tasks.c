@@ -70,11 +70,20 @@ Test(tasks, per_class_and_split_are_stratified_and_seeded) {
     for (int i = 0; i < tr.n; i++) seen[tr.images[i]]++;
     for (int i = 0; i < te.n; i++) seen[te.images[i]]++;
     for (int i = 0; i < 60; i++) cr_assert_eq(seen[i], 1);
+    /* Taking the source apart gives the same sets and empties it. */
+    xf_dataset tr3, te3;
+    cr_assert_eq(xf_dataset_split_consume(&ds, 0.25, 1, &tr3, &te3), XF_OK);
+    cr_assert_null(ds.images);
+    cr_assert_eq(tr3.n, 45);
+    cr_assert_eq(memcmp(tr3.images, tr.images, 45), 0);
+    cr_assert_eq(memcmp(tr3.labels, tr.labels, 45 * sizeof(int32_t)), 0);
+    cr_assert_eq(memcmp(te3.images, te.images, 15), 0);
     xf_dataset_free(&tr);
     xf_dataset_free(&te);
     xf_dataset_free(&tr2);
     xf_dataset_free(&te2);
-    xf_dataset_free(&ds);
+    xf_dataset_free(&tr3);
+    xf_dataset_free(&te3);
 }
 
 Test(tasks, concat_shifts_label_spaces) {

@@ -69,6 +69,12 @@ xf_status xf_dataset_per_class(const xf_dataset *src, int per_class, uint64_t se
 xf_status xf_dataset_split(const xf_dataset *src, double test_fraction, uint64_t seed,
                            xf_dataset *train, xf_dataset *test);
 
+/* xf_dataset_split that takes `all` apart instead of copying it: test is
+ * copied out, train keeps all's buffer (so a task is held 1 + test_fraction
+ * times, not twice), and *all is left empty. On failure *all is unchanged. */
+xf_status xf_dataset_split_consume(xf_dataset *all, double test_fraction, uint64_t seed,
+                                   xf_dataset *train, xf_dataset *test);
+
 /* The union of k datasets of one shape with disjoint label spaces: part i's
  * labels are shifted by the class counts of parts 0..i-1. */
 xf_status xf_dataset_concat(const xf_dataset *const *parts, int k, const char *name,

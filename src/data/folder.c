@@ -333,19 +333,41 @@ static xf_status keep_classes(walk *w, const layout *L, char **errors, int *labe
     return st;
 }
 
-/* The usable pictures of one part, in entry order, copied out of `images`. */
+/* The usable pictures of one part, in entry order: copied out of `images`,
+ * or (in_place) moved to its front, the dataset then owning the buffer
+ * (*images becomes NULL), so a task is never held twice. */
 static xf_status build_part(const walk *w, char **errors, const int *label_of, int kept,
-                            int part, uint8_t *images, size_t image, int oh, int ow, int oc,
-                            const char *name, xf_dataset *out) {
+                            int part, uint8_t **images, size_t image, const int shape[3],
+                            bool in_place, const char *name, xf_dataset *out) {
+    memset(out, 0, sizeof *out);
     int n = 0;
     for (int i = 0; i < w->n; i++)
         n += !errors[i] && w->items[i].part == part && label_of[w->items[i].cls] >= 0;
-    xf_status st = xf_dataset_alloc(out, name, n, oh, ow, oc, kept);
+    xf_status st = XF_OK;
+    if (!in_place) {
+        st = xf_dataset_alloc(out, name, n, shape[0], shape[1], shape[2], kept);
+    } else {
+        XF_ASSERT(n > 0); /* keep_classes left every kept class a picture */
+        if (!(out->labels = xf_malloc(sizeof(int32_t) * (size_t)n))) st = XF_ENOMEM;
+        if (st == XF_OK) {
+            snprintf(out->name, sizeof out->name, "%s", name);
+            out->n = n, out->height = shape[0], out->width = shape[1], out->channels = shape[2];
+            out->n_classes = kept;
+            out->images = *images;
+            *images = NULL;
+        }
+    }
     if (st != XF_OK) return st;
+    const uint8_t *from = in_place ? out->images : *images;
     for (int i = 0, at = 0; i < w->n; i++) {
         if (errors[i] || w->items[i].part != part || label_of[w->items[i].cls] < 0) continue;
-        memcpy(out->images + (size_t)at * image, images + (size_t)i * image, image);
+        if (!in_place || at != i)
+            memmove(out->images + (size_t)at * image, from + (size_t)i * image, image);
         out->labels[at++] = label_of[w->items[i].cls];
+    }
+    if (in_place) {
+        uint8_t *shrunk = realloc(out->images, (size_t)n * image);
+        if (shrunk) out->images = shrunk;
     }
     return XF_OK;
 }
@@ -433,20 +455,20 @@ xf_status xf_folder_load_classes(const char *dir, const char *const *classes, in
     if (st == XF_OK) st = decode_all(&w, &pipe, &images, &errors, &other_size);
     if (st == XF_OK && !(label_of = xf_malloc(sizeof(int) * (size_t)L.n_classes))) st = XF_ENOMEM;
     if (st == XF_OK) st = keep_classes(&w, &L, errors, label_of, &kept);
-    int oh, ow, oc;
-    xf_pipeline_shape(&pipe, 1, 1, pipe.channels, &oh, &ow, &oc);
+    int shape[3];
+    xf_pipeline_shape(&pipe, 1, 1, pipe.channels, &shape[0], &shape[1], &shape[2]);
+    int oh = shape[0], ow = shape[1], oc = shape[2];
     size_t image = (size_t)oh * ow * oc;
-    if (st == XF_OK)
-        st = build_part(&w, errors, label_of, kept, 0, images, image, oh, ow, oc, name,
-                        split ? train : &all);
+    /* The test part is copied out first, then the rest moves in place. */
     if (st == XF_OK && split)
-        st = build_part(&w, errors, label_of, kept, 1, images, image, oh, ow, oc, name, test);
+        st = build_part(&w, errors, label_of, kept, 1, &images, image, shape, false, name, test);
+    if (st == XF_OK)
+        st = build_part(&w, errors, label_of, kept, 0, &images, image, shape, true, name,
+                        split ? train : &all);
     free(images);
     images = NULL;
-    if (st == XF_OK && !split) {
-        st = xf_dataset_split(&all, XF_SPLIT_TEST_FRACTION, XF_SPLIT_SEED, train, test);
-        xf_dataset_free(&all);
-    }
+    if (st == XF_OK && !split)
+        st = xf_dataset_split_consume(&all, XF_SPLIT_TEST_FRACTION, XF_SPLIT_SEED, train, test);
     if (st == XF_OK) {
         char how[256];
         xf_pipeline_describe(&pipe, how, sizeof how);
