@@ -472,8 +472,10 @@ xf_status xf_folder_load_classes(const char *dir, const char *const *classes, in
     if (st == XF_OK) {
         char how[256];
         xf_pipeline_describe(&pipe, how, sizeof how);
-        xf_log_info("folder %s: %d pictures in %d classes, as %dx%dx%d (%s)", dir,
-                    train->n + test->n, kept, oh, ow, oc, how);
+        xf_log_info("folder %s: %d pictures in %d classes, as %dx%dx%d (%s, alpha over "
+                    "%d,%d,%d)",
+                    dir, train->n + test->n, kept, oh, ow, oc, how, pipe.background[0],
+                    pipe.background[1], pipe.background[2]);
         if (w.other_files)
             xf_log_warn("folder %s: %d files that are not .png, .jpg or .jpeg skipped (the "
                         "first: %s)",

@@ -226,9 +226,9 @@ void xf_pipeline_describe(const xf_pipeline *p, char *buf, size_t cap) {
         snprintf(size, sizeof size, "scaled to cover %dx%d, centre crop", p->height, p->width);
         break;
     }
-    snprintf(buf, cap, "%s, %s, %s, alpha over %d,%d,%d", size,
+    snprintf(buf, cap, "%s, %s, %s", size,
              p->channels == 3 ? "RGB" : p->channels == 1 ? "grey" : "channels kept",
-             filters[p->filter], p->background[0], p->background[1], p->background[2]);
+             filters[p->filter]);
 }
 
 int xf_preprocess_threads(void) {

@@ -58,8 +58,9 @@ void xf_pipeline_shape(const xf_pipeline *p, int h, int w, int c, int *oh, int *
 xf_status xf_pipeline_apply(const xf_pipeline *p, const uint8_t *src, int h, int w, int c,
                             uint8_t *dst);
 
-/* "shorter side to 256, centre crop 224x224, RGB, bilinear, alpha over
- * 0,0,0": for messages. */
+/* "shorter side to 256, centre crop 224x224, RGB, bilinear": for
+ * messages (the background matters to pictures with alpha only, so their
+ * reader names it). */
 void xf_pipeline_describe(const xf_pipeline *p, char *buf, size_t cap);
 
 /* Every image of src through the pipeline (on all cores); labels kept.
