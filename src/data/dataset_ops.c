@@ -150,9 +150,12 @@ xf_status xf_dataset_per_class(const xf_dataset *src, int per_class, uint64_t se
     return st;
 }
 
-/* mask[i] = 1 for the images xf_dataset_split puts into test. */
+/* Empties train and test, then mask[i] = 1 for the images a split puts
+ * into test. */
 static xf_status split_mask(const xf_dataset *src, double test_fraction, uint64_t seed,
-                            char **mask) {
+                            xf_dataset *train, xf_dataset *test, char **mask) {
+    memset(train, 0, sizeof *train);
+    memset(test, 0, sizeof *test);
     *mask = NULL;
     if (!(test_fraction > 0 && test_fraction < 1))
         return xf_fail(XF_EINVAL, "task %s: test fraction %g, expected 0 < f < 1", src->name,
@@ -170,10 +173,8 @@ static xf_status split_mask(const xf_dataset *src, double test_fraction, uint64_
 
 xf_status xf_dataset_split(const xf_dataset *src, double test_fraction, uint64_t seed,
                            xf_dataset *train, xf_dataset *test) {
-    memset(train, 0, sizeof *train);
-    memset(test, 0, sizeof *test);
     char *mask;
-    xf_status st = split_mask(src, test_fraction, seed, &mask);
+    xf_status st = split_mask(src, test_fraction, seed, train, test, &mask);
     if (st != XF_OK) return st;
     st = copy_masked(src, mask, 0, train);
     if (st == XF_OK) st = copy_masked(src, mask, 1, test);
@@ -187,10 +188,8 @@ xf_status xf_dataset_split(const xf_dataset *src, double test_fraction, uint64_t
 
 xf_status xf_dataset_split_consume(xf_dataset *all, double test_fraction, uint64_t seed,
                                    xf_dataset *train, xf_dataset *test) {
-    memset(train, 0, sizeof *train);
-    memset(test, 0, sizeof *test);
     char *mask;
-    xf_status st = split_mask(all, test_fraction, seed, &mask);
+    xf_status st = split_mask(all, test_fraction, seed, train, test, &mask);
     if (st != XF_OK) return st;
     st = copy_masked(all, mask, 1, test);
     if (st == XF_OK) {
