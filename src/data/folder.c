@@ -205,17 +205,24 @@ typedef struct {
     xf_status *fatal;    /* per worker: out of memory */
 } decode_job;
 
+/* The picture at path, decoded (*px: caller frees). */
+static xf_status read_picture(const char *path, uint8_t **px, int *h, int *w, int *c) {
+    unsigned char *bytes;
+    size_t size;
+    *px = NULL;
+    xf_status st = xf_read_file(path, &bytes, &size);
+    if (st != XF_OK) return st;
+    st = xf_image_decode(bytes, size, path, px, h, w, c);
+    free(bytes);
+    return st;
+}
+
 /* Decodes one picture through the pipeline into dst. */
 static xf_status decode_one(const char *path, const xf_pipeline *pipe, uint8_t *dst,
                             int *h, int *w) {
-    unsigned char *bytes;
-    size_t size;
-    uint8_t *px = NULL;
+    uint8_t *px;
     int c;
-    xf_status st = xf_read_file(path, &bytes, &size);
-    if (st != XF_OK) return st;
-    st = xf_image_decode(bytes, size, path, &px, h, w, &c);
-    free(bytes);
+    xf_status st = read_picture(path, &px, h, w, &c);
     if (st == XF_OK) st = xf_pipeline_apply(pipe, px, *h, *w, c, dst);
     free(px);
     return st;
@@ -228,7 +235,8 @@ static void decode_slice(void *ctx, int worker, int workers) {
         int h, w;
         xf_status st = decode_one(j->w->items[i].path, j->pipe, j->images + i * j->image, &h, &w);
         if (st == XF_ENOMEM) j->fatal[worker] = st;
-        else if (st != XF_OK) j->errors[i] = xf_strdup(xf_error_message());
+        else if (st != XF_OK && !(j->errors[i] = xf_strdup(xf_error_message())))
+            j->fatal[worker] = XF_ENOMEM;
         else if (h != j->oh || w != j->ow) j->other_size[worker]++;
     }
 }
@@ -239,13 +247,9 @@ static void decode_slice(void *ctx, int worker, int workers) {
 static xf_status choose_shape(const walk *w, xf_pipeline *pipe) {
     if (pipe->fit != XF_FIT_NONE && pipe->channels) return XF_OK;
     for (int i = 0; i < w->n; i++) {
-        unsigned char *bytes;
-        size_t size;
-        uint8_t *px = NULL;
+        uint8_t *px;
         int h, wd, c;
-        if (xf_read_file(w->items[i].path, &bytes, &size) != XF_OK) continue;
-        xf_status st = xf_image_decode(bytes, size, w->items[i].path, &px, &h, &wd, &c);
-        free(bytes);
+        xf_status st = read_picture(w->items[i].path, &px, &h, &wd, &c);
         free(px);
         if (st == XF_ENOMEM) return st;
         if (st != XF_OK) continue;
