@@ -262,6 +262,7 @@ Test(tasks, real_quickdraw_us) { check_counts("quickdraw-us", 245, 19600, 4900, 
 Test(tasks, real_quickdraw_ds) { check_counts("quickdraw-ds", 100, 8000, 2000, 80, 20); }
 Test(tasks, real_quickdraw_clothing) { check_counts("quickdraw-clothing", 7, 560, 140, 80, 20); }
 Test(tasks, real_digits_8x8) { check_counts("digits-8x8", 10, 1497, 300, 0, 0); }
+Test(tasks, real_clipart) { check_counts("clipart", 13, 6295, 1261, 0, 0); }
 
 Test(tasks, real_quickdraw_sets_partition_the_categories) {
     char dir[4096];
