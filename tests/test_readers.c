@@ -1,9 +1,7 @@
-/* The user-data readers behind cifar:, npy: and folder:, on small files
- * written here, including the bad inputs each must name. */
+/* The user-data readers behind cifar: and npy:, on small files written
+ * here, including the bad inputs each must name (folder: is test_images.c's). */
 #include <criterion/criterion.h>
 #include <stdio.h>
-#include <stdio.h> /* before jpeglib.h */
-#include <jpeglib.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -11,7 +9,6 @@
 #include "core/npy.h"
 #include "core/status.h"
 #include "data/dataset.h"
-#include "data/image.h"
 #include "data/readers.h"
 #include "data/registry.h"
 #include "support.h"
@@ -181,89 +178,4 @@ Test(readers, npy_parse_swaps_big_endian_and_names_offsets) {
     nb = npy_bytes(b, "{'descr': '|u1', 'fortran_order': False, 'shape': (0, 1, 2), }", img, 0);
     test_expect_error(xf_npy_parse_pair(b, nb, "x", a, na, "y", "t", &ds), XF_EFORMAT,
                       "x: header: shape entry 0 is 0");
-}
-
-/* ---- folder ---- */
-
-static void mkdir_rel(const char *rel) { cr_assert_eq(mkdir(test_tmp_path(rel), 0755), 0); }
-
-static void write_png(const char *rel, int h, int w, int c, uint8_t v) {
-    uint8_t px[64 * 64 * 3];
-    memset(px, v, sizeof px);
-    cr_assert_eq(xf_png_write(test_tmp_path(rel), px, h, w, c), XF_OK, "%s", xf_error_message());
-}
-
-static void write_jpeg(const char *rel, int h, int w, uint8_t v) {
-    FILE *f = fopen(test_tmp_path(rel), "wb");
-    struct jpeg_compress_struct ci;
-    struct jpeg_error_mgr err;
-    ci.err = jpeg_std_error(&err);
-    jpeg_create_compress(&ci);
-    jpeg_stdio_dest(&ci, f);
-    ci.image_width = (JDIMENSION)w;
-    ci.image_height = (JDIMENSION)h;
-    ci.input_components = 3;
-    ci.in_color_space = JCS_RGB;
-    jpeg_set_defaults(&ci);
-    jpeg_set_quality(&ci, 95, TRUE);
-    jpeg_start_compress(&ci, TRUE);
-    uint8_t row[64 * 3];
-    memset(row, v, sizeof row);
-    while (ci.next_scanline < ci.image_height) {
-        JSAMPROW r = row;
-        jpeg_write_scanlines(&ci, &r, 1);
-    }
-    jpeg_finish_compress(&ci);
-    jpeg_destroy_compress(&ci);
-    fclose(f);
-}
-
-Test(readers, folder_reads_png_and_jpeg_classes_in_name_order) {
-    mkdir_rel("f");
-    mkdir_rel("f/cat");
-    mkdir_rel("f/ant");
-    for (int i = 0; i < 6; i++) {
-        char rel[64];
-        snprintf(rel, sizeof rel, "f/ant/%d.png", i);
-        write_png(rel, 5, 4, 3, 10);
-        snprintf(rel, sizeof rel, "f/cat/%d.jpg", i);
-        write_jpeg(rel, 5, 4, 200);
-    }
-    test_tmp_write("f/cat/notes.txt", "skip me", 7);
-    char spec[700];
-    snprintf(spec, sizeof spec, "folder:%s", test_tmp_path("f"));
-    xf_dataset tr, te;
-    cr_assert_eq(xf_task_load(spec, &tr, &te), XF_OK, "%s", xf_error_message());
-    cr_assert_eq(tr.n, 10);
-    cr_assert_eq(te.n, 2);
-    cr_assert_eq(tr.n_classes, 2);
-    cr_assert_eq(tr.channels, 3);
-    cr_assert_eq(tr.height, 5);
-    for (int i = 0; i < tr.n; i++) {
-        int v = tr.images[i * 60];
-        cr_assert(tr.labels[i] == 0 ? v == 10 : (v > 190 && v < 210), "image %d: %d", i, v);
-    }
-    xf_dataset_free(&tr);
-    xf_dataset_free(&te);
-}
-
-Test(readers, folder_bad_inputs) {
-    xf_dataset tr, te;
-    char spec[700];
-    mkdir_rel("f");
-    mkdir_rel("f/a");
-    mkdir_rel("f/b");
-    write_png("f/a/1.png", 4, 4, 1, 9);
-    snprintf(spec, sizeof spec, "folder:%s", test_tmp_path("f"));
-    test_expect_error(xf_task_load(spec, &tr, &te), XF_EFORMAT, "f/b: empty class folder");
-    test_tmp_write("f/b/2.png", "\x89PNG\r\n\x1a\nbroken", 14);
-    test_expect_error(xf_task_load(spec, &tr, &te), XF_EFORMAT, "f/b/2.png: unreadable PNG");
-    test_tmp_write("f/b/2.png", "GIF89a", 6);
-    test_expect_error(xf_task_load(spec, &tr, &te), XF_EFORMAT, "f/b/2.png: byte 0: neither a PNG");
-    write_png("f/b/2.png", 5, 4, 1, 9);
-    test_expect_error(xf_task_load(spec, &tr, &te), XF_EFORMAT, "f/b/2.png: image is 5 x 4");
-    uint8_t jpg[4] = {0xff, 0xd8, 0xff, 0xe0};
-    test_tmp_write("f/b/2.png", jpg, 4);
-    test_expect_error(xf_task_load(spec, &tr, &te), XF_EFORMAT, "f/b/2.png: unreadable JPEG");
-    cr_assert_null(tr.images);
 }

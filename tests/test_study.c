@@ -36,9 +36,23 @@ static void expect_error(const char *fixture, const char *needles[], int n) {
         cr_assert(strstr(msg, needles[i]), "no '%s' in: %s", needles[i], msg);
 }
 
-Test(study, parses_the_example) {
+Test(study, the_demo_has_four_families_and_a_colour_task) {
     xf_study_config cfg;
     load_ok("examples/quick.yaml", &cfg);
+    cr_assert_eq(cfg.n_models, 4);
+    const char *families[4] = {"mlp", "vit", "mixer", "resnet"};
+    for (int i = 0; i < 4; i++) cr_assert_str_eq(cfg.models[i].family, families[i]);
+    cr_assert_eq(cfg.n_ds_tasks, 3);
+    cr_assert_str_eq(cfg.ds_tasks[0], "clipart"); /* sorted */
+    xf_plan p;
+    cr_assert_eq(xf_plan_build(&cfg, &p), XF_OK, "%s", xf_error_message());
+    cr_assert_eq(p.n, 3 * 2 * 2 * 4 + 3 * 2, "the MLP grid and two sizes of each other family");
+    xf_plan_free(&p);
+}
+
+Test(study, parses_the_example) {
+    xf_study_config cfg;
+    load_ok("tests/fixtures/study/quick-mlp.yaml", &cfg);
     cr_assert_str_eq(cfg.name, "quick");
     cr_assert_eq(cfg.n_upstream, 1);
     cr_assert_str_eq(cfg.upstream[0], "fashion-mnist");
@@ -144,7 +158,7 @@ static bool plan_has(const xf_plan *p, const char *id) {
 
 Test(study, plan_expands_the_grid_with_stable_ids) {
     xf_study_config cfg, shuffled;
-    load_ok("examples/quick.yaml", &cfg);
+    load_ok("tests/fixtures/study/quick-mlp.yaml", &cfg);
     load_ok("tests/fixtures/study/reordered.yaml", &shuffled);
     xf_plan a, b, again;
     cr_assert_eq(xf_plan_build(&cfg, &a), XF_OK, "%s", xf_error_message());

@@ -1,5 +1,5 @@
 /* Named tasks built from packages, task specs (unions, subsets), the
- * resize/convert function and the contact sheet. */
+ * and the contact sheet. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,69 +25,6 @@ static void make_ds(xf_dataset *ds, int n, int h, int w, int classes) {
         for (int j = 0; j < h * w; j++) ds->images[i * h * w + j] = (uint8_t)(i * 10 + j);
         ds->labels[i] = i % classes;
     }
-}
-
-/* ---- resize and channel conversion ---- */
-
-Test(tasks, resize_keeps_a_constant_image_constant) {
-    uint8_t src[7 * 5], dst[13 * 3];
-    float work[7 * 3];
-    memset(src, 77, sizeof src);
-    xf_image_convert(src, 7, 5, 1, dst, 13, 3, 1, work);
-    for (size_t i = 0; i < sizeof dst; i++) cr_assert_eq(dst[i], 77);
-}
-
-Test(tasks, resize_upsamples_bilinearly_between_pixel_centres) {
-    uint8_t src[2] = {0, 255}, dst[4];
-    float work[4];
-    xf_image_convert(src, 1, 2, 1, dst, 1, 4, 1, work);
-    /* Centres at -0.25, 0.25, 0.75, 1.25 in source pixels; edges clamp. */
-    cr_assert_eq(dst[0], 0);
-    cr_assert_eq(dst[1], 64);
-    cr_assert_eq(dst[2], 191);
-    cr_assert_eq(dst[3], 255);
-}
-
-Test(tasks, resize_antialiases_when_shrinking) {
-    /* A one-pixel checkerboard halved: plain bilinear would sample single
-     * pixels and keep 0/255 stripes; the widened filter averages to grey. */
-    uint8_t src[8 * 8], dst[4 * 4];
-    float work[8 * 4];
-    for (int y = 0; y < 8; y++)
-        for (int x = 0; x < 8; x++) src[y * 8 + x] = (x + y) % 2 ? 255 : 0;
-    xf_image_convert(src, 8, 8, 1, dst, 4, 4, 1, work);
-    for (int i = 0; i < 16; i++) cr_assert(dst[i] >= 120 && dst[i] <= 135, "pixel %d = %d", i, dst[i]);
-    uint8_t two[4] = {0, 100, 200, 40}, one;
-    float w2[2];
-    xf_image_convert(two, 2, 2, 1, &one, 1, 1, 1, w2);
-    cr_assert_eq(one, 85, "2x2 to 1x1 is the mean (340 / 4)");
-}
-
-Test(tasks, convert_rgb_to_grey_and_back) {
-    uint8_t rgb[2 * 3] = {255, 0, 0, 0, 255, 0}, grey[2], back[2 * 3];
-    float work[6];
-    xf_image_convert(rgb, 1, 2, 3, grey, 1, 2, 1, work);
-    cr_assert_eq(grey[0], 76, "0.299 * 255");
-    cr_assert_eq(grey[1], 150, "0.587 * 255");
-    xf_image_convert(grey, 1, 2, 1, back, 1, 2, 3, work);
-    for (int k = 0; k < 3; k++) {
-        cr_assert_eq(back[k], 76);
-        cr_assert_eq(back[3 + k], 150);
-    }
-}
-
-Test(tasks, dataset_convert_changes_shape_keeps_labels) {
-    xf_dataset ds, out;
-    make_ds(&ds, 4, 8, 8, 2);
-    cr_assert_eq(xf_dataset_convert(&ds, 32, 32, 3, &out), XF_OK);
-    cr_assert_eq(out.n, 4);
-    cr_assert_eq(out.height, 32);
-    cr_assert_eq(out.channels, 3);
-    cr_assert_eq(out.labels[3], 1);
-    cr_assert_eq(out.images[0], out.images[1], "grey repeated into R and G");
-    xf_dataset_free(&out);
-    test_expect_error(xf_dataset_convert(&ds, 0, 4, 1, &out), XF_EINVAL, "cannot convert");
-    xf_dataset_free(&ds);
 }
 
 /* ---- subsets, splits, unions ---- */
@@ -133,11 +70,20 @@ Test(tasks, per_class_and_split_are_stratified_and_seeded) {
     for (int i = 0; i < tr.n; i++) seen[tr.images[i]]++;
     for (int i = 0; i < te.n; i++) seen[te.images[i]]++;
     for (int i = 0; i < 60; i++) cr_assert_eq(seen[i], 1);
+    /* Taking the source apart gives the same sets and empties it. */
+    xf_dataset tr3, te3;
+    cr_assert_eq(xf_dataset_split_consume(&ds, 0.25, 1, &tr3, &te3), XF_OK);
+    cr_assert_null(ds.images);
+    cr_assert_eq(tr3.n, 45);
+    cr_assert_eq(memcmp(tr3.images, tr.images, 45), 0);
+    cr_assert_eq(memcmp(tr3.labels, tr.labels, 45 * sizeof(int32_t)), 0);
+    cr_assert_eq(memcmp(te3.images, te.images, 15), 0);
     xf_dataset_free(&tr);
     xf_dataset_free(&te);
     xf_dataset_free(&tr2);
     xf_dataset_free(&te2);
-    xf_dataset_free(&ds);
+    xf_dataset_free(&tr3);
+    xf_dataset_free(&te3);
 }
 
 Test(tasks, concat_shifts_label_spaces) {
@@ -316,6 +262,7 @@ Test(tasks, real_quickdraw_us) { check_counts("quickdraw-us", 245, 19600, 4900, 
 Test(tasks, real_quickdraw_ds) { check_counts("quickdraw-ds", 100, 8000, 2000, 80, 20); }
 Test(tasks, real_quickdraw_clothing) { check_counts("quickdraw-clothing", 7, 560, 140, 80, 20); }
 Test(tasks, real_digits_8x8) { check_counts("digits-8x8", 10, 1497, 300, 0, 0); }
+Test(tasks, real_clipart) { check_counts("clipart", 13, 6295, 1261, 0, 0); }
 
 Test(tasks, real_quickdraw_sets_partition_the_categories) {
     char dir[4096];

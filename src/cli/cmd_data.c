@@ -25,7 +25,9 @@ static const char about[] =
     "              (default FILE: <TASK>.png, PER_CLASS 12, train set unless --test)\n\n"
     "TASK is a name from the list, a reader (idx:DIR, cifar:DIR, folder:DIR,\n"
     "npy:IMAGES.npy,LABELS.npy), a union A+B (disjoint labels), each part with options\n"
-    "@classes=0,3,5-9 @per-class=N @fraction=F @seed=S @size=HxW[xC].\n"
+    "@classes=0,3,5-9 @per-class=N @fraction=F @seed=S @size=HxW[xC] @resize=S\n"
+    "@crop=HxW @channels=1|3 @filter=bilinear|bicubic|box @background=white|R,G,B\n"
+    "@mean=M[,M,M] @std=S[,S,S] @bad=skip|fail (docs/data.md).\n"
     "Missing packages are installed by `make deps` (scripts/install-deps.sh).\n"
     "The data cache is $XFER_DATA (default ~/.cache/xfer).";
 

@@ -14,7 +14,6 @@
 #include "core/npy.h"
 #include "core/timer.h"
 #include "data/registry.h"
-#include "probe/features.h"
 #include "probe/probe.h"
 #include "probe/probe_settings.h"
 #include "train/checkpoint.h"
@@ -157,8 +156,8 @@ static int parse_options(int argc, char **argv, options *o) {
     cli_option opts[] = {
         {.name = "--ds", .value = "LIST", .kind = CLI_STRINGS, .dest = o->tasks,
          .count = &o->n_tasks, .max = MAX_TASKS,
-         .help = "comma-separated task names (see `xfer data list`) or idx:DIR; their images "
-                 "must have the model's input shape"},
+         .help = "comma-separated task specs (see `xfer data list`); images of another "
+                 "shape are brought to the model's input (docs/data.md)"},
         {.name = "--features", .value = "F,...", .kind = CLI_STRINGS, .dest = o->features,
          .count = &o->n_features, .max = XF_PROBE_MAX_LAYERS,
          .help = "instead of CKPT: float32 N x D features (.npy) computed elsewhere, one file "
@@ -289,38 +288,34 @@ static void print_table(const char *task, const char *const *layer_names, option
     fflush(stdout);
 }
 
-/* Loads one task, checks its image shape against the model and probes it. */
+/* Loads one task (at the model's input shape where its reader can decode
+ * straight to it) and probes it. */
 static int probe_task(const char *task, xf_model *m, options *o, cJSON *json_results) {
-    /* The messages of task loading, the shape check and the probes name the
-     * task already. */
+    /* The messages of task loading and the probes name the task already. */
     const char *context = "probe";
     xf_dataset train, test;
-    xf_status st = xf_task_load(task, &train, &test);
+    xf_pipeline target;
+    xf_pipeline_default(&target);
+    xf_pipeline_to_shape(&target, m->config.height, m->config.width, m->config.channels);
+    xf_status st = xf_task_load_at(task, &target, &train, &test);
     if (st != XF_OK) return cli_fail(st, context);
     int rc = 0;
-    if ((st = xf_features_check_shape(m, &train)) != XF_OK ||
-        (st = xf_features_check_shape(m, &test)) != XF_OK) {
-        char why[512];
-        snprintf(why, sizeof why, "%s", xf_error_message());
-        rc = cli_fail(xf_fail(st, "%s, so this checkpoint cannot be probed on it", why), context);
+    xf_probe_results res;
+    const char **names = xf_malloc(sizeof(char *) * (m->n_taps > 0 ? m->n_taps : 1));
+    for (int t = 0; names && t < m->n_taps; t++) names[t] = m->tap_names[t];
+    st = names ? xf_probe_model(m, &train, &test, &o->cfg, &res) : XF_ENOMEM;
+    if (st != XF_OK) {
+        rc = cli_fail(st, context);
     } else {
-        xf_probe_results res;
-        const char **names = xf_malloc(sizeof(char *) * (m->n_taps > 0 ? m->n_taps : 1));
-        for (int t = 0; names && t < m->n_taps; t++) names[t] = m->tap_names[t];
-        st = names ? xf_probe_model(m, &train, &test, &o->cfg, &res) : XF_ENOMEM;
-        if (st != XF_OK) {
-            rc = cli_fail(st, context);
+        if (o->json) {
+            if (!add_json(json_results, task, names, o, &res))
+                rc = cli_fail(xf_fail(XF_ENOMEM, "building the JSON document"), context);
         } else {
-            if (o->json) {
-                if (!add_json(json_results, task, names, o, &res))
-                    rc = cli_fail(xf_fail(XF_ENOMEM, "building the JSON document"), context);
-            } else {
-                print_table(task, names, o, &res);
-            }
-            xf_probe_results_free(&res);
+            print_table(task, names, o, &res);
         }
-        free(names);
+        xf_probe_results_free(&res);
     }
+    free(names);
     xf_dataset_free(&train);
     xf_dataset_free(&test);
     return rc;

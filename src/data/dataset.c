@@ -48,7 +48,15 @@ void xf_dataset_gather(const xf_dataset *ds, const int *idx, int count, float *i
         XF_ASSERT(idx[i] >= 0 && idx[i] < ds->n);
         const uint8_t *src = ds->images + (size_t)idx[i] * size;
         float *dst = images + (size_t)i * size;
-        for (size_t j = 0; j < size; j++) dst[j] = xf_pixel_to_float(src[j]);
+        if (ds->norm.std[0] == 0) {
+            for (size_t j = 0; j < size; j++) dst[j] = xf_pixel_to_float(src[j]);
+        } else {
+            const xf_norm *nm = &ds->norm;
+            for (size_t j = 0; j < size; j++) {
+                int k = (int)(j % (size_t)ds->channels);
+                dst[j] = ((float)src[j] / 255.0f - nm->mean[k]) / nm->std[k];
+            }
+        }
         if (labels) labels[i] = ds->labels[idx[i]];
     }
 }
@@ -98,6 +106,7 @@ xf_status xf_dataset_subset(const xf_dataset *src, double fraction, uint64_t see
     st = xf_dataset_alloc(out, src->name, total, src->height, src->width, src->channels,
                           classes);
     if (st != XF_OK) goto done;
+    out->norm = src->norm;
     /* Kept images stay in their original order, so the subset mixes classes
      * the way the source does. */
     size_t image = xf_dataset_image_size(src);

@@ -9,6 +9,15 @@
 
 #include "core/status.h"
 
+/* Per-channel normalisation of pixels on their way to a model:
+ * x = (v / 255 - mean[k]) / std[k]. std[0] == 0 means the default,
+ * v / 255 * 2 - 1 (mean 0.5, std 0.5), so every set without one is in
+ * [-1, 1]. Stated by a task spec (mean=, std=); kept through subsets,
+ * splits and conversions; a union takes its first part's. */
+typedef struct {
+    float mean[3], std[3];
+} xf_norm;
+
 typedef struct {
     char name[64];   /* task name, for messages and records */
     int n;           /* number of images */
@@ -16,6 +25,7 @@ typedef struct {
     int n_classes;
     uint8_t *images; /* n x height x width x channels */
     int32_t *labels; /* n */
+    xf_norm norm;
 } xf_dataset;
 
 /* Bytes per image. */
@@ -31,8 +41,8 @@ void xf_dataset_free(xf_dataset *ds);
 /* Pixel scaling every model sees: v / 255 * 2 - 1, so inputs lie in [-1, 1]. */
 static inline float xf_pixel_to_float(uint8_t v) { return (float)v * (2.0f / 255.0f) - 1.0f; }
 
-/* Converts images idx[0..count) to floats (count x H x W x C) and copies
- * their labels (labels may be NULL). */
+/* Converts images idx[0..count) to floats (count x H x W x C) with the
+ * set's normalisation and copies their labels (labels may be NULL). */
 void xf_dataset_gather(const xf_dataset *ds, const int *idx, int count, float *images,
                        int32_t *labels);
 
@@ -58,6 +68,12 @@ xf_status xf_dataset_per_class(const xf_dataset *src, int per_class, uint64_t se
  * one set only. */
 xf_status xf_dataset_split(const xf_dataset *src, double test_fraction, uint64_t seed,
                            xf_dataset *train, xf_dataset *test);
+
+/* xf_dataset_split that takes `all` apart instead of copying it: test is
+ * copied out, train keeps all's buffer (so a task is held 1 + test_fraction
+ * times, not twice), and *all is left empty. On failure *all is unchanged. */
+xf_status xf_dataset_split_consume(xf_dataset *all, double test_fraction, uint64_t seed,
+                                   xf_dataset *train, xf_dataset *test);
 
 /* The union of k datasets of one shape with disjoint label spaces: part i's
  * labels are shifted by the class counts of parts 0..i-1. */

@@ -15,6 +15,7 @@ static xf_status copy_rows(const xf_dataset *src, const int *idx, int count, con
     xf_status st = xf_dataset_alloc(out, src->name, count, src->height, src->width,
                                     src->channels, n_classes);
     if (st != XF_OK) return st;
+    out->norm = src->norm;
     size_t image = xf_dataset_image_size(src);
     for (int j = 0; j < count; j++) {
         memcpy(out->images + (size_t)j * image, src->images + (size_t)idx[j] * image, image);
@@ -149,25 +150,64 @@ xf_status xf_dataset_per_class(const xf_dataset *src, int per_class, uint64_t se
     return st;
 }
 
-xf_status xf_dataset_split(const xf_dataset *src, double test_fraction, uint64_t seed,
-                           xf_dataset *train, xf_dataset *test) {
+/* Empties train and test, then mask[i] = 1 for the images a split puts
+ * into test. */
+static xf_status split_mask(const xf_dataset *src, double test_fraction, uint64_t seed,
+                            xf_dataset *train, xf_dataset *test, char **mask) {
     memset(train, 0, sizeof *train);
     memset(test, 0, sizeof *test);
+    *mask = NULL;
     if (!(test_fraction > 0 && test_fraction < 1))
         return xf_fail(XF_EINVAL, "task %s: test fraction %g, expected 0 < f < 1", src->name,
                        test_fraction);
     xf_status st = xf_dataset_validate(src, src->name);
     if (st != XF_OK) return st;
-    char *mask = xf_calloc((size_t)src->n, 1);
-    if (!mask) return XF_ENOMEM;
-    st = choose_per_class(src, seed, take_test, test_fraction, mask);
-    if (st == XF_OK) st = copy_masked(src, mask, 0, train);
+    if (!(*mask = xf_calloc((size_t)src->n, 1))) return XF_ENOMEM;
+    st = choose_per_class(src, seed, take_test, test_fraction, *mask);
+    if (st != XF_OK) {
+        free(*mask);
+        *mask = NULL;
+    }
+    return st;
+}
+
+xf_status xf_dataset_split(const xf_dataset *src, double test_fraction, uint64_t seed,
+                           xf_dataset *train, xf_dataset *test) {
+    char *mask;
+    xf_status st = split_mask(src, test_fraction, seed, train, test, &mask);
+    if (st != XF_OK) return st;
+    st = copy_masked(src, mask, 0, train);
     if (st == XF_OK) st = copy_masked(src, mask, 1, test);
     free(mask);
     if (st != XF_OK) {
         xf_dataset_free(train);
         xf_dataset_free(test);
     }
+    return st;
+}
+
+xf_status xf_dataset_split_consume(xf_dataset *all, double test_fraction, uint64_t seed,
+                                   xf_dataset *train, xf_dataset *test) {
+    char *mask;
+    xf_status st = split_mask(all, test_fraction, seed, train, test, &mask);
+    if (st != XF_OK) return st;
+    st = copy_masked(all, mask, 1, test);
+    if (st == XF_OK) {
+        /* Training rows move forward in place: row k <= i never overtakes. */
+        size_t image = xf_dataset_image_size(all);
+        int k = 0;
+        for (int i = 0; i < all->n; i++) {
+            if (mask[i]) continue;
+            if (k != i) memmove(all->images + (size_t)k * image, all->images + (size_t)i * image, image);
+            all->labels[k++] = all->labels[i];
+        }
+        *train = *all;
+        train->n = k;
+        uint8_t *shrunk = realloc(train->images, (size_t)k * image);
+        if (shrunk) train->images = shrunk;
+        memset(all, 0, sizeof *all);
+    }
+    free(mask);
     return st;
 }
 
@@ -191,6 +231,7 @@ xf_status xf_dataset_concat(const xf_dataset *const *parts, int k, const char *n
     xf_status st = xf_dataset_alloc(out, name, (int)n, parts[0]->height, parts[0]->width,
                                     parts[0]->channels, (int)classes);
     if (st != XF_OK) return st;
+    out->norm = parts[0]->norm;
     size_t image = xf_dataset_image_size(out), at = 0;
     int offset = 0;
     for (int p = 0; p < k; p++) {

@@ -12,6 +12,7 @@
 #include "core/mem.h"
 #include "data/idx.h"
 #include "data/image.h"
+#include "data/preprocess.h"
 #include "data/readers.h"
 
 /* ---- class characters ---- */
@@ -102,16 +103,17 @@ static bool fit_ink(const uint8_t *bm, int h, int w, int pitch, int c, int fit, 
     if (th < 1) th = 1;
     if (tw < 1) tw = 1;
     uint8_t *small = malloc((size_t)th * tw * oc);
-    float *work = malloc(sizeof(float) * (size_t)ch * tw * oc);
-    XF_ASSERT(small && work);
-    xf_image_convert(crop, ch, cw, c, small, th, tw, oc, work);
+    XF_ASSERT(small);
+    xf_pipeline p;
+    xf_pipeline_default(&p);
+    p.fit = XF_FIT_STRETCH, p.height = th, p.width = tw, p.channels = oc;
+    XF_ASSERT(xf_pipeline_apply(&p, crop, ch, cw, c, small) == XF_OK);
     memset(dst, 0, (size_t)out * out * oc);
     int oy = (out - th) / 2, ox = (out - tw) / 2;
     for (int y = 0; y < th; y++)
         memcpy(dst + ((size_t)(oy + y) * out + ox) * oc, small + (size_t)y * tw * oc, (size_t)tw * oc);
     free(crop);
     free(small);
-    free(work);
     return true;
 }
 

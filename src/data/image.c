@@ -1,117 +1,11 @@
 #include "data/image.h"
 
-#include <math.h>
 #include <png.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/mem.h"
-
-/* Lays out the taps for one axis: output i reads src[first[i] + t] with
- * weight w[i * taps + t]. Coordinates map pixel centres onto each other:
- * x = (i + 0.5) * scale - 0.5. */
-typedef struct {
-    int taps;
-    int *first;
-    float *w;
-} axis_filter;
-
-static int axis_taps(int src, int dst) {
-    double scale = (double)src / dst, support = scale > 1 ? scale : 1;
-    return (int)ceil(support) * 2 + 1;
-}
-
-static void axis_build(int src, int dst, axis_filter *f) {
-    double scale = (double)src / dst, support = scale > 1 ? scale : 1;
-    for (int i = 0; i < dst; i++) {
-        double centre = (i + 0.5) * scale - 0.5;
-        int lo = (int)floor(centre - support) + 1;
-        f->first[i] = lo;
-        double sum = 0;
-        for (int t = 0; t < f->taps; t++) {
-            double d = fabs(lo + t - centre) / support;
-            double w = d < 1 ? 1 - d : 0;
-            f->w[i * f->taps + t] = (float)w;
-            sum += w;
-        }
-        for (int t = 0; t < f->taps; t++) f->w[i * f->taps + t] = (float)(f->w[i * f->taps + t] / sum);
-    }
-}
-
-static inline int clampi(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }
-
-/* Reads source pixel (y, x) converted to channel k of a dc-channel image. */
-static inline float pixel(const uint8_t *src, int sw, int sc, int y, int x, int dc, int k) {
-    const uint8_t *p = src + ((size_t)y * sw + x) * sc;
-    if (sc == dc) return p[k];
-    if (sc == 1) return p[0];
-    return 0.299f * p[0] + 0.587f * p[1] + 0.114f * p[2];
-}
-
-void xf_image_convert(const uint8_t *src, int sh, int sw, int sc, uint8_t *dst, int dh, int dw,
-                      int dc, float *work) {
-    XF_ASSERT((sc == 1 || sc == 3) && (dc == 1 || dc == 3));
-    int hx = axis_taps(sw, dw), hy = axis_taps(sh, dh);
-    /* Small fixed stacks would do for MNIST sizes, but photos can be large. */
-    int *first = malloc(sizeof(int) * (size_t)(dw + dh));
-    float *w = malloc(sizeof(float) * ((size_t)dw * hx + (size_t)dh * hy));
-    XF_ASSERT(first && w);
-    axis_filter fx = {hx, first, w}, fy = {hy, first + dw, w + (size_t)dw * hx};
-    axis_build(sw, dw, &fx);
-    axis_build(sh, dh, &fy);
-    for (int y = 0; y < sh; y++)
-        for (int i = 0; i < dw; i++)
-            for (int k = 0; k < dc; k++) {
-                float acc = 0;
-                for (int t = 0; t < hx; t++) {
-                    float wt = fx.w[i * hx + t];
-                    if (wt != 0) acc += wt * pixel(src, sw, sc, y, clampi(fx.first[i] + t, 0, sw - 1), dc, k);
-                }
-                work[((size_t)y * dw + i) * dc + k] = acc;
-            }
-    for (int j = 0; j < dh; j++)
-        for (int i = 0; i < dw; i++)
-            for (int k = 0; k < dc; k++) {
-                float acc = 0;
-                for (int t = 0; t < hy; t++) {
-                    float wt = fy.w[j * hy + t];
-                    if (wt != 0) acc += wt * work[((size_t)clampi(fy.first[j] + t, 0, sh - 1) * dw + i) * dc + k];
-                }
-                long v = lrintf(acc);
-                dst[((size_t)j * dw + i) * dc + k] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
-            }
-    free(first);
-    free(w);
-}
-
-xf_status xf_dataset_convert(const xf_dataset *src, int height, int width, int channels,
-                             xf_dataset *out) {
-    memset(out, 0, sizeof *out);
-    if (height <= 0 || width <= 0 || height > 4096 || width > 4096 ||
-        (channels != 1 && channels != 3))
-        return xf_fail(XF_EINVAL, "task %s: cannot convert to %d x %d x %d (want sizes 1..4096, "
-                                  "1 or 3 channels)",
-                       src->name, height, width, channels);
-    if (src->channels != 1 && src->channels != 3)
-        return xf_fail(XF_EINVAL, "task %s: %d channels, expected 1 or 3", src->name,
-                       src->channels);
-    xf_status st = xf_dataset_alloc(out, src->name, src->n, height, width, channels,
-                                    src->n_classes);
-    if (st != XF_OK) return st;
-    float *work = xf_malloc(sizeof(float) * (size_t)src->height * width * channels);
-    if (!work) {
-        xf_dataset_free(out);
-        return XF_ENOMEM;
-    }
-    size_t in = xf_dataset_image_size(src), on = xf_dataset_image_size(out);
-    for (int i = 0; i < src->n; i++)
-        xf_image_convert(src->images + i * in, src->height, src->width, src->channels,
-                         out->images + i * on, height, width, channels, work);
-    memcpy(out->labels, src->labels, sizeof(int32_t) * (size_t)src->n);
-    free(work);
-    return XF_OK;
-}
 
 xf_status xf_png_write(const char *path, const uint8_t *pixels, int height, int width,
                        int channels) {

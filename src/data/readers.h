@@ -3,11 +3,13 @@
 #ifndef XF_READERS_H
 #define XF_READERS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "core/status.h"
 #include "data/dataset.h"
+#include "data/preprocess.h"
 
 /* Seed and share of the stratified split for sources that ship one set. */
 #define XF_SPLIT_SEED 0
@@ -41,14 +43,27 @@ xf_status xf_npy_parse_pair(const uint8_t *images, size_t images_size, const cha
                             const uint8_t *labels, size_t labels_size, const char *labels_origin,
                             const char *name, xf_dataset *out);
 
-/* ImageFolder: DIR/<class>/<image>.png|.jpg|.jpeg, classes in name order;
- * or DIR/train/<class>/... and DIR/test/<class>/... (same class names).
- * Images of one task must share a size; grey and RGB (and alpha, dropped)
- * are converted to the channels of the first image. */
-xf_status xf_folder_load(const char *dir, const char *name, xf_dataset *train,
-                         xf_dataset *test);
-/* Decodes a PNG or JPEG held in memory to 8-bit grey or RGB (alpha and
- * palettes resolved, 16-bit reduced). *pixels: caller frees. */
+/* ImageFolder: DIR/<class>/... or DIR/train/<class>/... and
+ * DIR/test/<class>/... (same class names), classes in name order, pictures
+ * (.png, .jpg, .jpeg, any case) found recursively below each class folder
+ * in path order. Every picture goes through `pipeline` as it is decoded
+ * (on all cores); with no size in it, the first picture's size is used,
+ * with no channels, the first picture's grey or RGB. A picture that cannot
+ * be read or decoded, a folder that cannot be opened, a symbolic link loop
+ * and a class left without pictures are each named with their path: a
+ * warning when skip_bad (the picture, folder or class is left out), else
+ * the error. Other files are skipped and counted in one warning. */
+xf_status xf_folder_load(const char *dir, const char *name, const xf_pipeline *pipeline,
+                         bool skip_bad, xf_dataset *train, xf_dataset *test);
+/* The same for the listed class folders of dir only (in list order), which
+ * must exist; dir has no train/test folders. */
+xf_status xf_folder_load_classes(const char *dir, const char *const *classes, int n_classes,
+                                 const char *name, const xf_pipeline *pipeline, bool skip_bad,
+                                 xf_dataset *train, xf_dataset *test);
+/* Decodes a PNG or JPEG held in memory to 8-bit channels: 1 grey, 2 grey +
+ * alpha, 3 RGB, 4 RGBA (palettes expanded, 16 bits to their high byte,
+ * CMYK to RGB). Refuses pictures over 16384 pixels a side or 64 Mpixels
+ * before taking their memory. *pixels: caller frees. */
 xf_status xf_image_decode(const uint8_t *bytes, size_t size, const char *origin,
                           uint8_t **pixels, int *height, int *width, int *channels);
 

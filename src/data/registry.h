@@ -8,10 +8,15 @@
  * Wherever a task name is accepted, xf_task_load also takes a task spec:
  *   PART[+PART...]            union, label spaces disjoint (shifted in order)
  *   PART = SOURCE[@OPT...]    OPT: classes=0,3,5-9 | per-class=N | fraction=F
- *                                  | seed=S | size=HxW[xC]
+ *                                  | seed=S | size=HxW[xC] | resize=S | crop=S|HxW
+ *                                  | channels=1|3 | filter=bilinear|bicubic|box
+ *                                  | background=white|black|V|R,G,B
+ *                                  | mean=M[,M,M] | std=S[,S,S] | bad=skip|fail
  *   SOURCE = NAME | idx:DIR | cifar:DIR | folder:DIR | npy:IMAGES,LABELS[,TEST_IMAGES,TEST_LABELS]
  * Options apply to train and test alike, in the order classes, per-class,
- * fraction, size; union parts of other shapes take the first part's shape. */
+ * fraction, pipeline (data/preprocess.h), normalisation; union parts of
+ * other shapes are brought to the first part's shape. docs/data.md has the
+ * details. */
 #ifndef XF_REGISTRY_H
 #define XF_REGISTRY_H
 
@@ -20,6 +25,7 @@
 
 #include "core/status.h"
 #include "data/dataset.h"
+#include "data/preprocess.h"
 
 typedef struct {
     const char *name, *description, *source;
@@ -51,5 +57,13 @@ xf_status xf_task_sizes(const xf_task_info *task, int *n_train, int *n_test);
  * message naming it and the command that installs it; an unknown name is
  * XF_ENOTFOUND listing the known ones. On failure both sets are empty. */
 xf_status xf_task_load(const char *name, xf_dataset *train, xf_dataset *test);
+
+/* xf_task_load for a known destination shape (a model's input, through
+ * xf_pipeline_to_shape): folder: parts that state no size decode straight
+ * to it, so a folder of large pictures never sits in memory at full size.
+ * Other parts load as they are (their users convert them batch by batch).
+ * target may be NULL. */
+xf_status xf_task_load_at(const char *name, const xf_pipeline *target, xf_dataset *train,
+                          xf_dataset *test);
 
 #endif

@@ -1,13 +1,17 @@
 #include "probe/features.h"
 
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/blas.h"
+#include "core/log.h"
 #include "core/mem.h"
 #include "core/progress.h"
 #include "core/timer.h"
+#include "data/preprocess.h"
 #include "models/replicas.h"
 
 /* A pass shorter than this leaves no progress line behind. */
@@ -20,14 +24,44 @@ void xf_features_free(xf_features *f) {
     memset(f, 0, sizeof *f);
 }
 
-xf_status xf_features_check_shape(const xf_model *m, const xf_dataset *ds) {
-    const xf_model_config *c = &m->config;
-    if (ds->height != c->height || ds->width != c->width || ds->channels != c->channels)
-        return xf_fail(XF_EINVAL,
-                       "dataset %s has %dx%dx%d images (H x W x C) but the model takes "
-                       "%dx%dx%d",
-                       ds->name, ds->height, ds->width, ds->channels, c->height, c->width,
-                       c->channels);
+/* Says how a task reaches the model's shape once per process, task and
+ * shape pair (a study probes the same task after every trial). */
+static void say_once(const xf_dataset *ds, const xf_model_config *c, const xf_pipeline *p) {
+    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    static char said[32][160];
+    static int n_said;
+    char key[160], how[256];
+    snprintf(key, sizeof key, "%s %dx%dx%d %dx%dx%d", ds->name, ds->height, ds->width,
+             ds->channels, c->height, c->width, c->channels);
+    pthread_mutex_lock(&lock);
+    bool fresh = true;
+    for (int i = 0; i < n_said && fresh; i++) fresh = strcmp(said[i], key) != 0;
+    if (fresh && n_said < 32) snprintf(said[n_said++], sizeof said[0], "%s", key);
+    pthread_mutex_unlock(&lock);
+    if (!fresh) return;
+    xf_pipeline_describe(p, how, sizeof how);
+    xf_log_info("%s: %dx%dx%d images brought to the model's %dx%dx%d input (%s)", ds->name,
+                ds->height, ds->width, ds->channels, c->height, c->width, c->channels, how);
+}
+
+/* The float batch of images rows[0..b): gathered as they are, or first
+ * brought to the model's shape through the pipeline (into `conv`). */
+static xf_status gather_batch(const xf_dataset *ds, const xf_pipeline *to_model,
+                              const xf_model_config *c, const int *rows, int b, uint8_t *conv,
+                              int *iota, float *x) {
+    if (!to_model) {
+        xf_dataset_gather(ds, rows, b, x, NULL);
+        return XF_OK;
+    }
+    size_t in = xf_dataset_image_size(ds), out = (size_t)c->height * c->width * c->channels;
+    for (int i = 0; i < b; i++) {
+        xf_status st = xf_pipeline_apply(to_model, ds->images + (size_t)rows[i] * in, ds->height,
+                                         ds->width, ds->channels, conv + (size_t)i * out);
+        if (st != XF_OK) return st;
+    }
+    xf_dataset view = {.n = b, .height = c->height, .width = c->width, .channels = c->channels,
+                       .images = conv, .norm = ds->norm};
+    xf_dataset_gather(&view, iota, b, x, NULL);
     return XF_OK;
 }
 
@@ -50,8 +84,11 @@ xf_status xf_features_extract(xf_model *m, const xf_dataset *ds, const int *idx,
     memset(out, 0, sizeof *out);
     if (count < 0) return xf_fail(XF_EINVAL, "features of %s: negative image count", ds->name);
     if (m->n_taps < 1) return xf_fail(XF_EINVAL, "features of %s: the model has no taps", ds->name);
-    xf_status st = xf_features_check_shape(m, ds);
-    if (st != XF_OK) return st;
+    const xf_model_config *c = &m->config;
+    xf_pipeline to_model;
+    xf_pipeline_default(&to_model);
+    xf_pipeline_to_shape(&to_model, c->height, c->width, c->channels);
+    bool convert = ds->height != c->height || ds->width != c->width || ds->channels != c->channels;
     for (int i = 0; idx && i < count; i++)
         if (idx[i] < 0 || idx[i] >= ds->n)
             return xf_fail(XF_EINVAL, "features of %s: image index %d outside [0, %d)", ds->name,
@@ -59,7 +96,7 @@ xf_status xf_features_extract(xf_model *m, const xf_dataset *ds, const int *idx,
     if (!idx && count > ds->n)
         return xf_fail(XF_EINVAL, "features of %s: %d images asked, %d held", ds->name, count,
                        ds->n);
-    st = alloc_features(m, count, out);
+    xf_status st = alloc_features(m, count, out);
     if (st != XF_OK) {
         xf_features_free(out);
         return st;
@@ -71,11 +108,14 @@ xf_status xf_features_extract(xf_model *m, const xf_dataset *ds, const int *idx,
     m->taps_enabled = true;
     xf_replicas team;
     st = xf_replicas_init(&team, m, xf_blas_threads(), batch);
-    size_t image_floats = xf_dataset_image_size(ds);
+    size_t image_floats = (size_t)c->height * c->width * c->channels;
     float *x = xf_malloc(sizeof(float) * image_floats * batch);
     float *logits = xf_malloc(sizeof(float) * (size_t)batch * m->config.n_classes + 1);
-    int *rows = xf_malloc(sizeof(int) * batch);
-    if (st == XF_OK && (!x || !logits || !rows)) st = XF_ENOMEM;
+    int *rows = xf_malloc(sizeof(int) * batch), *iota = xf_malloc(sizeof(int) * batch);
+    uint8_t *conv = convert ? xf_malloc(image_floats * batch) : NULL;
+    if (st == XF_OK && (!x || !logits || !rows || !iota || (convert && !conv))) st = XF_ENOMEM;
+    for (int i = 0; iota && i < batch; i++) iota[i] = i;
+    if (st == XF_OK && convert) say_once(ds, c, &to_model);
     char label[sizeof "features " + sizeof ds->name];
     snprintf(label, sizeof label, "features %s", ds->name);
     xf_progress progress;
@@ -83,7 +123,8 @@ xf_status xf_features_extract(xf_model *m, const xf_dataset *ds, const int *idx,
     for (int start = 0; st == XF_OK && start < count; start += batch) {
         int b = count - start < batch ? count - start : batch;
         for (int i = 0; i < b; i++) rows[i] = idx ? idx[start + i] : start + i;
-        xf_dataset_gather(ds, rows, b, x, NULL);
+        if ((st = gather_batch(ds, convert ? &to_model : NULL, c, rows, b, conv, iota, x)) != XF_OK)
+            break;
         xf_replicas_forward(&team, x, b, logits);
         for (int t = 0; t < m->n_taps; t++)
             xf_replicas_tap(&team, t, b, out->data[t] + (size_t)start * m->tap_dims[t]);
@@ -96,6 +137,8 @@ xf_status xf_features_extract(xf_model *m, const xf_dataset *ds, const int *idx,
     free(x);
     free(logits);
     free(rows);
+    free(iota);
+    free(conv);
     if (st != XF_OK) {
         xf_features_free(out);
         return xf_fail_context(st, "features of %s: ", ds->name);

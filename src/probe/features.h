@@ -16,12 +16,9 @@ typedef struct {
     float **data; /* n_taps matrices, n x dims[t], row i = image idx[i] */
 } xf_features;
 
-/* Fails with a message naming the dataset when its images are not the
- * model's input shape. */
-xf_status xf_features_check_shape(const xf_model *m, const xf_dataset *ds);
-
 /* Features of images idx[0..count) of ds (idx NULL: images 0..count-1) at
- * every tap of m, in batches of XF_FEATURES_BATCH images split over the
+ * every tap of m (images of another shape are brought to the model's
+ * input batch by batch through xf_pipeline_to_shape, said once), in batches of XF_FEATURES_BATCH images split over the
  * BLAS threads (models/replicas.h; m's arena stays reserved for its
  * slice); m->taps_enabled is restored on return. Shows a progress line
  * when the pass takes long. */
