@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/log.h"
 #include "core/status.h"
 
 /* Transparent huge pages for large buffers (activation arenas, datasets):
@@ -23,24 +24,32 @@ static void advise_huge_pages(void *p, size_t size) {
     if (end > begin) madvise((void *)begin, end - begin, MADV_HUGEPAGE);
 }
 
+/* The message is for the user (how much could not be had); where in the
+ * code it was asked for goes to the debug log, for a bug report. */
+static void out_of_memory(size_t count, size_t size, const char *file, int line) {
+    xf_log_debug("allocation of %zu x %zu bytes failed at %s:%d", count, size, file, line);
+    if (count == 1)
+        xf_fail(XF_ENOMEM, "out of memory: %zu bytes", size);
+    else
+        xf_fail(XF_ENOMEM, "out of memory: %zu x %zu bytes", count, size);
+}
+
 void *xf_malloc_at(size_t size, const char *file, int line) {
     void *p = malloc(size ? size : 1);
-    if (!p) xf_fail(XF_ENOMEM, "out of memory: %zu bytes at %s:%d", size, file, line);
+    if (!p) out_of_memory(1, size, file, line);
     advise_huge_pages(p, size);
     return p;
 }
 
 void *xf_calloc_at(size_t count, size_t size, const char *file, int line) {
     void *p = calloc(count ? count : 1, size ? size : 1);
-    if (!p)
-        xf_fail(XF_ENOMEM, "out of memory: %zu x %zu bytes at %s:%d", count, size,
-                file, line);
+    if (!p) out_of_memory(count, size, file, line);
     return p;
 }
 
 void *xf_realloc_at(void *ptr, size_t size, const char *file, int line) {
     void *p = realloc(ptr, size ? size : 1);
-    if (!p) xf_fail(XF_ENOMEM, "out of memory: %zu bytes at %s:%d", size, file, line);
+    if (!p) out_of_memory(1, size, file, line);
     return p;
 }
 

@@ -1,7 +1,7 @@
 /* Checked allocation and file reading. Allocations return NULL on failure
- * and set the error message with the caller's file:line, so an
- * out-of-memory in a long study says which allocation failed; file errors
- * name the file and the reason, not a source line. */
+ * and set the error message (how many bytes); the caller's file:line goes
+ * to the debug log (-v), for a bug report. File errors name the file and
+ * the reason. */
 #ifndef XF_MEM_H
 #define XF_MEM_H
 
