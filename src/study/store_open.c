@@ -16,19 +16,23 @@ static xf_status db_fail(sqlite3 *db, const char *path, const char *what) {
     return xf_fail(XF_EDB, "%s: %s: %s", path, what, db ? sqlite3_errmsg(db) : "out of memory");
 }
 
+/* An errno that means "may not write", not "is not there". */
+static bool write_refused(int err) { return err == EROFS || err == EACCES || err == EPERM; }
+
 /* Why `path`, or the folder SQLite makes its -wal and -shm files in, cannot
  * be written ("" when both can). access() answers for this process: root
  * may write a file without write permission, but not on read-only media. */
 static void why_not_writable(const char *path, char *why, size_t size) {
     why[0] = 0;
-    if (access(path, W_OK) != 0 && errno != ENOENT) {
+    if (access(path, W_OK) != 0 && write_refused(errno)) {
         snprintf(why, size, "%s", strerror(errno));
         return;
     }
     char *copy = xf_strdup(path);
     if (!copy) return;
     const char *dir = dirname(copy);
-    if (access(dir, W_OK) != 0) snprintf(why, size, "folder %s: %s", dir, strerror(errno));
+    if (access(dir, W_OK) != 0 && write_refused(errno))
+        snprintf(why, size, "folder %s: %s", dir, strerror(errno));
     free(copy);
 }
 
@@ -97,9 +101,9 @@ static xf_status open_read(const char *path, sqlite3 **db, bool *writable) {
     char why[512];
     why_not_writable(path, why, sizeof why);
     if (!why[0]) {
-        *writable = true;
         if (open_probe(path, SQLITE_OPEN_READWRITE, db) != SQLITE_OK)
             return db_fail(*db, path, "cannot open the results store");
+        *writable = sqlite3_db_readonly(*db, "main") == 0;
         return XF_OK;
     }
     char *uri = file_uri(path, "mode=ro");
