@@ -60,7 +60,7 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
 
--include $(shell find $(BUILD) build-san -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) build-san build-fuzz -name '*.d' 2>/dev/null)
 
 # The suite runs twice: optimised, then under AddressSanitizer and UBSan.
 # Tests find the xfer binary and fixtures through these variables.
@@ -105,21 +105,36 @@ bench: tools-deps
 bench-run: $(BUILD)/xfer
 	bench/run.sh $(BUILD)/xfer
 
+# Fuzzing: the library is built once with clang, ASan and UBSan (every
+# report fatal), and each fuzz/fuzz_*.c links against it. `make fuzz` runs
+# every target for FUZZ_SECONDS (fuzz/run.sh) and fails on any crash,
+# sanitizer report, input slower than FUZZ_TIMEOUT seconds or run over
+# FUZZ_RSS_MB; FUZZ=fuzz_npy runs one.
 FUZZ_TARGETS := $(patsubst fuzz/%.c,build-fuzz/%,$(wildcard fuzz/fuzz_*.c))
 FUZZ_SECONDS ?= 60
-build-fuzz/fuzz_%: fuzz/fuzz_%.c $(LIB_SRC)
-	@mkdir -p build-fuzz
-	clang $(CPPFLAGS) -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -o $@ $< $(LIB_SRC) $(LDLIBS)
+FUZZ_TIMEOUT ?= 10
+FUZZ_RSS_MB  ?= 2048
+FUZZ_FLAGS := -std=c11 -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
+              -fno-sanitize-recover=all
+FUZZ_OBJ := $(LIB_SRC:%.c=build-fuzz/%.o)
+
+build-fuzz/src/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	clang $(CPPFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+
+build-fuzz/libxfer.a: $(FUZZ_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+build-fuzz/fuzz_%: fuzz/fuzz_%.c build-fuzz/libxfer.a
+	clang $(CPPFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $< build-fuzz/libxfer.a $(LDLIBS)
 
 fuzz: deps
 	$(MAKE) fuzz-run
 
 fuzz-run: $(FUZZ_TARGETS)
-	@for t in $(FUZZ_TARGETS); do \
-	  mkdir -p build-fuzz/corpus-$$(basename $$t); \
-	  echo "fuzzing $$t for $(FUZZ_SECONDS)s"; \
-	  $$t -max_total_time=$(FUZZ_SECONDS) build-fuzz/corpus-$$(basename $$t) fuzz/seeds/$$(basename $$t) || exit 1; \
-	done
+	FUZZ_TIMEOUT=$(FUZZ_TIMEOUT) FUZZ_RSS_MB=$(FUZZ_RSS_MB) \
+	  fuzz/run.sh $(FUZZ_SECONDS) $(if $(FUZZ),build-fuzz/$(FUZZ),$(FUZZ_TARGETS))
 
 clean:
 	rm -rf build build-san build-fuzz

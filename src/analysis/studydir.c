@@ -23,7 +23,7 @@ xf_status xf_studydir_open(const char *dir, xf_store **store) {
                          "runs/<study>/study.db)",
                          dir);
     else
-        status = xf_store_open(path, store);
+        status = xf_store_open_read(path, store);
     free(path);
     return status;
 }

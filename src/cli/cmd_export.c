@@ -148,7 +148,7 @@ int cmd_export(int argc, char **argv) {
         return 1;
     }
     xf_store *store;
-    xf_status st = xf_store_open(db, &store);
+    xf_status st = xf_store_open_read(db, &store);
     if (st) return cli_fail(st, "export");
     FILE *out = path ? xf_fopen(path, "w") : stdout;
     if (!out) {

@@ -40,7 +40,7 @@ int cmd_plan(int argc, char **argv) {
     if ((st = xf_plan_build(&cfg, &plan))) return cli_fail(st, cfg.name);
     /* Only look into a store that exists: planning must not create one. */
     xf_store *store = NULL;
-    if (access(db, F_OK) == 0 && (st = xf_store_open(db, &store))) {
+    if (access(db, F_OK) == 0 && (st = xf_store_open_read(db, &store))) {
         xf_plan_free(&plan);
         return cli_fail(st, cfg.name);
     }

@@ -1,4 +1,5 @@
 /* xfer report: a study's self-contained HTML report and its fit table. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +16,7 @@
 
 static const cli_command command = {
     .name = "report",
-    .usage = "xfer report DIR",
+    .usage = "xfer report DIR [--out OUT]",
     .about = "Writes DIR/report/index.html, one self-contained page (figures embedded) with\n"
              "the saturation fit of every (US task, DS task, shots) set of the study in\n"
              "DIR/study.db and a DS-vs-US accuracy figure for each, and DIR/report/fits.csv\n"
@@ -35,8 +36,12 @@ static void study_name(const char *dir, char *out, size_t cap) {
 }
 
 int cmd_report(int argc, char **argv) {
-    const char *dir = NULL;
-    int rc = cli_parse(&command, NULL, 0, argc, argv, &dir, NULL);
+    const char *dir = NULL, *out = NULL;
+    cli_option options[] = {
+        {.name = "--out", .value = "OUT", .kind = CLI_STRING, .dest = &out,
+         .help = "write OUT/report/ instead of DIR/report/ (for a study on read-only media)"},
+    };
+    int rc = cli_parse(&command, options, 1, argc, argv, &dir, NULL);
     if (rc >= 0) return rc;
     xf_fit_options opts = xf_fit_options_default();
     xf_study_results r;
@@ -44,7 +49,7 @@ int cmd_report(int argc, char **argv) {
     if (st != XF_OK) return cli_fail(st, "report");
     char name[256], path[XF_PATH_MAX];
     study_name(dir, name, sizeof name);
-    st = xf_report_study_write(dir, name, &r, path, sizeof path);
+    st = xf_report_study_write(out ? out : dir, name, &r, path, sizeof path);
     rc = st == XF_OK ? 0 : cli_fail(st, dir);
     if (rc == 0) printf("%s\n", path);
     xf_study_results_free(&r);

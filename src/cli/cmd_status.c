@@ -45,7 +45,7 @@ int cmd_status(int argc, char **argv) {
         return 1;
     }
     xf_store *store;
-    xf_status st = xf_store_open(db, &store);
+    xf_status st = xf_store_open_read(db, &store);
     if (st) return cli_fail(st, "status");
     xf_store_progress p;
     char name[128];

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "core/fault.h"
+#include "core/log.h"
 #include "core/status.h"
 
 /* Transparent huge pages for large buffers (activation arenas, datasets):
@@ -24,32 +25,38 @@ static void advise_huge_pages(void *p, size_t size) {
     if (end > begin) madvise((void *)begin, end - begin, MADV_HUGEPAGE);
 }
 
+/* The message is for the user (how much could not be had); where in the
+ * code it was asked for goes to the debug log, for a bug report. */
+static void out_of_memory(size_t count, size_t size, const char *file, int line) {
+    xf_log_debug("allocation of %zu x %zu bytes failed at %s:%d", count, size, file, line);
+    if (count == 1)
+        xf_fail(XF_ENOMEM, "out of memory: %zu bytes", size);
+    else
+        xf_fail(XF_ENOMEM, "out of memory: %zu x %zu bytes", count, size);
+}
+
 void *xf_malloc_at(size_t size, const char *file, int line) {
     void *p = malloc(size ? size : 1);
-    if (!p) xf_fail(XF_ENOMEM, "out of memory: %zu bytes at %s:%d", size, file, line);
+    if (!p) out_of_memory(1, size, file, line);
     advise_huge_pages(p, size);
     return p;
 }
 
 void *xf_calloc_at(size_t count, size_t size, const char *file, int line) {
     void *p = calloc(count ? count : 1, size ? size : 1);
-    if (!p)
-        xf_fail(XF_ENOMEM, "out of memory: %zu x %zu bytes at %s:%d", count, size,
-                file, line);
+    if (!p) out_of_memory(count, size, file, line);
     return p;
 }
 
 void *xf_realloc_at(void *ptr, size_t size, const char *file, int line) {
     void *p = realloc(ptr, size ? size : 1);
-    if (!p) xf_fail(XF_ENOMEM, "out of memory: %zu bytes at %s:%d", size, file, line);
+    if (!p) out_of_memory(1, size, file, line);
     return p;
 }
 
-FILE *xf_fopen_at(const char *path, const char *mode, const char *file, int line) {
+FILE *xf_fopen(const char *path, const char *mode) {
     FILE *f = fopen(path, mode);
-    if (!f)
-        xf_fail(XF_EIO, "cannot open '%s' (mode %s): %s [%s:%d]", path, mode,
-                strerror(errno), file, line);
+    if (!f) xf_fail(XF_EIO, "cannot open '%s' (mode %s): %s", path, mode, strerror(errno));
     return f;
 }
 
@@ -60,40 +67,86 @@ char *xf_strdup(const char *s) {
     return copy;
 }
 
-xf_status xf_read_file(const char *path, unsigned char **data, size_t *size) {
-    *data = NULL;
+static const char *file_kind(mode_t mode) {
+    if (S_ISDIR(mode)) return "a directory";
+    if (S_ISCHR(mode)) return "a character device";
+    if (S_ISBLK(mode)) return "a block device";
+    if (S_ISFIFO(mode)) return "a pipe";
+    if (S_ISSOCK(mode)) return "a socket";
+    return "not a regular file";
+}
+
+xf_status xf_open_regular(const char *path, FILE **file, size_t *size) {
+    *file = NULL;
     *size = 0;
+    /* stat before open: opening a FIFO would block until a writer comes. */
+    struct stat sb;
+    if (stat(path, &sb) != 0)
+        return xf_fail(XF_EIO, "cannot open '%s': %s", path, strerror(errno));
+    if (!S_ISREG(sb.st_mode))
+        return xf_fail(XF_EIO, "'%s' is %s, expected a regular file", path,
+                       file_kind(sb.st_mode));
     FILE *f = xf_fopen(path, "rb");
     if (!f) return XF_EIO;
-    size_t capacity = 1 << 16, used = 0;
-    unsigned char *buf = xf_malloc(capacity + 1);
+    /* The path may have been replaced since the stat: check what was opened. */
+    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        fclose(f);
+        return xf_fail(XF_EIO, "'%s' is not a regular file any more", path);
+    }
+    *file = f;
+    *size = (size_t)sb.st_size;
+    return XF_OK;
+}
+
+xf_status xf_read_head(const char *path, void *head, size_t n, size_t *got, size_t *file_size) {
+    *got = 0;
+    FILE *f;
+    xf_status st = xf_open_regular(path, &f, file_size);
+    if (st) return st;
+    *got = fread(head, 1, n, f);
+    int failed = ferror(f);
+    fclose(f);
+    if (failed) return xf_fail(XF_EIO, "%s: read error in the first %zu bytes", path, n);
+    return XF_OK;
+}
+
+xf_status xf_read_file_max(const char *path, size_t max, unsigned char **data, size_t *size) {
+    *data = NULL;
+    *size = 0;
+    FILE *f;
+    size_t expected;
+    xf_status st = xf_open_regular(path, &f, &expected);
+    if (st) return st;
+    if (expected > max) {
+        fclose(f);
+        return xf_fail(XF_EFORMAT, "'%s' is %zu bytes, more than the %zu this file may have",
+                       path, expected, max);
+    }
+    unsigned char *buf = xf_malloc(expected + 1);
     if (!buf) {
         fclose(f);
         return XF_ENOMEM;
     }
-    for (;;) {
-        size_t got = fread(buf + used, 1, capacity - used, f);
-        used += got;
-        if (used < capacity) break;
-        capacity *= 2;
-        unsigned char *bigger = xf_realloc(buf, capacity + 1);
-        if (!bigger) {
-            free(buf);
-            fclose(f);
-            return XF_ENOMEM;
-        }
-        buf = bigger;
-    }
-    int failed = ferror(f);
+    /* Only the size seen at open is read: a file that grows meanwhile (a
+     * log being written) cannot make the buffer grow without bound. */
+    size_t used = fread(buf, 1, expected, f);
+    int err = ferror(f) ? errno : 0;
     fclose(f);
-    if (failed) {
+    if (used < expected) {
         free(buf);
-        return xf_fail(XF_EIO, "%s: read error after %zu bytes", path, used);
+        if (err) return xf_fail(XF_EIO, "%s: read error after %zu bytes: %s", path, used,
+                                strerror(err));
+        return xf_fail(XF_EIO, "%s: shrank from %zu to %zu bytes while being read", path,
+                       expected, used);
     }
     buf[used] = 0;
     *data = buf;
     *size = used;
     return XF_OK;
+}
+
+xf_status xf_read_file(const char *path, unsigned char **data, size_t *size) {
+    return xf_read_file_max(path, SIZE_MAX, data, size);
 }
 
 xf_status xf_write_file_atomic(const char *path, const void *data, size_t size) {

@@ -189,27 +189,36 @@ static size_t le(const uint8_t *b, int n) {
     return v;
 }
 
+/* NumPy itself refuses headers over 10 000 bytes unless told otherwise. */
+enum { MAX_HEADER = 1 << 16 };
+
 /* Checks everything but leaves out->data NULL: the data is the `size -
  * *data_at` bytes from *data_at, exactly count * itemsize of them, in file
- * byte order (*swap when that is not the host's). */
-static xf_status parse_header(const uint8_t *b, size_t size, const char *origin, xf_npy *out,
-                              size_t *data_at, bool *swap) {
+ * byte order (*swap when that is not the host's). `b` holds the first
+ * `avail` of the file's `size` bytes; at least the whole header. */
+static xf_status parse_header(const uint8_t *b, size_t avail, size_t size, const char *origin,
+                              xf_npy *out, size_t *data_at, bool *swap) {
     memset(out, 0, sizeof *out);
-    if (size < 10 || memcmp(b, "\x93NUMPY", 6) != 0)
+    if (avail < 10 || memcmp(b, "\x93NUMPY", 6) != 0)
         return xf_fail(XF_EFORMAT, "%s: byte 0: no \\x93NUMPY magic (not a .npy file)", origin);
     if (b[6] < 1 || b[6] > 3)
         return xf_fail(XF_EFORMAT, "%s: byte 6: .npy format version %d.%d is not supported",
                        origin, b[6], b[7]);
     size_t start = 10, hlen = le(b + 8, 2);
     if (b[6] > 1) {
-        if (size < 12)
-            return xf_fail(XF_EFORMAT, "%s: byte %zu: truncated .npy header length", origin, size);
+        if (avail < 12)
+            return xf_fail(XF_EFORMAT, "%s: byte %zu: truncated .npy header length", origin, avail);
         start = 12, hlen = le(b + 8, 4);
     }
+    if (hlen > MAX_HEADER)
+        return xf_fail(XF_EFORMAT, "%s: byte 8: .npy header of %zu bytes, more than the %d "
+                                   "xfer reads",
+                       origin, hlen, MAX_HEADER);
     if (hlen > size - start)
         return xf_fail(XF_EFORMAT,
                        "%s: byte 8: .npy header of %zu bytes does not fit the file (%zu bytes)",
                        origin, hlen, size);
+    XF_ASSERT(hlen <= avail - start);
     cursor c = {origin, (const char *)b + start, 0, hlen, start, false};
     xf_status st = parse_dict(&c, out);
     if (st != XF_OK) return st;
@@ -247,7 +256,7 @@ static void swap_bytes(uint8_t *p, size_t count, size_t itemsize) {
 xf_status xf_npy_parse(const uint8_t *bytes, size_t size, const char *origin, xf_npy *out) {
     size_t at;
     bool swap;
-    xf_status st = parse_header(bytes, size, origin, out, &at, &swap);
+    xf_status st = parse_header(bytes, size, size, origin, out, &at, &swap);
     if (st != XF_OK) {
         memset(out, 0, sizeof *out);
         return st;
@@ -268,9 +277,21 @@ xf_status xf_npy_read(const char *path, xf_npy *out) {
     uint8_t *buf;
     size_t size, at;
     bool swap;
-    xf_status st = xf_read_file(path, &buf, &size);
-    if (st != XF_OK) return st;
-    if ((st = parse_header(buf, size, path, out, &at, &swap)) != XF_OK) {
+    /* The header first, checked against the file's size: a file that
+     * declares more (or less) data than it holds is refused unread. */
+    uint8_t *head = xf_malloc(12 + MAX_HEADER);
+    if (!head) return XF_ENOMEM;
+    size_t got;
+    xf_status st = xf_read_head(path, head, 12 + MAX_HEADER, &got, &size);
+    if (st == XF_OK) st = parse_header(head, got, got < 12 + MAX_HEADER ? got : size, path, out,
+                                       &at, &swap);
+    free(head);
+    if (st == XF_OK) st = xf_read_file(path, &buf, &size);
+    if (st != XF_OK) {
+        memset(out, 0, sizeof *out);
+        return st;
+    }
+    if ((st = parse_header(buf, size, size, path, out, &at, &swap)) != XF_OK) {
         memset(out, 0, sizeof *out);
         free(buf);
         return st;

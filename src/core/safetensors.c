@@ -130,17 +130,70 @@ static xf_status parse_meta(const char *label, const cJSON *meta, xf_safetensors
     return XF_OK;
 }
 
-static xf_status parse_into(const unsigned char *bytes, size_t size, const char *label,
-                            xf_safetensors *st) {
+/* The 8-byte header length, checked against the file's size and the cap
+ * (from the first 8 bytes and the size alone, before the file is read). */
+static xf_status check_header_len(const unsigned char *bytes, size_t size, const char *label,
+                                  uint64_t *header_len) {
     if (size < 8)
         return xf_fail(XF_EFORMAT, "%s: %zu bytes, too short for a safetensors file", label,
                        size);
-    uint64_t header_len = 0;
-    for (int i = 7; i >= 0; i--) header_len = header_len << 8 | bytes[i];
-    if (header_len < 2 || header_len > MAX_HEADER || header_len > size - 8)
+    uint64_t n = 0;
+    for (int i = 7; i >= 0; i--) n = n << 8 | bytes[i];
+    if (n < 2 || n > MAX_HEADER || n > size - 8)
         return xf_fail(XF_EFORMAT,
-                       "%s: byte 0: header length %llu does not fit the file's %zu bytes", label,
-                       (unsigned long long)header_len, size);
+                       "%s: byte 0: header length %llu does not fit the file's %zu bytes (at "
+                       "most %llu)",
+                       label, (unsigned long long)n, size, (unsigned long long)MAX_HEADER);
+    *header_len = n;
+    return XF_OK;
+}
+
+static int by_begin(const void *a, const void *b) {
+    const xf_st_tensor *x = a, *y = b;
+    const unsigned char *p = x->data, *q = y->data;
+    return p < q ? -1 : p > q;
+}
+
+/* The tensors must tile the data section: sorted by offset, each begins
+ * where the one before ends, from byte 0 to the last byte, as the format
+ * requires. Overlapping tensors would alias each other's weights, a gap is
+ * bytes no tensor owns: both mean a damaged or hand-edited file. */
+static xf_status check_tiling(const char *label, xf_safetensors *st, size_t data_len) {
+    xf_st_tensor *sorted = xf_malloc(sizeof *sorted * (size_t)(st->n_tensors + 1));
+    if (!sorted) return XF_ENOMEM;
+    if (st->n_tensors) memcpy(sorted, st->tensors, sizeof *sorted * (size_t)st->n_tensors);
+    qsort(sorted, (size_t)st->n_tensors, sizeof *sorted, by_begin);
+    const unsigned char *base = st->data;
+    size_t at = 0;
+    xf_status s = XF_OK;
+    const char *before = NULL;
+    for (int i = 0; i < st->n_tensors && !s; i++) {
+        size_t begin = (size_t)((const unsigned char *)sorted[i].data - base);
+        if (begin < at)
+            s = xf_fail(XF_EFORMAT,
+                        "%s: tensor '%s': data_offsets [%zu, %zu] overlap tensor '%s', which "
+                        "ends at byte %zu",
+                        label, sorted[i].name, begin, begin + sorted[i].nbytes, before, at);
+        else if (begin > at)
+            s = xf_fail(XF_EFORMAT,
+                        "%s: tensor '%s': data_offsets [%zu, %zu] leave data bytes %zu..%zu "
+                        "to no tensor",
+                        label, sorted[i].name, begin, begin + sorted[i].nbytes, at, begin);
+        at = begin + sorted[i].nbytes;
+        before = sorted[i].name;
+    }
+    if (!s && at != data_len)
+        s = xf_fail(XF_EFORMAT, "%s: data bytes %zu..%zu belong to no tensor", label, at,
+                    data_len);
+    free(sorted);
+    return s;
+}
+
+static xf_status parse_into(const unsigned char *bytes, size_t size, const char *label,
+                            xf_safetensors *st) {
+    uint64_t header_len = 0;
+    xf_status s = check_header_len(bytes, size, label, &header_len);
+    if (s) return s;
     size_t data_len = size - 8 - (size_t)header_len;
     /* +1: malloc(0) may return NULL. */
     st->data = xf_malloc(data_len + 1);
@@ -175,6 +228,7 @@ static xf_status parse_into(const unsigned char *bytes, size_t size, const char 
         st_ = parse_tensor(label, e, data_len, st->data, t);
     }
     cJSON_Delete(h);
+    if (st_ == XF_OK) st_ = check_tiling(label, st, data_len);
     return st_;
 }
 
@@ -190,9 +244,13 @@ xf_status xf_safetensors_parse(const unsigned char *bytes, size_t size, const ch
 
 xf_status xf_safetensors_open(const char *path, xf_safetensors *st) {
     memset(st, 0, sizeof *st);
-    unsigned char *bytes;
-    size_t size;
-    xf_status s = xf_read_file(path, &bytes, &size);
+    unsigned char head[8], *bytes;
+    size_t got, size;
+    uint64_t header_len = 0;
+    xf_status s = xf_read_head(path, head, sizeof head, &got, &size);
+    if (s == XF_OK) s = check_header_len(head, got < sizeof head ? got : size, path, &header_len);
+    /* The header checked against the file's size: now the file is read. */
+    if (s == XF_OK) s = xf_read_file(path, &bytes, &size);
     if (s != XF_OK) return s;
     s = xf_safetensors_parse(bytes, size, path, st);
     free(bytes);

@@ -53,7 +53,14 @@ static xf_status read_batches(const char *dir, const char *const *files, int k, 
         xf_status st = xf_path_format(path, sizeof path, "%s/%s", dir, files[i]);
         if (st) return st;
         if (stat(path, &sb) != 0) return xf_fail(XF_EIO, "%s: cannot stat", path);
-        total += (size_t)sb.st_size / record + 1;
+        /* Whole records or nothing: a wrong file fails before the dataset
+         * is allocated for it. */
+        size_t size = (size_t)sb.st_size;
+        if (size == 0 || size % record)
+            return xf_fail(XF_EFORMAT, "%s: %zu bytes, not a whole number of %zu-byte records "
+                                       "(truncated or not CIFAR-%d)",
+                           path, size, record, n_classes);
+        total += size / record;
     }
     if (total > (1u << 30)) return xf_fail(XF_EFORMAT, "%s: too many records", dir);
     xf_status st = xf_dataset_alloc(out, name, (int)total, 32, 32, 3, n_classes);

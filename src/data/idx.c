@@ -139,13 +139,16 @@ static const char *rank_meaning(int rank) {
     return "unsigned-byte tensor";
 }
 
-xf_status xf_idx_parse(const uint8_t *buf, size_t size, int expected_rank, const char *origin,
-                       xf_idx *out) {
-    XF_ASSERT(expected_rank >= 1 && expected_rank <= XF_IDX_MAX_RANK);
+/* Checks the header in the first `avail` bytes of a stream of `size` bytes
+ * (the magic, the rank, the dims against the size) and fills out's rank and
+ * dims; out->data is left to the caller. Rank 0 takes any rank xfer reads. */
+static xf_status check_header(const uint8_t *buf, size_t avail, size_t size, int expected_rank,
+                              const char *origin, xf_idx *out) {
+    XF_ASSERT(expected_rank >= 0 && expected_rank <= XF_IDX_MAX_RANK);
     memset(out, 0, sizeof *out);
-    if (size < 4)
+    if (avail < 4)
         return xf_fail(XF_EFORMAT, "%s: byte %zu: file ends inside the 4-byte IDX magic", origin,
-                       size);
+                       avail);
     if (buf[0] != 0 || buf[1] != 0)
         return xf_fail(XF_EFORMAT, "%s: byte %d: magic 0x%02x 0x%02x, expected 0x00 0x00 (not an "
                                    "IDX file)",
@@ -154,15 +157,18 @@ xf_status xf_idx_parse(const uint8_t *buf, size_t size, int expected_rank, const
         return xf_fail(XF_EFORMAT, "%s: byte 2: data type 0x%02x (%s), expected 0x08 (unsigned "
                                    "byte)",
                        origin, buf[2], type_name(buf[2]));
-    if (buf[3] != expected_rank)
+    if (expected_rank == 0 && (buf[3] < 1 || buf[3] > XF_IDX_MAX_RANK))
+        return xf_fail(XF_EFORMAT, "%s: byte 3: rank %d, expected 1 to %d", origin, buf[3],
+                       XF_IDX_MAX_RANK);
+    if (expected_rank && buf[3] != expected_rank)
         return xf_fail(XF_EFORMAT, "%s: byte 3: rank %d, expected %d (%s)", origin, buf[3],
                        expected_rank, rank_meaning(expected_rank));
-    int rank = expected_rank;
+    int rank = buf[3];
     size_t header = 4 + 4 * (size_t)rank;
-    if (size < header)
+    if (avail < header)
         return xf_fail(XF_EFORMAT, "%s: byte %zu: file ends inside the header (rank %d needs %zu "
                                    "header bytes)",
-                       origin, size, rank, header);
+                       origin, avail, rank, header);
     for (int i = 0; i < rank; i++) {
         const uint8_t *p = buf + 4 + 4 * i;
         uint32_t d = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
@@ -176,10 +182,10 @@ xf_status xf_idx_parse(const uint8_t *buf, size_t size, int expected_rank, const
     char dims[96];
     format_dims(out->dims, rank, dims, sizeof dims);
     /* Multiply with an early exit so huge dims cannot overflow size_t. */
-    size_t avail = size - header, need = 1;
+    size_t have = size - header, need = 1;
     bool too_short = false;
     for (int i = 0; i < rank && !too_short; i++) {
-        if (need > avail / out->dims[i])
+        if (need > have / out->dims[i])
             too_short = true;
         else
             need *= out->dims[i];
@@ -189,16 +195,22 @@ xf_status xf_idx_parse(const uint8_t *buf, size_t size, int expected_rank, const
         for (int i = 0; i < rank; i++) want *= out->dims[i];
         return xf_fail(XF_EFORMAT, "%s: byte %zu: data ends after %zu bytes, dims %s need %.0f "
                                    "(truncated file)",
-                       origin, size, avail, dims, want);
+                       origin, size, have, dims, want);
     }
-    if (need < avail)
+    if (need < have)
         return xf_fail(XF_EFORMAT, "%s: byte %zu: %zu trailing bytes after the data (dims %s = "
                                    "%zu bytes)",
-                       origin, header + need, avail - need, dims, need);
+                       origin, header + need, have - need, dims, need);
     out->rank = rank;
-    out->data = buf + header;
     out->data_size = need;
     return XF_OK;
+}
+
+xf_status xf_idx_parse(const uint8_t *buf, size_t size, int expected_rank, const char *origin,
+                       xf_idx *out) {
+    xf_status st = check_header(buf, size, size, expected_rank, origin, out);
+    if (st == XF_OK) out->data = buf + 4 + 4 * (size_t)out->rank;
+    return st;
 }
 
 xf_status xf_idx_read_file(const char *path, uint8_t **out, size_t *out_size) {
@@ -216,6 +228,25 @@ xf_status xf_idx_read_file(const char *path, uint8_t **out, size_t *out_size) {
     st = xf_idx_decode(raw, raw_size, path, out, out_size);
     free(raw);
     return st;
+}
+
+/* xf_idx_read_file for a file that must be IDX: an uncompressed stream's
+ * header is checked against the file's size before the file is read, so a
+ * wrong file fails unread. A gzip stream can only be checked once inflated
+ * (which stops at XF_IDX_MAX_BYTES). */
+static xf_status read_idx(const char *path, uint8_t **out, size_t *out_size) {
+    *out = NULL;
+    *out_size = 0;
+    uint8_t head[4 + 4 * XF_IDX_MAX_RANK];
+    size_t got, file_size;
+    xf_status st = xf_read_head(path, head, sizeof head, &got, &file_size);
+    if (st != XF_OK) return st;
+    if (!is_gzip(head, got)) {
+        xf_idx idx;
+        st = check_header(head, got, got < sizeof head ? got : file_size, 0, path, &idx);
+        if (st != XF_OK) return st;
+    }
+    return xf_idx_read_file(path, out, out_size);
 }
 
 xf_status xf_idx_to_dataset(const xf_idx *images, const char *images_origin,
@@ -254,9 +285,9 @@ xf_status xf_idx_load_pair(const char *images_path, const char *labels_path, con
     uint8_t *ibuf = NULL, *lbuf = NULL;
     size_t isize, lsize;
     xf_idx images, labels;
-    xf_status st = xf_idx_read_file(labels_path, &lbuf, &lsize);
+    xf_status st = read_idx(labels_path, &lbuf, &lsize);
     if (st == XF_OK) st = xf_idx_parse(lbuf, lsize, 1, labels_path, &labels);
-    if (st == XF_OK) st = xf_idx_read_file(images_path, &ibuf, &isize);
+    if (st == XF_OK) st = read_idx(images_path, &ibuf, &isize);
     /* Colour images (written by xfer's cache) carry a fourth dim, channels. */
     int rank = st == XF_OK && isize > 3 && ibuf[3] == 4 ? 4 : 3;
     if (st == XF_OK) st = xf_idx_parse(ibuf, isize, rank, images_path, &images);
@@ -271,7 +302,7 @@ xf_status xf_idx_count(const char *path, int expected_rank, int *count) {
     *count = 0;
     uint8_t *buf;
     size_t size;
-    xf_status st = xf_idx_read_file(path, &buf, &size);
+    xf_status st = read_idx(path, &buf, &size);
     if (st != XF_OK) return st;
     xf_idx idx;
     st = xf_idx_parse(buf, size, expected_rank, path, &idx);

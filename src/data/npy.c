@@ -54,38 +54,49 @@ static xf_status check_pair(const xf_npy *im, const char *images_origin, const x
     return XF_OK;
 }
 
+/* The dataset of two parsed arrays; frees both. */
+static xf_status build(xf_npy *im, const char *images_origin, xf_npy *lb,
+                       const char *labels_origin, const char *name, xf_dataset *out) {
+    int classes = 0;
+    xf_status st = check_pair(im, images_origin, lb, labels_origin, &classes);
+    if (st == XF_OK)
+        st = xf_dataset_alloc(out, name, (int)im->shape[0], (int)im->shape[1],
+                              (int)im->shape[2], im->ndim == 4 ? (int)im->shape[3] : 1, classes);
+    if (st == XF_OK) {
+        memcpy(out->images, im->data, im->count);
+        for (int i = 0; i < out->n; i++) out->labels[i] = (int32_t)xf_npy_int(lb, (size_t)i);
+    }
+    xf_npy_free(im);
+    xf_npy_free(lb);
+    return st;
+}
+
 xf_status xf_npy_parse_pair(const uint8_t *images, size_t images_size, const char *images_origin,
                             const uint8_t *labels, size_t labels_size, const char *labels_origin,
                             const char *name, xf_dataset *out) {
     memset(out, 0, sizeof *out);
     xf_npy im, lb;
-    memset(&lb, 0, sizeof lb);
-    int classes = 0;
     xf_status st = xf_npy_parse(images, images_size, images_origin, &im);
-    if (st == XF_OK) st = xf_npy_parse(labels, labels_size, labels_origin, &lb);
-    if (st == XF_OK) st = check_pair(&im, images_origin, &lb, labels_origin, &classes);
-    if (st == XF_OK)
-        st = xf_dataset_alloc(out, name, (int)im.shape[0], (int)im.shape[1], (int)im.shape[2],
-                              im.ndim == 4 ? (int)im.shape[3] : 1, classes);
-    if (st == XF_OK) {
-        memcpy(out->images, im.data, im.count);
-        for (int i = 0; i < out->n; i++) out->labels[i] = (int32_t)xf_npy_int(&lb, (size_t)i);
+    if (st != XF_OK) return st;
+    if ((st = xf_npy_parse(labels, labels_size, labels_origin, &lb)) != XF_OK) {
+        xf_npy_free(&im);
+        return st;
     }
-    xf_npy_free(&im);
-    xf_npy_free(&lb);
-    return st;
+    return build(&im, images_origin, &lb, labels_origin, name, out);
 }
 
+/* xf_npy_read checks each header against its file's size before reading. */
 static xf_status read_pair(const char *ipath, const char *lpath, const char *name,
                            xf_dataset *out) {
-    unsigned char *ib = NULL, *lbuf = NULL;
-    size_t isz, lsz;
-    xf_status st = xf_read_file(ipath, &ib, &isz);
-    if (st == XF_OK) st = xf_read_file(lpath, &lbuf, &lsz);
-    if (st == XF_OK) st = xf_npy_parse_pair(ib, isz, ipath, lbuf, lsz, lpath, name, out);
-    free(ib);
-    free(lbuf);
-    return st;
+    memset(out, 0, sizeof *out);
+    xf_npy im, lb;
+    xf_status st = xf_npy_read(ipath, &im);
+    if (st != XF_OK) return st;
+    if ((st = xf_npy_read(lpath, &lb)) != XF_OK) {
+        xf_npy_free(&im);
+        return st;
+    }
+    return build(&im, ipath, &lb, lpath, name, out);
 }
 
 xf_status xf_npy_load(const char *paths, const char *name, xf_dataset *train, xf_dataset *test) {

@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -249,7 +250,8 @@ xf_status xf_digits_parse(const char *text, size_t size, const char *origin, xf_
         for (int k = 0; k < 65; k++) {
             double v;
             const char *at = sc.s;
-            if (!scan_number(&sc, &v) || v != (int)v) {
+            /* floor, not a cast: (int)1e11 is undefined behaviour. */
+            if (!scan_number(&sc, &v) || v != floor(v)) {
                 sc.s = at;
                 st = scan_fail(&sc, "expected an integer");
                 break;

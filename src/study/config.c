@@ -640,9 +640,43 @@ static void apply_defaults(xf_study_config *cfg) {
     if (!(cfg->lambda > 0)) cfg->lambda = probe.lambda;
 }
 
+/* A study nests five levels (models, a model, blocks, stages); libyaml has
+ * no depth limit and takes minutes over a document nested 100 000 deep
+ * before it reports anything, so the events are counted first and the
+ * document is refused at this depth. */
+enum { YAML_MAX_DEPTH = 64 };
+
+/* Fails at the first collection nested deeper than YAML_MAX_DEPTH; a syntax
+ * error is left to yaml_parser_load, which reports it with its position. */
+static xf_status check_depth(const char *text, size_t len, const char *origin) {
+    yaml_parser_t parser;
+    if (!yaml_parser_initialize(&parser)) return xf_fail(XF_ENOMEM, "%s: YAML parser", origin);
+    yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+    xf_status st = XF_OK;
+    int depth = 0;
+    for (bool done = false; !done && !st;) {
+        yaml_event_t ev;
+        if (!yaml_parser_parse(&parser, &ev)) break;
+        if (ev.type == YAML_SEQUENCE_START_EVENT || ev.type == YAML_MAPPING_START_EVENT) {
+            if (++depth > YAML_MAX_DEPTH)
+                st = xf_fail(XF_EINVAL, "%s:%zu:%zu: YAML nested more than %d levels deep",
+                             origin, ev.start_mark.line + 1, ev.start_mark.column + 1,
+                             YAML_MAX_DEPTH);
+        } else if (ev.type == YAML_SEQUENCE_END_EVENT || ev.type == YAML_MAPPING_END_EVENT) {
+            depth--;
+        }
+        done = ev.type == YAML_STREAM_END_EVENT;
+        yaml_event_delete(&ev);
+    }
+    yaml_parser_delete(&parser);
+    return st;
+}
+
 xf_status xf_study_config_parse(const char *text, size_t len, const char *origin,
                                 xf_study_config *cfg) {
     memset(cfg, 0, sizeof *cfg);
+    xf_status depth_st = check_depth(text, len, origin);
+    if (depth_st) return depth_st;
     yaml_parser_t parser;
     yaml_document_t doc;
     if (!yaml_parser_initialize(&parser)) return xf_fail(XF_ENOMEM, "%s: YAML parser", origin);
@@ -678,10 +712,14 @@ xf_status xf_study_config_parse(const char *text, size_t len, const char *origin
     return st;
 }
 
+/* A study file is a few kilobytes; the cap stops a wrong path (a dataset, a
+ * disk image) before it is read. */
+enum { STUDY_FILE_MAX = 16 << 20 };
+
 xf_status xf_study_config_load(const char *path, xf_study_config *cfg) {
     unsigned char *data = NULL;
     size_t size = 0;
-    xf_status st = xf_read_file(path, &data, &size);
+    xf_status st = xf_read_file_max(path, STUDY_FILE_MAX, &data, &size);
     if (st) return st;
     st = xf_study_config_parse((const char *)data, size, path, cfg);
     free(data);

@@ -8,6 +8,7 @@
 
 #include "core/mem.h"
 #include "study/store_fault.h"
+#include "study/store_open.h"
 
 struct xf_store {
     sqlite3 *db;
@@ -35,7 +36,7 @@ static xf_status db_fail(xf_store *s, const char *what) {
     return xf_fail(code, "%s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
 }
 
-xf_status xf_store_open(const char *path, xf_store **out) {
+static xf_status open_store(const char *path, bool read_only, xf_store **out) {
     *out = NULL;
     xf_store *s = xf_calloc(1, sizeof *s);
     if (!s) return XF_ENOMEM;
@@ -44,27 +45,24 @@ xf_status xf_store_open(const char *path, xf_store **out) {
         free(s);
         return XF_ENOMEM;
     }
-    xf_status st = XF_OK;
-    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
-        SQLITE_OK) {
-        st = s->db ? db_fail(s, "cannot open the results store")
-                   : xf_fail(XF_EDB, "%s: cannot open the results store", path);
-    } else if (sqlite3_busy_timeout(s->db, 30000) != SQLITE_OK ||
-               /* WAL lets a report read while a study writes; NORMAL sync is
-                * still crash-safe in WAL mode (a crash loses only the last
-                * commits, never corrupts). */
-               sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", NULL,
-                            NULL, NULL) != SQLITE_OK) {
-        st = db_fail(s, "cannot set WAL mode");
-    } else if (sqlite3_exec(s->db, schema, NULL, NULL, NULL) != SQLITE_OK) {
+    bool writable;
+    xf_status st = xf_store_db_open(path, read_only, &s->db, &writable);
+    /* A store a reader may write gets the tables it lacks, as it always
+     * did: an empty file left by an interrupted first run reads as empty. */
+    if (!st && writable && sqlite3_exec(s->db, schema, NULL, NULL, NULL) != SQLITE_OK)
         st = db_fail(s, "cannot create the schema");
-    }
     if (st) {
         xf_store_close(s);
         return st;
     }
     *out = s;
     return XF_OK;
+}
+
+xf_status xf_store_open(const char *path, xf_store **out) { return open_store(path, false, out); }
+
+xf_status xf_store_open_read(const char *path, xf_store **out) {
+    return open_store(path, true, out);
 }
 
 void xf_store_close(xf_store *store) {

@@ -25,8 +25,13 @@
 
 typedef struct xf_store xf_store;
 
-/* Opens (creating the file and schema if needed) the store at path. */
+/* Opens (creating the file and schema if needed) the store at path, to
+ * write it; where it cannot be written, the message says so. */
 xf_status xf_store_open(const char *path, xf_store **out);
+/* Opens an existing store to read it (status, export, plan, fit, report):
+ * also from read-only media or without write permission, where it is
+ * opened read-only (see study/store_open.h). */
+xf_status xf_store_open_read(const char *path, xf_store **out);
 void xf_store_close(xf_store *store);
 
 /* One finished model's accuracies for one (DS task, shots) pair, at the

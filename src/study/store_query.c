@@ -5,6 +5,7 @@
 
 #include "core/mem.h"
 #include "study/store.h"
+#include "study/store_open.h"
 
 static void copy_text(char *dst, size_t size, const unsigned char *text) {
     snprintf(dst, size, "%s", text ? (const char *)text : "");
@@ -103,11 +104,8 @@ static xf_status read_probes(sqlite3 *db, const char *path, xf_study_table *t) {
 xf_status xf_store_read_table(const char *path, xf_study_table *t) {
     memset(t, 0, sizeof *t);
     sqlite3 *db = NULL;
-    xf_status st = XF_OK;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
-        st = db_fail(db, path, "cannot open the results store");
-    else if (sqlite3_busy_timeout(db, 30000) != SQLITE_OK)
-        st = db_fail(db, path, "cannot set a busy timeout");
+    bool writable;
+    xf_status st = xf_store_db_open(path, true, &db, &writable);
     if (st == XF_OK) st = read_trials(db, path, t);
     if (st == XF_OK) st = read_probes(db, path, t);
     sqlite3_close(db);
