@@ -347,3 +347,55 @@ Test(analysis, satfit_agrees_with_scipy_on_fixtures) {
     fclose(f);
     cr_assert_eq(cases, 4);
 }
+
+Test(analysis, csv_points_in_percent) {
+    char *path = write_tmp_csv("us,ds\n50,40\n60,45.5\n0.5,1\n");
+    xf_point_set *sets;
+    int n;
+    cr_assert_eq(xf_csv_point_sets_scaled(path, "us", "ds", NULL, 100, &sets, &n), XF_OK, "%s",
+                 xf_error_message());
+    cr_assert_eq(sets[0].n_points, 3);
+    cr_assert_float_eq(sets[0].points[1].ds_acc, 0.455, 1e-15);
+    cr_assert_float_eq(sets[0].points[2].us_acc, 0.005, 1e-15);
+    xf_csv_point_sets_free(sets, n);
+    /* without --percent the same file is refused, with the hint */
+    cr_assert_eq(xf_csv_point_sets(path, "us", "ds", NULL, &sets, &n), XF_EFORMAT);
+    cr_assert(strstr(xf_error_message(), "50 is not an accuracy in [0, 1] (percentages? use "
+                                         "--percent)"),
+              "%s", xf_error_message());
+    remove_tmp_csv(path);
+    /* a file of fractions given as percentages */
+    path = write_tmp_csv("us,ds\n0.5,0.4\n0.9,1.0\n");
+    cr_assert_eq(xf_csv_point_sets_scaled(path, "us", "ds", NULL, 100, &sets, &n), XF_EFORMAT);
+    cr_assert(strstr(xf_error_message(), "every value is below 1.5, so they hold fractions"), "%s",
+              xf_error_message());
+    cr_assert_null(sets);
+    remove_tmp_csv(path);
+    path = write_tmp_csv("us,ds\n50,101\n");
+    cr_assert_eq(xf_csv_point_sets_scaled(path, "us", "ds", NULL, 100, &sets, &n), XF_EFORMAT);
+    cr_assert(strstr(xf_error_message(), "101 is not an accuracy in [0, 100]"), "%s",
+              xf_error_message());
+    remove_tmp_csv(path);
+}
+
+/* `xfer fit FILE.csv --percent` fits the same law as the fraction file. */
+Test(analysis, fit_cli_reads_a_percent_csv) {
+    char *path = write_tmp_csv("us,ds\n50,30\n60,40\n70,47\n80,52\n90,55\n");
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "%s fit %s --us us --ds ds --percent --json > %s.out 2>&1",
+             test_xfer_bin(), path, path);
+    cr_assert_eq(test_system(cmd), 0);
+    snprintf(cmd, sizeof cmd, "%s.out", path);
+    FILE *f = fopen(cmd, "r");
+    cr_assert_not_null(f);
+    char out[8192];
+    size_t len = fread(out, 1, sizeof out - 1, f);
+    out[len] = 0;
+    fclose(f);
+    remove(cmd);
+    cr_assert(strstr(out, "\"n_points\":\t5"), "%s", out);
+    cr_assert(strstr(out, "\"status\":\t\"ok\""), "%s", out);
+    snprintf(cmd, sizeof cmd, "%s fit %s --us us --ds ds > /dev/null 2>&1", test_xfer_bin(), path);
+    cr_assert_neq(test_system(cmd), 0, "a percent file without --percent must fail");
+    remove_tmp_csv(path);
+}

@@ -30,7 +30,7 @@ static void print_help(void) {
            "  --us COL     the CSV column of US accuracies\n"
            "  --ds COL     the CSV column of DS accuracies\n"
            "  --group COL  fit each value of this column separately\n"
-           "  --percent    the CSV accuracies are in 0..100\n"
+           "  --percent    the CSV accuracies are in 0..100 (refused if all are below 1.5)\n"
            "  --json       print JSON instead of a table: for DIR every analysis of the\n"
            "               report (fits with intervals and validation, knobs, layers,\n"
            "               head wd/lr sweeps, US diversity, cost); for a CSV the fits\n"
@@ -199,13 +199,9 @@ int cmd_fit(int argc, char **argv) {
     }
     xf_point_set *sets = NULL;
     int n_sets = 0;
-    xf_status st = xf_csv_point_sets(input, us, ds, group, &sets, &n_sets);
+    xf_status st =
+        xf_csv_point_sets_scaled(input, us, ds, group, percent ? 100 : 1, &sets, &n_sets);
     if (st != XF_OK) return cli_fail(st, "fit");
-    for (int i = 0; percent && i < n_sets; i++)
-        for (int j = 0; j < sets[i].n_points; j++) {
-            sets[i].points[j].us_acc /= 100;
-            sets[i].points[j].ds_acc /= 100;
-        }
     xf_set_fit *fits;
     st = xf_set_fits_compute_opts(sets, n_sets, &opts, &fits);
     int rc = 0;
