@@ -12,13 +12,19 @@
 #include "core/status.h"
 #include "support.h"
 
-/* Runs the hull and checks the kept indices, in order. */
-static void expect_hull(const double *x, const double *y, int n, const int *want, int n_want) {
+/* Runs the hull (whole, or rising part) and checks the kept indices, in order. */
+static void expect_hull_mode(const double *x, const double *y, int n, int mode, const int *want,
+                             int n_want) {
     int hull[64], n_hull = -1;
-    cr_assert_eq(xf_hull_upper(x, y, n, hull, &n_hull), XF_OK, "%s", xf_error_message());
+    cr_assert_eq(xf_hull_upper_mode(x, y, n, mode, hull, &n_hull), XF_OK, "%s",
+                 xf_error_message());
     cr_assert_eq(n_hull, n_want, "kept %d points, want %d", n_hull, n_want);
     for (int i = 0; i < n_want; i++)
         cr_assert_eq(hull[i], want[i], "hull[%d] = %d, want %d", i, hull[i], want[i]);
+}
+
+static void expect_hull(const double *x, const double *y, int n, const int *want, int n_want) {
+    expect_hull_mode(x, y, n, XF_HULL_WHOLE, want, n_want);
 }
 
 Test(analysis, hull_single_point_and_empty) {
@@ -31,7 +37,8 @@ Test(analysis, hull_two_points) {
     double x[] = {0.8, 0.3}, y[] = {0.6, 0.5};
     expect_hull(x, y, 2, (int[]){1, 0}, 2); /* rising: both, in increasing x */
     double yd[] = {0.4, 0.5};
-    expect_hull(x, yd, 2, (int[]){1}, 1); /* falling: the right one is dominated */
+    expect_hull(x, yd, 2, (int[]){1, 0}, 2); /* falling: the whole hull keeps both */
+    expect_hull_mode(x, yd, 2, XF_HULL_RISING, (int[]){1}, 1); /* the right one declines */
 }
 
 Test(analysis, hull_collinear_interior_points_dropped) {
@@ -62,11 +69,24 @@ Test(analysis, hull_points_below_excluded) {
     expect_hull(xc, yc, 3, (int[]){0, 1, 2}, 3);
 }
 
-Test(analysis, hull_drops_falling_tail_keeps_flat_top) {
+Test(analysis, hull_keeps_falling_tail_rising_mode_drops_it) {
     double x[] = {0.1, 0.5, 0.9, 0.95}, y[] = {0.2, 0.6, 0.5, 0.3};
-    expect_hull(x, y, 4, (int[]){0, 1}, 2);
+    expect_hull(x, y, 4, (int[]){0, 1, 2, 3}, 4);
+    expect_hull_mode(x, y, 4, XF_HULL_RISING, (int[]){0, 1}, 2);
     double yf[] = {0.2, 0.6, 0.6, 0.3};
-    expect_hull(x, yf, 4, (int[]){0, 1, 2}, 3);
+    expect_hull_mode(x, yf, 4, XF_HULL_RISING, (int[]){0, 1, 2}, 3);
+    xf_hull_decline d;
+    xf_hull_decline_of(x, y, 4, &d);
+    cr_assert_eq(d.peak_x, 0.5);
+    cr_assert_eq(d.peak_y, 0.6);
+    cr_assert_float_eq(d.drop, 0.3, 1e-15);
+    cr_assert_eq(d.n_after, 2);
+    xf_hull_decline_of(x, yf, 4, &d);
+    cr_assert_float_eq(d.drop, 0.3, 1e-15);
+    double yr[] = {0.2, 0.6, 0.7, 0.75};
+    xf_hull_decline_of(x, yr, 4, &d);
+    cr_assert_eq(d.drop, 0);
+    cr_assert_eq(d.n_after, 0);
 }
 
 Test(analysis, hull_rejects_nan) {

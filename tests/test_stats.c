@@ -9,6 +9,7 @@
 
 #include "analysis/frontier.h"
 #include "analysis/setfit.h"
+#include "analysis/sfrontier.h"
 #include "analysis/stats.h"
 #include "analysis/study.h"
 #include "core/rng.h"
@@ -179,4 +180,54 @@ Test(stats, knobs_regression_with_and_without_a_planted_effect) {
     for (int i = 0; i < N; i++) fam[i] = 0;
     cr_assert_eq(xf_knobs_regress(res, par, ex, ep, fam, N, &row), XF_OK);
     cr_assert(!row.knob[XF_KNOB_FAMILY].testable);
+}
+
+/* Both variants are scored on the same held-out points (the upper hull of
+ * the models above the threshold), and fewer than 3 give no number. */
+Test(stats, validation_scores_both_fits_on_the_same_held_out_hull) {
+    enum { N = 40 };
+    xf_rng rng;
+    xf_rng_seed(&rng, 12);
+    double us[N], ds[N];
+    synth(&rng, N, 0.03, us, ds);
+    xf_validation h, a;
+    cr_assert_eq(xf_frontier_validate(us, ds, N, 1, 0.7, &h), XF_OK);
+    cr_assert_eq(xf_frontier_validate(us, ds, N, 0, 0.7, &a), XF_OK);
+    cr_assert_eq(h.n_test, a.n_test);
+    cr_assert_geq(h.n_test, 3);
+    cr_assert_lt(h.n_test, 12, "the held-out hull, not all %d held-out models", 12);
+    cr_assert(isfinite(h.predict_rms) && isfinite(a.predict_rms));
+    cr_assert_eq(xf_frontier_validate(us, ds, N, 1, 0.98, &h), XF_OK);
+    cr_assert_lt(h.n_test, 3);
+    cr_assert(isnan(h.predict_rms));
+}
+
+/* The stochastic frontier recovers a planted frontier from models that
+ * fall short of it, where the all-points least-squares fit cannot. */
+Test(stats, stochastic_frontier_recovers_the_planted_frontier) {
+    enum { N = 60 };
+    xf_rng rng;
+    xf_rng_seed(&rng, 31);
+    double us[N], ds[N], se[N];
+    for (int i = 0; i < N; i++) {
+        double e = 0.05 + 0.6 * xf_rng_uniform(&rng);
+        double d = K * pow(e, ALPHA) + EIR + 0.05 * fabs(xf_rng_normal(&rng)) -
+                   0.01 * xf_rng_normal(&rng);
+        us[i] = 1 - e;
+        ds[i] = 1 - d;
+        se[i] = 0.01;
+    }
+    xf_sfrontier f;
+    cr_assert_eq(xf_sfrontier_fit(us, ds, se, N, 1, &f), XF_OK);
+    cr_assert_eq(f.status, XF_SATFIT_OK);
+    cr_assert(f.ci[XF_SF_EIR][0] <= EIR && EIR <= f.ci[XF_SF_EIR][1], "[%g, %g]",
+              f.ci[XF_SF_EIR][0], f.ci[XF_SF_EIR][1]);
+    cr_assert(f.ci[XF_SF_EIR][0] <= f.e_ir && f.e_ir <= f.ci[XF_SF_EIR][1]);
+    cr_assert_float_eq(f.sigma_u, 0.05, 0.02);
+    cr_assert(isnan(f.sigma_v));
+    xf_satfit ls;
+    cr_assert_eq(xf_satfit_accuracies(us, ds, N, &ls), XF_OK);
+    cr_assert_gt(ls.e_ir - EIR, 0.02, "least squares sits inside the cloud: %g", ls.e_ir);
+    cr_assert_eq(xf_sfrontier_fit(us, ds, se, 7, 1, &f), XF_OK);
+    cr_assert_eq(f.status, XF_SATFIT_UNDERDETERMINED);
 }

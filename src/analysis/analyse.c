@@ -5,6 +5,7 @@
 #include "analysis/study.h"
 #include "analysis/studydir.h"
 #include "core/mem.h"
+#include "data/registry.h"
 
 xf_status xf_study_analyse(const char *dir, const xf_fit_options *opts, xf_study_results *r) {
     memset(r, 0, sizeof *r);
@@ -13,6 +14,14 @@ xf_status xf_study_analyse(const char *dir, const xf_fit_options *opts, xf_study
     if (st != XF_OK) return st;
     st = xf_store_points(store, &r->sets, &r->n_sets);
     xf_store_close(store);
+    /* the DS test-set size, for the binomial part of each DS accuracy's
+     * standard error: known for named tasks whose files are here */
+    for (int i = 0; st == XF_OK && i < r->n_sets; i++) {
+        const xf_task_info *task = xf_task_find(r->sets[i].ds_task);
+        int n_train, n_test;
+        if (task && xf_task_prepared(task) && xf_task_sizes(task, &n_train, &n_test) == XF_OK)
+            r->sets[i].ds_test_size = n_test;
+    }
     if (st == XF_OK) st = xf_set_fits_compute_opts(r->sets, r->n_sets, opts, &r->fits);
     size_t n = strlen(dir) + 16;
     char *path = xf_malloc(n);

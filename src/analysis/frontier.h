@@ -12,10 +12,11 @@
  * quantile of US accuracy (default 0.7, the paper's "fit on the weaker
  * models") form the fitting part; the law is fitted there (to its hull, or
  * to all its points) and its RMS error in DS accuracy is the fitting error.
- * The prediction error is the RMS error of that fit on the held-out part:
- * for the hull variant on the held-out vertices of the whole set's hull
- * (the frontier the fit should extrapolate), for the all-points variant on
- * every held-out point. */
+ * The prediction error is the RMS error of that fit on the upper hull of
+ * the held-out models (the frontier beyond the fitted range), the same
+ * points for the hull and the all-points variant so that the two errors
+ * compare; with fewer than XF_VALIDATION_MIN_TEST such points there is no
+ * prediction error (NaN) and the report says so. */
 #ifndef XF_FRONTIER_H
 #define XF_FRONTIER_H
 
@@ -24,11 +25,11 @@
 #include "analysis/satfit.h"
 #include "core/status.h"
 
-#define XF_BOOTSTRAP_DEFAULT 200
+#define XF_VALIDATION_MIN_TEST 3
 #define XF_HOLDOUT_QUANTILE_DEFAULT 0.7
 
-/* Fits the law to acc_us/acc_ds (n accuracies), to their upper hull when
- * use_hull is set. */
+/* Fits the law to acc_us/acc_ds (n accuracies): use_hull is XF_HULL_NONE
+ * (all points), XF_HULL_WHOLE or XF_HULL_RISING (analysis/hull.h). */
 xf_status xf_frontier_fit(const double *acc_us, const double *acc_ds, int n, int use_hull,
                           xf_satfit *fit);
 
@@ -45,9 +46,9 @@ xf_status xf_frontier_bootstrap(const double *acc_us, const double *acc_ds, int 
 
 typedef struct {
     double threshold;    /* US accuracy at the quantile: fit on us_acc <= threshold */
-    int n_fit, n_test;   /* points fitted (hull vertices for the hull variant), tested */
+    int n_fit, n_test;   /* points fitted (hull vertices for the hull variant), held-out hull */
     double fit_rms;      /* RMS DS-accuracy error on the fitted points */
-    double predict_rms;  /* RMS DS-accuracy error on the held-out points (NaN if none) */
+    double predict_rms;  /* on the held-out hull (NaN with fewer than XF_VALIDATION_MIN_TEST) */
     xf_satfit fit;       /* the fit on the low part */
 } xf_validation;
 

@@ -12,6 +12,7 @@
 #include "analysis/studydir.h"
 #include "cli/commands.h"
 #include "report/json.h"
+#include "report/report.h"
 #include "study/store.h"
 
 static const char usage[] =
@@ -20,7 +21,7 @@ static const char usage[] =
 
 static void print_help(void) {
     printf("usage: %s\n\n"
-           "Fits e_DS = k * e_US^alpha + e_IR (e = 1 - accuracy) to the upper hull of the\n"
+           "Fits e_DS = k * e_US^alpha + e_IR (e = 1 - accuracy) to the whole upper hull of the\n"
            "(US accuracy, DS accuracy) points and prints k, alpha, e_IR, the saturation\n"
            "accuracy 1 - e_IR and the RMS error of the fit.\n\n"
            "  DIR          a study directory holding study.db (made by 'xfer study'); one fit per\n"
@@ -34,12 +35,16 @@ static void print_help(void) {
            "  --json       print JSON instead of a table: for DIR every analysis of the\n"
            "               report (fits with intervals and validation, knobs, layers,\n"
            "               head wd/lr sweeps, US diversity, cost); for a CSV the fits\n"
-           "  --bootstrap N  resamples for the 95%% intervals (default 200; 0: none)\n"
+           "  --bootstrap N  also bootstrap the least-squares fits (JSON, report; default 0)\n"
            "  --seed S     bootstrap seed (default 1)\n"
            "  --quantile Q validation: fit on US accuracy up to this quantile (0.7)\n\n"
-           "A fit needs 3 hull points with distinct US accuracy; with fewer the row says\n"
+           "The 95%% intervals are those of the stochastic frontier (docs/analysis.md): the\n"
+           "best DS accuracy reachable at each US accuracy, fitted by maximum likelihood to\n"
+           "models that fall short of it plus probe noise; it needs %d models with 4\n"
+           "distinct US accuracies, otherwise no interval is printed ('-'). A hull fit\n"
+           "needs 3 hull points with distinct US accuracy; with fewer the row says\n"
            "'underdetermined'. 'flat' means DS accuracy does not rise with US accuracy.\n",
-           usage);
+           usage, XF_SFRONTIER_MIN_POINTS);
 }
 
 static int print_json(cJSON *root) {
@@ -96,19 +101,25 @@ static void print_table(const xf_set_fit *fits, int n, int csv_mode) {
     }
     printf("\n");
     print_us(uw, "us_task");
-    printf("%-20s %5s  %-23s %-23s %-23s %s\n", csv_mode ? "group" : "ds_task",
-           csv_mode ? "" : "shots", "k 95%", "alpha 95%", "e_IR 95%", "validation rms fit/predict");
+    printf("%-20s %5s  %-8s %-23s %-23s %-23s %s\n", csv_mode ? "group" : "ds_task",
+           csv_mode ? "" : "shots", "frontier", "k 95%", "alpha 95%", "e_IR 95%",
+           "validation rms fit/predict (held-out hull points)");
     for (int i = 0; i < n; i++) {
         const xf_set_fit *s = &fits[i];
-        char shots[16] = "", c[3][48];
+        char shots[16] = "", c[4][48];
         if (!csv_mode) snprintf(shots, sizeof shots, "%d", s->shots);
-        snprintf(c[0], 48, "[%.4g, %.4g]", s->ci.k[0], s->ci.k[1]);
-        snprintf(c[1], 48, "[%.4g, %.4g]", s->ci.alpha[0], s->ci.alpha[1]);
-        snprintf(c[2], 48, "[%.4f, %.4f]", s->ci.e_ir[0], s->ci.e_ir[1]);
+        xf_interval_text(c[0], 48, "%.4g", s->frontier.ci[XF_SF_K]);
+        xf_interval_text(c[1], 48, "%.4g", s->frontier.ci[XF_SF_ALPHA]);
+        xf_interval_text(c[2], 48, "%.4f", s->frontier.ci[XF_SF_EIR]);
         print_us(uw, s->us_task);
-        printf("%-20s %5s  %-23s %-23s %-23s hull %.3g/%.3g, all %.3g/%.3g\n", s->ds_task, shots,
-               c[0], c[1], c[2], s->val.fit_rms, s->val.predict_rms, s->val_all.fit_rms,
-               s->val_all.predict_rms);
+        printf("%-20s %5s  %-8s %-23s %-23s %-23s ", s->ds_task, shots,
+               cell(c[3], 48, "%.4f", s->frontier.e_ir), c[0], c[1], c[2]);
+        if (s->val.n_test < XF_VALIDATION_MIN_TEST)
+            printf("fewer than %d held-out hull points (%d)\n", XF_VALIDATION_MIN_TEST,
+                   s->val.n_test);
+        else
+            printf("hull %.3g/%.3g, all %.3g/%.3g (%d)\n", s->val.fit_rms, s->val.predict_rms,
+                   s->val_all.fit_rms, s->val_all.predict_rms, s->val.n_test);
     }
 }
 
@@ -208,7 +219,7 @@ int cmd_fit(int argc, char **argv) {
     if (st != XF_OK)
         rc = cli_fail(st, input);
     else if (json)
-        rc = print_json(xf_fits_json(fits, n_sets, 1));
+        rc = print_json(xf_fits_json(fits, sets, n_sets, 1));
     else
         print_table(fits, n_sets, 1);
     if (st == XF_OK) xf_set_fits_free(fits, n_sets);

@@ -36,7 +36,45 @@ static cJSON *fit_json(const xf_satfit *f, const xf_satfit_ci *ci, const xf_vali
     return o;
 }
 
-cJSON *xf_fits_json(const xf_set_fit *fits, int n, int csv_mode) {
+static cJSON *frontier_json(const xf_set_fit *s) {
+    const xf_sfrontier *f = &s->frontier;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "status", xf_satfit_status_name(f->status));
+    cJSON_AddNumberToObject(o, "n", f->n);
+    cJSON_AddItemToObject(o, "k", num(f->k));
+    cJSON_AddItemToObject(o, "alpha", num(f->alpha));
+    cJSON_AddItemToObject(o, "e_ir", num(f->e_ir));
+    cJSON_AddItemToObject(o, "saturation", num(1 - f->e_ir));
+    cJSON_AddItemToObject(o, "sigma_u", num(f->sigma_u));
+    cJSON_AddItemToObject(o, "sigma_v", num(f->sigma_v));
+    cJSON_AddBoolToObject(o, "probe_se_known", s->frontier_se_known);
+    cJSON_AddItemToObject(o, "loglik", num(f->loglik));
+    cJSON *c = cJSON_AddObjectToObject(o, "ci95");
+    cJSON_AddItemToObject(c, "k", pair(f->ci[XF_SF_K]));
+    cJSON_AddItemToObject(c, "alpha", pair(f->ci[XF_SF_ALPHA]));
+    cJSON_AddItemToObject(c, "e_ir", pair(f->ci[XF_SF_EIR]));
+    cJSON_AddStringToObject(c, "method", "profile likelihood");
+    return o;
+}
+
+static cJSON *points_json(const xf_point_set *set) {
+    cJSON *a = cJSON_CreateArray();
+    for (int i = 0; i < set->n_points; i++) {
+        const xf_point *p = &set->points[i];
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddItemToArray(a, e);
+        cJSON_AddStringToObject(e, "trial", p->trial_id);
+        cJSON_AddItemToObject(e, "us_acc", num(p->us_acc));
+        cJSON_AddItemToObject(e, "ds_acc", num(p->ds_acc));
+        cJSON_AddNumberToObject(e, "draws", p->draws);
+        cJSON_AddItemToObject(e, "ds_draw_sd", num(p->ds_draw_sd));
+        cJSON_AddItemToObject(
+            e, "ds_se", num(xf_ds_se(p->ds_acc, set->ds_test_size, p->draws, p->ds_draw_sd)));
+    }
+    return a;
+}
+
+cJSON *xf_fits_json(const xf_set_fit *fits, const xf_point_set *sets, int n, int csv_mode) {
     cJSON *arr = cJSON_CreateArray();
     for (int i = 0; i < n && arr; i++) {
         const xf_set_fit *s = &fits[i];
@@ -57,6 +95,16 @@ cJSON *xf_fits_json(const xf_set_fit *fits, int n, int csv_mode) {
         cJSON_AddItemToObject(o, "sse", num(s->fit.sse));
         cJSON_AddItemToObject(o, "hull", fit_json(&s->fit, &s->ci, &s->val));
         cJSON_AddItemToObject(o, "all", fit_json(&s->fit_all, &s->ci_all, &s->val_all));
+        cJSON_AddItemToObject(o, "frontier", frontier_json(s));
+        cJSON *d = cJSON_AddObjectToObject(o, "decline");
+        cJSON_AddItemToObject(d, "peak_us_acc", num(s->decline.peak_x));
+        cJSON_AddItemToObject(d, "peak_ds_acc", num(s->decline.peak_y));
+        cJSON_AddItemToObject(d, "ds_drop_after_peak", num(s->decline.drop));
+        cJSON_AddNumberToObject(d, "hull_points_after_peak", s->decline.n_after);
+        if (sets) {
+            cJSON_AddNumberToObject(o, "ds_test_size", sets[i].ds_test_size);
+            cJSON_AddItemToObject(o, "points", points_json(&sets[i]));
+        }
     }
     return arr;
 }
@@ -81,7 +129,7 @@ static cJSON *sweep_json(const xf_sweep_point *p, int n, int groups) {
 
 cJSON *xf_results_json(const xf_study_results *r) {
     cJSON *root = cJSON_CreateObject();
-    cJSON_AddItemToObject(root, "fits", xf_fits_json(r->fits, r->n_sets, 0));
+    cJSON_AddItemToObject(root, "fits", xf_fits_json(r->fits, r->sets, r->n_sets, 0));
     cJSON *knobs = cJSON_AddArrayToObject(root, "knobs");
     for (int i = 0; i < r->n_sets; i++) {
         const xf_knob_row *k = &r->knobs[i];

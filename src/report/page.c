@@ -175,9 +175,10 @@ static xf_status params_vs_shots(out_ctx *o, const xf_study_results *r) {
             for (; j < end && same_set_group(&r->sets[j], &r->sets[g]); j++, m++) {
                 const xf_set_fit *f = &r->fits[j];
                 x[m] = f->shots;
-                y[0][m] = f->fit.k, y[1][m] = f->fit.alpha, y[2][m] = f->fit.e_ir;
-                lo[0][m] = f->ci.k[0], lo[1][m] = f->ci.alpha[0], lo[2][m] = f->ci.e_ir[0];
-                hi[0][m] = f->ci.k[1], hi[1][m] = f->ci.alpha[1], hi[2][m] = f->ci.e_ir[1];
+                /* the stochastic frontier and its profile intervals */
+                const xf_sfrontier *sf = &f->frontier;
+                y[0][m] = sf->k, y[1][m] = sf->alpha, y[2][m] = sf->e_ir;
+                for (int p = 0; p < 3; p++) lo[p][m] = sf->ci[p][0], hi[p][m] = sf->ci[p][1];
             }
             int colour = ds_colour(r, r->sets[g].ds_task);
             for (int p = 0; p < 3; p++)
@@ -327,31 +328,74 @@ static void us_tasks_note(xf_sbuf *b, const xf_study_results *r) {
                     "figure and table below is per US task.</p>\n");
 }
 
+/* The rows of the interval table and intervals.csv: the stochastic
+ * frontier (the default intervals), then the two least-squares fits (their
+ * bootstrap intervals only when asked for). */
+enum { ROW_FRONTIER, ROW_HULL, ROW_ALL, N_ROWS };
+static const char *const row_name[N_ROWS] = {"frontier", "hull", "all"};
+
+typedef struct {
+    const char *status;
+    double k, alpha, e_ir, rms;
+    const double *ci[3];
+    const xf_validation *v;
+} fit_row;
+
+static fit_row row_of(const xf_set_fit *s, int row) {
+    static const double none[2] = {NAN, NAN};
+    if (row == ROW_FRONTIER) {
+        const xf_sfrontier *f = &s->frontier;
+        return (fit_row){xf_satfit_status_name(f->status), f->k, f->alpha, f->e_ir, NAN,
+                         {f->ci[XF_SF_K], f->ci[XF_SF_ALPHA], f->ci[XF_SF_EIR]}, NULL};
+    }
+    const xf_satfit *f = row == ROW_ALL ? &s->fit_all : &s->fit;
+    const xf_satfit_ci *c = row == ROW_ALL ? &s->ci_all : &s->ci;
+    int undet = f->status == XF_SATFIT_UNDERDETERMINED;
+    return (fit_row){xf_satfit_status_name(f->status), f->k, f->alpha, f->e_ir, f->rms,
+                     {undet ? none : c->k, undet ? none : c->alpha, undet ? none : c->e_ir},
+                     row == ROW_ALL ? &s->val_all : &s->val};
+}
+
 static void intervals_table(xf_sbuf *b, const xf_study_results *r, int several_us) {
-    xf_sbuf_printf(b, "<table>\n<tr>%s<th>DS task</th><th>shots</th><th>fit to</th><th>k</th>"
+    xf_sbuf_printf(b, "<table>\n<tr>%s<th>DS task</th><th>shots</th><th>fit</th><th>k</th>"
                       "<th>k 95%%</th><th>&alpha;</th><th>&alpha; 95%%</th><th>e<sub>IR</sub></th>"
                       "<th>e<sub>IR</sub> 95%%</th><th>fit RMS (low US)</th>"
-                      "<th>prediction RMS (high US)</th></tr>\n",
+                      "<th>prediction RMS (held-out hull)</th></tr>\n",
                    several_us ? "<th>US task</th>" : "");
     for (int i = 0; i < r->n_sets; i++)
-        for (int h = 0; h < 2; h++) {
+        for (int h = 0; h < N_ROWS; h++) {
             const xf_set_fit *s = &r->fits[i];
-            const xf_satfit *f = h ? &s->fit_all : &s->fit;
-            const xf_satfit_ci *c = h ? &s->ci_all : &s->ci;
-            const xf_validation *v = h ? &s->val_all : &s->val;
+            fit_row f = row_of(s, h);
+            char c[3][64];
             xf_report_set_cells(b, several_us, s->us_task, s->ds_task, s->shots);
-            xf_sbuf_printf(b, "<td>%s</td>", h ? "all points" : "hull");
-            xf_report_cell(b, "%.4g", f->k);
-            xf_sbuf_printf(b, "<td>[%.3g, %.3g]</td>", c->k[0], c->k[1]);
-            xf_report_cell(b, "%.4g", f->alpha);
-            xf_sbuf_printf(b, "<td>[%.3g, %.3g]</td>", c->alpha[0], c->alpha[1]);
-            xf_report_cell(b, "%.4f", f->e_ir);
-            xf_sbuf_printf(b, "<td>[%.4f, %.4f]</td>", c->e_ir[0], c->e_ir[1]);
-            xf_report_cell(b, "%.3g", v->fit_rms);
-            xf_report_cell(b, "%.3g", v->predict_rms);
+            xf_sbuf_printf(b, "<td>%s</td>", h == ROW_FRONTIER ? "frontier (ML)"
+                                             : h == ROW_HULL  ? "hull (LS)"
+                                                              : "all points (LS)");
+            xf_report_cell(b, "%.4g", f.k);
+            xf_sbuf_printf(b, "<td>%s</td>", xf_interval_text(c[0], 64, "%.3g", f.ci[0]));
+            xf_report_cell(b, "%.4g", f.alpha);
+            xf_sbuf_printf(b, "<td>%s</td>", xf_interval_text(c[1], 64, "%.3g", f.ci[1]));
+            xf_report_cell(b, "%.4f", f.e_ir);
+            xf_sbuf_printf(b, "<td>%s</td>", xf_interval_text(c[2], 64, "%.4f", f.ci[2]));
+            if (!f.v) {
+                xf_sbuf_puts(b, "<td>-</td><td>-</td>");
+            } else {
+                xf_report_cell(b, "%.3g", f.v->fit_rms);
+                if (f.v->n_test < XF_VALIDATION_MIN_TEST)
+                    xf_sbuf_printf(b, "<td>fewer than %d held-out hull points (%d)</td>",
+                                   XF_VALIDATION_MIN_TEST, f.v->n_test);
+                else
+                    xf_sbuf_printf(b, "<td>%.3g (%d points)</td>", f.v->predict_rms,
+                                   f.v->n_test);
+            }
             xf_sbuf_puts(b, "</tr>\n");
         }
-    xf_sbuf_puts(b, "</table>\n");
+    xf_sbuf_puts(b, "</table>\n<p class=\"note\">Intervals: profile likelihood of the "
+                    "stochastic frontier (the default); bootstrap intervals of the "
+                    "least-squares fits only with <code>--bootstrap N</code> (they are not "
+                    "calibrated for the hull: docs/analysis.md). Both least-squares fits are "
+                    "scored on the same held-out points: the upper hull of the models above "
+                    "the validation threshold.</p>\n");
 }
 
 static void knobs_section(xf_sbuf *b, const xf_study_results *r, int several_us) {
@@ -441,22 +485,35 @@ static void diversity_section(xf_sbuf *b, const xf_study_results *r) {
     xf_sbuf_puts(b, "</table>\n");
 }
 
+static void csv_value(xf_sbuf *b, double v) {
+    if (isnan(v))
+        xf_sbuf_puts(b, ",");
+    else
+        xf_sbuf_printf(b, ",%.10g", v);
+}
+
 static void intervals_csv(xf_sbuf *b, const xf_study_results *r) {
     xf_sbuf_puts(b, "us_task,ds_task,shots,fit_to,status,k,k_lo,k_hi,alpha,alpha_lo,alpha_hi,"
                     "e_ir,e_ir_lo,e_ir_hi,rms,val_threshold,val_n_fit,val_n_test,val_fit_rms,"
                     "val_predict_rms\n");
     for (int i = 0; i < r->n_sets; i++)
-        for (int h = 0; h < 2; h++) {
+        for (int h = 0; h < N_ROWS; h++) {
             const xf_set_fit *s = &r->fits[i];
-            const xf_satfit *f = h ? &s->fit_all : &s->fit;
-            const xf_satfit_ci *c = h ? &s->ci_all : &s->ci;
-            const xf_validation *v = h ? &s->val_all : &s->val;
-            xf_sbuf_printf(b, "\"%s\",\"%s\",%d,%s,%s,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,"
-                              "%.10g,%.10g,%.10g,%.10g,%d,%d,%.10g,%.10g\n",
-                           s->us_task, s->ds_task, s->shots, h ? "all" : "hull",
-                           xf_satfit_status_name(f->status), f->k, c->k[0], c->k[1], f->alpha,
-                           c->alpha[0], c->alpha[1], f->e_ir, c->e_ir[0], c->e_ir[1], f->rms,
-                           v->threshold, v->n_fit, v->n_test, v->fit_rms, v->predict_rms);
+            fit_row f = row_of(s, h);
+            xf_sbuf_printf(b, "\"%s\",\"%s\",%d,%s,%s", s->us_task, s->ds_task, s->shots,
+                           row_name[h], f.status);
+            double v[] = {f.k, f.ci[0][0], f.ci[0][1], f.alpha, f.ci[1][0], f.ci[1][1],
+                          f.e_ir, f.ci[2][0], f.ci[2][1], f.rms};
+            for (size_t j = 0; j < sizeof v / sizeof *v; j++) csv_value(b, v[j]);
+            if (f.v) {
+                csv_value(b, f.v->threshold);
+                xf_sbuf_printf(b, ",%d,%d", f.v->n_fit, f.v->n_test);
+                csv_value(b, f.v->fit_rms);
+                csv_value(b, f.v->predict_rms);
+            } else {
+                xf_sbuf_puts(b, ",,,,,");
+            }
+            xf_sbuf_puts(b, "\n");
         }
 }
 
