@@ -45,6 +45,15 @@ def fits(r, us):
             print("%-18s %2d hull (%d): %s" % (f["ds_task"], f["shots"], f["hull"].get("n", 0),
                                                fit_text(f["hull"])))
             print("%-18s %2d all      : %s" % ("", f["shots"], fit_text(f["all"])))
+            fr = f["frontier"]
+            if fr["status"] != "underdetermined":
+                lo, hi = fr["ci95"]["e_ir"]
+                print("%-18s %2d frontier : e_IR %.3g [%s, %s] sigma_u %.3g" % (
+                    "", f["shots"], fr["e_ir"], lo, hi, fr["sigma_u"]))
+            d = f["decline"]
+            if d["hull_points_after_peak"]:
+                print("%-18s %2d decline  : peak US %.3f, DS drop %.3f after it" % (
+                    "", f["shots"], d["peak_us_acc"], d["ds_drop_after_peak"]))
 
 
 def hull_vs_all(r, us):
@@ -63,11 +72,12 @@ def hull_vs_all(r, us):
 
 
 def diversity(r):
-    print("\n== 3. DS accuracy on each US task's hull at matched US accuracy")
+    print("\n== 3. DS accuracy on each US task's hull at matched difficulty"
+          " (US accuracy / the US task's best)")
     for d in r["diversity"]:
-        print("%-18s %2d %-34s n %3d US %s DS %s" % (
-            d["ds_task"], d["shots"], d["us_task"], d["n_points"],
-            ["%.3f" % x for x in d["us_acc_at"]],
+        print("%-18s %2d %-34s n %3d best US %.3f US/best %s DS %s" % (
+            d["ds_task"], d["shots"], d["us_task"], d["n_points"], d["us_best"] or float("nan"),
+            ["%.3f" % x for x in d["us_frac_of_best_at"]],
             [None if x is None else round(x, 3) for x in d["ds_acc_at"]]))
 
 

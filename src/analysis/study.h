@@ -3,7 +3,8 @@
  *  - layers: DS accuracy against the relative depth of the probed tap;
  *  - sweeps: US and DS accuracy against head weight decay / head learning
  *    rate for otherwise equal configs;
- *  - diversity: DS accuracy at matched US accuracy across US tasks.
+ *  - diversity: DS accuracy at matched difficulty (US accuracy as a fraction
+ *    of the best model's on its own US task) across US tasks.
  * All read an xf_study_table (study/store.h); results are plain arrays the
  * report and `xfer fit --json` print. */
 #ifndef XF_STUDY_ANALYSIS_H
@@ -111,7 +112,9 @@ typedef struct {
     char us_task[64];
     int n_points;
     xf_satfit fit;      /* on this US task's hull */
-    double us_at[3];    /* common US accuracies: 25/50/75% of the overlap */
+    double us_best;     /* the best model's US accuracy on this US task */
+    double us_at[3];    /* matched difficulty: US accuracy / us_best at 25/50/75% of
+                         * the overlap of the US tasks' ranges of that ratio */
     double ds_at[3];    /* the fit's DS accuracy there (NaN: no fit/overlap) */
 } xf_diversity_row;
 

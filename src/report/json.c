@@ -186,7 +186,8 @@ cJSON *xf_results_json(const xf_study_results *r) {
         cJSON_AddNumberToObject(o, "shots", d->shots);
         cJSON_AddStringToObject(o, "us_task", d->us_task);
         cJSON_AddNumberToObject(o, "n_points", d->n_points);
-        cJSON_AddItemToObject(o, "us_acc_at", cJSON_CreateDoubleArray(d->us_at, 3));
+        cJSON_AddItemToObject(o, "us_best", num(d->us_best));
+        cJSON_AddItemToObject(o, "us_frac_of_best_at", cJSON_CreateDoubleArray(d->us_at, 3));
         cJSON_AddItemToObject(o, "ds_acc_at", cJSON_CreateDoubleArray(d->ds_at, 3));
     }
     cJSON *cost = cJSON_AddObjectToObject(root, "cost");

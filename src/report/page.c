@@ -467,7 +467,8 @@ static void diversity_section(xf_sbuf *b, const xf_study_results *r) {
         return;
     }
     xf_sbuf_puts(b, "<table>\n<tr><th>DS task</th><th>shots</th><th>US task</th><th>models</th>"
-                    "<th>DS acc at US acc q1</th><th>at median</th><th>at q3</th></tr>\n");
+                    "<th>best US acc</th><th>DS acc at US acc / best q1</th><th>at median</th>"
+                    "<th>at q3</th></tr>\n");
     for (int i = 0; i < r->n_diversity; i++) {
         const xf_diversity_row *d = &r->diversity[i];
         xf_sbuf_puts(b, "<tr><td>");
@@ -475,6 +476,7 @@ static void diversity_section(xf_sbuf *b, const xf_study_results *r) {
         xf_sbuf_printf(b, "</td><td>%d</td><td>", d->shots);
         xf_sbuf_html(b, d->us_task);
         xf_sbuf_printf(b, "</td><td>%d</td>", d->n_points);
+        xf_report_cell(b, "%.4f", d->us_best);
         for (int q = 0; q < 3; q++) {
             char fmt[64];
             snprintf(fmt, sizeof fmt, "%%.4f (at %.3f)", d->us_at[q]);
@@ -482,7 +484,10 @@ static void diversity_section(xf_sbuf *b, const xf_study_results *r) {
         }
         xf_sbuf_puts(b, "</tr>\n");
     }
-    xf_sbuf_puts(b, "</table>\n");
+    xf_sbuf_puts(b, "</table>\n<p class=\"note\">Difficulty matched: each US task's accuracies are "
+                    "divided by its best model's (raw accuracies on different test sets do not "
+                    "compare); DS accuracy is read from that US task's hull fit at the same "
+                    "fractions.</p>\n");
 }
 
 static void csv_value(xf_sbuf *b, double v) {
