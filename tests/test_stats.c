@@ -144,42 +144,70 @@ Test(stats, spearman_ranks_with_ties) {
     cr_assert(isnan(xf_spearman(x, c, 3)));
 }
 
-/* Residuals that depend on epochs (planted) or on nothing (null). */
-static void knob_data(int planted, double *res, double *par, double *ex, double *ep, int *fam,
-                      int n) {
+/* Models on a grid of knobs: US accuracy rises with params and data, DS
+ * accuracy is the law of US accuracy plus noise, plus (planted) an epochs
+ * effect that US accuracy does not carry. */
+static void knob_data(int planted, double *us, double *ds, double *par, double *data,
+                      double *ep, int *fam, int n) {
     xf_rng rng;
     xf_rng_seed(&rng, 11);
     for (int i = 0; i < n; i++) {
         par[i] = 1e4 * pow(2, i % 5);
         ep[i] = 1 + (i / 5) % 3;
-        ex[i] = 1000 * pow(2, (i / 15) % 4) * ep[i];
+        data[i] = 1000 * pow(2, (i / 15) % 4);
         fam[i] = i % 2;
-        res[i] = 0.01 * xf_rng_normal(&rng) + (planted ? 0.03 * log(ep[i]) : 0);
+        double e_us = 0.7 - 0.05 * log2(par[i] / 1e4) - 0.06 * log2(data[i] / 1000) +
+                      0.02 * xf_rng_normal(&rng);
+        us[i] = 1 - e_us;
+        ds[i] = 1 - (K * pow(e_us, ALPHA) + EIR) + 0.01 * xf_rng_normal(&rng) +
+                (planted ? 0.03 * log(ep[i]) : 0);
     }
 }
 
-Test(stats, knobs_regression_with_and_without_a_planted_effect) {
+Test(stats, knob_tests_nested_on_the_curve) {
     enum { N = 120 };
-    double res[N], par[N], ex[N], ep[N];
+    double us[N], ds[N], par[N], data[N], ep[N];
     int fam[N];
     xf_knob_row row;
-    knob_data(1, res, par, ex, ep, fam, N);
-    cr_assert_eq(xf_knobs_regress(res, par, ex, ep, fam, N, &row), XF_OK);
+    knob_data(1, us, ds, par, data, ep, fam, N);
+    cr_assert_eq(xf_knobs_test(us, ds, par, data, ep, fam, N, &row), XF_OK);
     cr_assert_eq(row.n, N);
-    cr_assert(row.informative[XF_KNOB_EPOCHS], "epochs p %g pr2 %g",
-              row.knob[XF_KNOB_EPOCHS].p, row.knob[XF_KNOB_EPOCHS].partial_r2);
-    cr_assert(!row.informative[XF_KNOB_PARAMS]);
-    cr_assert(!row.informative[XF_KNOB_FAMILY]);
-    knob_data(0, res, par, ex, ep, fam, N);
-    cr_assert_eq(xf_knobs_regress(res, par, ex, ep, fam, N, &row), XF_OK);
+    const xf_ftest *e = &row.knob[XF_KNOB_EPOCHS];
+    cr_assert(e->testable && e->p < 1e-6 && e->partial_r2 > 0.3, "epochs p %g pr2 %g", e->p,
+              e->partial_r2);
+    /* curve (3 parameters) + one column */
+    cr_assert_eq(e->df_num, 1);
+    cr_assert_eq(e->df_den, N - 4);
+    cr_assert(isnan(e->p_holm));
+    /* params and data drive US accuracy, and through it DS accuracy: they
+     * add nothing beyond it */
+    cr_assert_gt(row.knob[XF_KNOB_PARAMS].p, 0.01, "%g", row.knob[XF_KNOB_PARAMS].p);
+    cr_assert_gt(row.knob[XF_KNOB_DATA].p, 0.01, "%g", row.knob[XF_KNOB_DATA].p);
+    cr_assert_gt(row.knob[XF_KNOB_FAMILY].p, 0.01, "%g", row.knob[XF_KNOB_FAMILY].p);
+    knob_data(0, us, ds, par, data, ep, fam, N);
+    cr_assert_eq(xf_knobs_test(us, ds, par, data, ep, fam, N, &row), XF_OK);
     for (int k = 0; k < XF_N_KNOBS; k++) {
         cr_assert(row.knob[k].testable, "%s", xf_knob_name(k));
-        cr_assert(!row.informative[k], "%s: p %g", xf_knob_name(k), row.knob[k].p);
+        cr_assert_gt(row.knob[k].p, 0.001, "%s: p %g", xf_knob_name(k), row.knob[k].p);
     }
     /* one family only: untestable, not an error */
     for (int i = 0; i < N; i++) fam[i] = 0;
-    cr_assert_eq(xf_knobs_regress(res, par, ex, ep, fam, N, &row), XF_OK);
+    cr_assert_eq(xf_knobs_test(us, ds, par, data, ep, fam, N, &row), XF_OK);
     cr_assert(!row.knob[XF_KNOB_FAMILY].testable);
+}
+
+Test(stats, holm_adjusts_step_down) {
+    double p[] = {0.01, 0.04, 0.03, NAN, 0.005}, adj[5];
+    cr_assert_eq(xf_holm_adjust(p, 5, adj), XF_OK);
+    cr_assert_float_eq(adj[0], 0.03, 1e-15);
+    cr_assert_float_eq(adj[1], 0.06, 1e-15);
+    cr_assert_float_eq(adj[2], 0.06, 1e-15);
+    cr_assert(isnan(adj[3]));
+    cr_assert_float_eq(adj[4], 0.02, 1e-15);
+    double q[] = {0.9, 0.8};
+    cr_assert_eq(xf_holm_adjust(q, 2, adj), XF_OK);
+    cr_assert_eq(adj[0], 1);
+    cr_assert_eq(adj[1], 1);
 }
 
 /* Both variants are scored on the same held-out points (the upper hull of

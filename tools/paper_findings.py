@@ -57,15 +57,17 @@ def fits(r, us):
 
 
 def hull_vs_all(r, us):
-    print("\n== 2. held-out prediction rms, hull against all points")
+    print("\n== 2. held-out prediction rms on the held-out models' hull, hull fit against"
+          " all-points fit")
     ratios = []
     for f in r["fits"]:
         vh, va = f["hull"].get("validation") or {}, f["all"].get("validation") or {}
         if f["us_task"] != us or not vh.get("predict_rms") or not va.get("predict_rms"):
             continue
         ratios.append(va["predict_rms"] / vh["predict_rms"])
-        print("%-18s %2d hull %.4f  all %.4f  all/hull %.2f" % (
-            f["ds_task"], f["shots"], vh["predict_rms"], va["predict_rms"], ratios[-1]))
+        print("%-18s %2d hull %.4f  all %.4f  all/hull %.2f (%d points)" % (
+            f["ds_task"], f["shots"], vh["predict_rms"], va["predict_rms"], ratios[-1],
+            vh["n_test"]))
     if ratios:
         print("hull lower in %d of %d, median all/hull %.2f" % (
             sum(x > 1 for x in ratios), len(ratios), statistics.median(ratios)))
@@ -82,7 +84,8 @@ def diversity(r):
 
 
 def knobs(r, us):
-    print("\n== 4. knobs that add information beyond US accuracy")
+    print("\n== 4. knobs that add information beyond US accuracy"
+          " (%d tests in the report, Holm-adjusted)" % r["knob_tests"])
     count = defaultdict(lambda: [0, 0])
     for k in r["knobs"]:
         if k["us_task"] != us:
@@ -92,10 +95,12 @@ def knobs(r, us):
                 count[name][1] += v["testable"]
                 if v.get("adds_information"):
                     count[name][0] += 1
-                    print("  %s %d-shot: %s (p %.2g, partial R2 %.3f)" % (
-                        k["ds_task"], k["shots"], name, v["p"], v["partial_r2"]))
+                    print("  %s (%d shot counts pooled): %s (p %.2g, Holm %.2g, partial R2 %.3f)"
+                          % (k["ds_task"], k["shot_counts_pooled"], name, v["p"], v["p_holm"],
+                             v["partial_r2"]))
     for name, (hits, testable) in count.items():
-        print("%-22s adds information in %d of %d testable sets" % (name, hits, testable))
+        print("%-22s adds information for %d of %d DS tasks where testable" % (
+            name, hits, testable))
 
 
 def layers(r):

@@ -77,7 +77,7 @@ xf_status xf_nested_ftests(const double *x, int n, int p, const int *group, int 
         int rank_r;
         st = xf_ols_sse(x, n, p, keep, y, &sse_r, &rank_r);
         xf_ftest *t = &out[g];
-        *t = (xf_ftest){rank_full - rank_r, n - rank_full, NAN, NAN, NAN, 0};
+        *t = (xf_ftest){rank_full - rank_r, n - rank_full, NAN, NAN, NAN, NAN, 0};
         if (st != XF_OK || t->df_num <= 0 || t->df_den <= 0) continue;
         t->testable = 1;
         double gain = fmax(0, sse_r - sse_full);
@@ -98,6 +98,26 @@ typedef struct {
     double v;
     int i;
 } ranked;
+
+static int cmp_ranked(const void *a, const void *b);
+
+xf_status xf_holm_adjust(const double *p, int n, double *adj) {
+    ranked *r = xf_malloc((size_t)(n > 0 ? n : 1) * sizeof *r);
+    if (!r) return XF_ENOMEM;
+    int m = 0;
+    for (int i = 0; i < n; i++) {
+        adj[i] = NAN;
+        if (!isnan(p[i])) r[m++] = (ranked){p[i], i};
+    }
+    qsort(r, (size_t)m, sizeof *r, cmp_ranked);
+    double run = 0;
+    for (int i = 0; i < m; i++) {
+        run = fmax(run, fmin(1, (m - i) * r[i].v));
+        adj[r[i].i] = run;
+    }
+    free(r);
+    return XF_OK;
+}
 
 static int cmp_ranked(const void *a, const void *b) {
     double x = ((const ranked *)a)->v, y = ((const ranked *)b)->v;

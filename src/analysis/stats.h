@@ -7,7 +7,8 @@
 
 typedef struct {
     int df_num, df_den; /* columns the knob adds (rank gain), residual df */
-    double f, p;        /* F statistic and its upper tail probability */
+    double f, p;        /* F statistic and its upper tail probability (raw) */
+    double p_holm;      /* p after Holm's correction across a report's tests (NaN: not done) */
     double partial_r2;  /* (SSE_without - SSE_with) / SSE_without */
     int testable;       /* 0: the knob is constant or a combination of others */
 } xf_ftest;
@@ -26,6 +27,11 @@ xf_status xf_nested_ftests(const double *x, int n, int p, const int *group, int 
  * on the columns of X (n x p, row-major) with keep[j] set (keep NULL: all). */
 xf_status xf_ols_sse(const double *x, int n, int p, const int *keep, const double *y, double *sse,
                      int *rank);
+
+/* Holm's step-down adjustment of n p-values (NaN ones are skipped and stay
+ * NaN): the i-th smallest of the m finite ones is multiplied by m - i
+ * (i from 0), made non-decreasing and capped at 1. */
+xf_status xf_holm_adjust(const double *p, int n, double *adj);
 
 /* Spearman's rho (Pearson on mid-ranks, ties averaged); NaN if n < 3 or a
  * variable is constant. */

@@ -130,22 +130,23 @@ static cJSON *sweep_json(const xf_sweep_point *p, int n, int groups) {
 cJSON *xf_results_json(const xf_study_results *r) {
     cJSON *root = cJSON_CreateObject();
     cJSON_AddItemToObject(root, "fits", xf_fits_json(r->fits, r->sets, r->n_sets, 0));
+    cJSON_AddNumberToObject(root, "knob_tests", r->n_knob_tests);
     cJSON *knobs = cJSON_AddArrayToObject(root, "knobs");
-    for (int i = 0; i < r->n_sets; i++) {
+    for (int i = 0; i < r->n_knob_rows; i++) {
         const xf_knob_row *k = &r->knobs[i];
         cJSON *o = cJSON_CreateObject();
         cJSON_AddItemToArray(knobs, o);
         cJSON_AddStringToObject(o, "us_task", k->us_task);
         cJSON_AddStringToObject(o, "ds_task", k->ds_task);
-        cJSON_AddNumberToObject(o, "shots", k->shots);
+        cJSON_AddNumberToObject(o, "shot_counts_pooled", k->n_shots);
         cJSON_AddNumberToObject(o, "n", k->n);
-        cJSON_AddItemToObject(o, "r2", num(k->r2));
         for (int j = 0; j < XF_N_KNOBS; j++) {
             cJSON *t = cJSON_AddObjectToObject(o, xf_knob_name(j));
             cJSON_AddBoolToObject(t, "testable", k->knob[j].testable);
             cJSON_AddItemToObject(t, "partial_r2", num(k->knob[j].partial_r2));
             cJSON_AddItemToObject(t, "f", num(k->knob[j].f));
             cJSON_AddItemToObject(t, "p", num(k->knob[j].p));
+            cJSON_AddItemToObject(t, "p_holm", num(k->knob[j].p_holm));
             cJSON_AddNumberToObject(t, "df_num", k->knob[j].df_num);
             cJSON_AddNumberToObject(t, "df_den", k->knob[j].df_den);
             cJSON_AddBoolToObject(t, "adds_information", k->informative[j]);

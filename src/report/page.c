@@ -399,65 +399,43 @@ static void intervals_table(xf_sbuf *b, const xf_study_results *r, int several_u
 }
 
 static void knobs_section(xf_sbuf *b, const xf_study_results *r, int several_us) {
-    xf_sbuf_printf(b, "<table>\n<tr>%s<th>DS task</th><th>shots</th><th>models</th>"
-                      "<th>R&sup2;</th>",
+    xf_sbuf_printf(b, "<p>%d tests ran (one per knob and (US task, DS task) where the knob "
+                      "varies); p-values are adjusted by Holm's method across all of them.</p>\n",
+                   r->n_knob_tests);
+    xf_sbuf_printf(b, "<table>\n<tr>%s<th>DS task</th><th>shot counts pooled</th><th>models</th>",
                    several_us ? "<th>US task</th>" : "");
     for (int k = 0; k < XF_N_KNOBS; k++)
-        xf_sbuf_printf(b, "<th>%s: partial R&sup2; / p</th>", xf_knob_name(k));
+        xf_sbuf_printf(b, "<th>%s: partial R&sup2; / p / p<sub>Holm</sub></th>", xf_knob_name(k));
     xf_sbuf_puts(b, "</tr>\n");
-    for (int i = 0; i < r->n_sets; i++) {
+    for (int i = 0; i < r->n_knob_rows; i++) {
         const xf_knob_row *k = &r->knobs[i];
-        xf_report_set_cells(b, several_us, k->us_task, k->ds_task, k->shots);
-        xf_sbuf_printf(b, "<td>%d</td>", k->n);
-        xf_report_cell(b, "%.3f", k->r2);
+        xf_sbuf_puts(b, "<tr>");
+        if (several_us) {
+            xf_sbuf_puts(b, "<td>");
+            xf_sbuf_html(b, k->us_task);
+            xf_sbuf_puts(b, "</td>");
+        }
+        xf_sbuf_puts(b, "<td>");
+        xf_sbuf_html(b, k->ds_task);
+        xf_sbuf_printf(b, "</td><td>%d</td><td>%d</td>", k->n_shots, k->n);
         for (int j = 0; j < XF_N_KNOBS; j++) {
             if (!k->knob[j].testable)
                 xf_sbuf_puts(b, "<td>not testable</td>");
             else
-                xf_sbuf_printf(b, "<td>%s%.3f / %.2g%s</td>", k->informative[j] ? "<b>" : "",
-                               k->knob[j].partial_r2, k->knob[j].p,
-                               k->informative[j] ? "</b>" : "");
+                xf_sbuf_printf(b, "<td>%s%.3f / %.2g / %.2g%s</td>",
+                               k->informative[j] ? "<b>" : "", k->knob[j].partial_r2,
+                               k->knob[j].p, k->knob[j].p_holm, k->informative[j] ? "</b>" : "");
         }
         xf_sbuf_puts(b, "</tr>\n");
     }
-    xf_sbuf_puts(b, "</table>\n<ul>\n");
-    for (int i = 0; i < r->n_sets;) {
-        int j = i, total = 0, hits[XF_N_KNOBS] = {0}, testable[XF_N_KNOBS] = {0};
-        for (; j < r->n_sets && same_set_group(&r->sets[j], &r->sets[i]); j++) {
-            total += r->knobs[j].n > 0;
-            for (int k = 0; k < XF_N_KNOBS; k++) {
-                hits[k] += r->knobs[j].informative[k];
-                testable[k] += r->knobs[j].knob[k].testable;
-            }
-        }
-        xf_sbuf_puts(b, "<li><b>");
-        xf_sbuf_html(b, r->knobs[i].ds_task);
-        xf_sbuf_puts(b, "</b>");
-        if (several_us) {
-            xf_sbuf_puts(b, " (US: ");
-            xf_sbuf_html(b, r->knobs[i].us_task);
-            xf_sbuf_puts(b, ")");
-        }
-        xf_sbuf_puts(b, ": ");
-        int any = 0;
-        for (int k = 0; k < XF_N_KNOBS; k++)
-            if (hits[k]) {
-                xf_sbuf_printf(b, "%s%s adds information beyond US accuracy at %d of %d shot "
-                                  "counts",
-                               any ? "; " : "", xf_knob_name(k), hits[k], total);
-                any = 1;
-            }
-        if (!any) xf_sbuf_puts(b, "no knob adds information beyond US accuracy");
-        xf_sbuf_puts(b, " (untestable here:");
-        int un = 0;
-        for (int k = 0; k < XF_N_KNOBS; k++)
-            if (!testable[k]) xf_sbuf_printf(b, "%s %s", un++ ? "," : "", xf_knob_name(k));
-        xf_sbuf_puts(b, un ? ").</li>\n" : " none).</li>\n");
-        i = j;
-    }
-    xf_sbuf_printf(b, "</ul>\n<p class=\"note\">A knob adds information when p &lt; %g and its "
-                      "partial R&sup2; &ge; %g. Untestable: constant in the study, or "
-                      "determined by the other knobs.</p>\n",
+    xf_sbuf_printf(b, "</table>\n<p class=\"note\">Each test compares DS error on the "
+                      "saturation curve of US error (3 fitted parameters) with the curve plus "
+                      "the knob alone (family: a factor), by an F-test whose degrees of freedom "
+                      "count all fitted parameters. Shot counts are pooled (each model's mean DS "
+                      "accuracy over them): they probe the same models, so per-shot tests would "
+                      "not be independent. A knob adds information (bold) when its Holm-adjusted "
+                      "p &lt; %g and its partial R&sup2; &ge; %g. Not testable: constant in the "
+                      "study.</p>\n",
                    XF_KNOB_P, XF_KNOB_R2);
 }
 
@@ -523,16 +501,19 @@ static void intervals_csv(xf_sbuf *b, const xf_study_results *r) {
 }
 
 static void knobs_csv(xf_sbuf *b, const xf_study_results *r) {
-    xf_sbuf_puts(b, "us_task,ds_task,shots,n,r2,knob,testable,partial_r2,f,p,df_num,df_den,"
-                    "adds_information\n");
-    for (int i = 0; i < r->n_sets; i++)
+    xf_sbuf_puts(b, "us_task,ds_task,shot_counts_pooled,n,knob,testable,partial_r2,f,p,p_holm,"
+                    "df_num,df_den,adds_information\n");
+    for (int i = 0; i < r->n_knob_rows; i++)
         for (int k = 0; k < XF_N_KNOBS; k++) {
             const xf_knob_row *w = &r->knobs[i];
             const xf_ftest *t = &w->knob[k];
-            xf_sbuf_printf(b, "\"%s\",\"%s\",%d,%d,%.10g,%s,%d,%.10g,%.10g,%.10g,%d,%d,%d\n",
-                           w->us_task, w->ds_task, w->shots, w->n, w->r2, xf_knob_name(k),
-                           t->testable, t->partial_r2, t->f, t->p, t->df_num, t->df_den,
-                           w->informative[k]);
+            xf_sbuf_printf(b, "\"%s\",\"%s\",%d,%d,%s,%d", w->us_task, w->ds_task, w->n_shots,
+                           w->n, xf_knob_name(k), t->testable);
+            csv_value(b, t->partial_r2);
+            csv_value(b, t->f);
+            csv_value(b, t->p);
+            csv_value(b, t->p_holm);
+            xf_sbuf_printf(b, ",%d,%d,%d\n", t->df_num, t->df_den, w->informative[k]);
         }
 }
 
