@@ -14,7 +14,9 @@
  * and requires the default e_IR interval to cover in >= 75% of them (with
  * 16 studies a true 90% coverage falls below 75% with probability 0.02,
  * while the hull bootstrap's 5-35% fails at once). tools/calibrate.sh runs
- * 200 per regime and requires >= 90%. */
+ * 200 per regime and requires >= 90%; with XFER_CALIBRATION_BOOTSTRAP set it
+ * also tallies the least-squares bootstrap intervals and the frontier with
+ * the probe noise fitted instead of known (a CSV file's case). */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
@@ -74,9 +76,9 @@ Test(calibration, default_e_ir_interval_covers_in_every_regime, .timeout = 1200)
     double need = n_studies >= 200 ? 0.90 : 0.75;
     fprintf(stderr, "calibration: %d studies of %d models per regime, 95%% intervals\n",
             n_studies, N_MODELS);
-    fprintf(stderr, "%-11s %-26s %9s %12s\n", "regime", "interval", "coverage", "median width");
+    fprintf(stderr, "%-11s %-28s %9s %12s\n", "regime", "interval", "coverage", "median width");
     for (int g = 0; g < N_REGIMES; g++) {
-        enum { N_TALLY = 9 };
+        enum { N_TALLY = 10 };
         tally t[N_TALLY] = {
             {"frontier (default) k", K, 0, 0, NULL},
             {"frontier (default) alpha", ALPHA, 0, 0, NULL},
@@ -87,6 +89,7 @@ Test(calibration, default_e_ir_interval_covers_in_every_regime, .timeout = 1200)
             {"bootstrap all k", K, 0, 0, NULL},
             {"bootstrap all alpha", ALPHA, 0, 0, NULL},
             {"bootstrap all e_IR", EIR, 0, 0, NULL},
+            {"frontier, noise fitted e_IR", EIR, 0, 0, NULL},
         };
         for (int j = 0; j < N_TALLY; j++) t[j].width = calloc((size_t)n_studies, sizeof(double));
         xf_rng rng;
@@ -100,6 +103,11 @@ Test(calibration, default_e_ir_interval_covers_in_every_regime, .timeout = 1200)
             cr_assert_eq(xf_sfrontier_fit(us, ds, se, N_MODELS, 1, &f), XF_OK);
             cr_assert(f.have_ci && f.status != XF_SATFIT_UNDERDETERMINED);
             for (int p = 0; p < 3; p++) count(&t[p], f.ci[p]);
+            if (bootstrap) { /* what a CSV file without standard errors gets */
+                xf_sfrontier free_noise;
+                cr_assert_eq(xf_sfrontier_fit(us, ds, NULL, N_MODELS, 1, &free_noise), XF_OK);
+                count(&t[9], free_noise.ci[XF_SF_EIR]);
+            }
             for (int h = 0; bootstrap && h < 2; h++) {
                 xf_satfit_ci ci;
                 cr_assert_eq(xf_frontier_bootstrap(us, ds, N_MODELS, !h, 200, 100 + (uint64_t)s,
@@ -112,7 +120,7 @@ Test(calibration, default_e_ir_interval_covers_in_every_regime, .timeout = 1200)
         }
         for (int j = 0; j < N_TALLY; j++) {
             if (t[j].counted)
-                fprintf(stderr, "%-11s %-26s %4d/%-4d %12.4f\n", REGIMES[g].name, t[j].name,
+                fprintf(stderr, "%-11s %-28s %4d/%-4d %12.4f\n", REGIMES[g].name, t[j].name,
                         t[j].covered, t[j].counted, xf_quantile(t[j].width, t[j].counted, 0.5));
         }
         cr_assert_eq(t[2].counted, n_studies);

@@ -23,18 +23,23 @@ NEAR_TO_FAR = ["fashion-mnist", "quickdraw-clothing", "mnist", "font-digits", "f
 
 
 def fit_text(f):
-    if f.get("status") != "ok":
+    if f.get("status") == "underdetermined":
         return f.get("status")
     ci = f.get("ci95", {})
     nan = float("nan")
 
-    def param(k):
-        lo, hi = ci.get(k, [nan, nan])
-        return "%.3g [%.3g, %.3g]" % (f[k], lo, hi)
+    def num(x):
+        return nan if x is None else x
 
-    v = {k: (x if x is not None else nan) for k, x in (f.get("validation") or {}).items()}
+    def param(k):
+        lo, hi = ci.get(k) or [None, None]
+        if lo is None or hi is None:  # no bootstrap asked for
+            return "%.3g" % num(f[k])
+        return "%.3g [%.3g, %.3g]" % (num(f[k]), lo, hi)
+
+    v = {k: num(x) for k, x in (f.get("validation") or {}).items()}
     return "k %s  alpha %s  e_IR %s  rms %.3g | validation fit %.3g predict %.3g (n %s/%s)" % (
-        param("k"), param("alpha"), param("e_ir"), f["rms"], v.get("fit_rms", nan),
+        param("k"), param("alpha"), param("e_ir"), num(f["rms"]), v.get("fit_rms", nan),
         v.get("predict_rms", nan), v.get("n_fit"), v.get("n_test"))
 
 
@@ -48,7 +53,7 @@ def fits(r, us):
             fr = f["frontier"]
             if fr["status"] != "underdetermined":
                 lo, hi = fr["ci95"]["e_ir"]
-                print("%-18s %2d frontier : e_IR %.3g [%s, %s] sigma_u %.3g" % (
+                print("%-18s %2d frontier : e_IR %.3g [%.3g, %.3g] sigma_u %.3g" % (
                     "", f["shots"], fr["e_ir"], lo, hi, fr["sigma_u"]))
             d = f["decline"]
             if d["hull_points_after_peak"]:
@@ -105,7 +110,8 @@ def knobs(r, us):
 
 def layers(r):
     print("\n== 5. relative depth of the best layer (mean over the 5 best models)")
-    print("Spearman(e_IR, best depth) = %.3f" % r["layers"]["spearman_e_ir_vs_best_depth"])
+    rho = r["layers"]["spearman_e_ir_vs_best_depth"]
+    print("Spearman(e_IR, best depth) = %s" % ("-" if rho is None else "%.3f" % rho))
     for s in r["layers"]["sets"]:
         if s["shots"] in (1, 25):
             print("%-34s %-18s %2d best depth %.2f" % (s["us_task"], s["ds_task"], s["shots"],

@@ -9,7 +9,7 @@
 #include "core/mem.h"
 
 xf_fit_options xf_fit_options_default(void) {
-    return (xf_fit_options){0, 1, XF_HOLDOUT_QUANTILE_DEFAULT, 1, 0};
+    return (xf_fit_options){0, 1, XF_HOLDOUT_QUANTILE_DEFAULT, 1, 0, 0};
 }
 
 double xf_ds_se(double acc, int test_size, int draws, double draw_sd) {

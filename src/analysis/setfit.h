@@ -20,6 +20,7 @@ typedef struct {
     double quantile; /* validation: fit on US accuracy up to this quantile */
     int intervals;   /* profile intervals of the stochastic frontier (default 1) */
     int rising_only; /* fit the hull only up to its highest DS accuracy (default 0) */
+    int error_bars;  /* report: +-1.96 SE bars on the DS-vs-US figures (default 0) */
 } xf_fit_options;
 
 /* No bootstrap, seed 1, quantile 0.7, frontier intervals, the whole hull. */

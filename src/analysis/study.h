@@ -151,6 +151,7 @@ typedef struct {
     xf_diversity_row *diversity;
     int n_diversity;
     double cpu_seconds, train_flops; /* over every recorded trial */
+    int error_bars;                  /* the options' error_bars, for the figures */
     int n_trials, n_finished;
 } xf_study_results;
 

@@ -105,8 +105,11 @@ static xf_status ds_vs_us(out_ctx *o, const xf_study_results *r) {
                     if (set->shots != shots[k] || strcmp(set->us_task, us[u]) != 0) continue;
                     xf_report_set_title(titles[n], sizeof titles[n], set->us_task, set->ds_task,
                                         set->shots, o->several_us);
-                    panels[n] = (xf_panel){titles[n], set->points, set->n_points, r->fits[i].hull,
-                                           r->fits[i].n_hull, &r->fits[i].fit, lg};
+                    panels[n] = (xf_panel){titles[n],          set->points,
+                                           set->n_points,      r->fits[i].hull,
+                                           r->fits[i].n_hull,  &r->fits[i].fit,
+                                           lg,                 r->error_bars,
+                                           set->ds_test_size};
                     n++;
                 }
                 if (n == 0) continue;
