@@ -394,6 +394,16 @@ static void check_report(const char *dir, const xf_study_results *r) {
             cr_assert_str_eq(cJSON_GetObjectItem(rows[k], "us_task")->valuestring,
                              us_name[i / N_SETS]);
     }
+    /* every point's standard error: dsUp/dsDown are no task of this
+     * machine, so only the draw spread (sd 0.02 / sqrt 2 over 2 draws) */
+    const cJSON *fit0 = cJSON_GetArrayItem(fits, 0);
+    cr_assert_eq(cJSON_GetObjectItem(fit0, "ds_test_size")->valueint, 0);
+    const cJSON *pt0 = cJSON_GetArrayItem(cJSON_GetObjectItem(fit0, "points"), 0);
+    cr_assert_float_eq(cJSON_GetObjectItem(pt0, "ds_se")->valuedouble, 0.01, 1e-9);
+    cr_assert_eq(cJSON_GetObjectItem(pt0, "draws")->valueint, 2);
+    cr_assert(cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(wd, "points"),
+                                                                  0),
+                                               "ds_se_test_set")));
     cr_assert_eq(cJSON_GetArraySize(knobs), N_US * 2);
     cr_assert_eq(cJSON_GetObjectItem(root, "knob_tests")->valueint, 2);
     for (int i = 0; i < N_US * 2; i++)

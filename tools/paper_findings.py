@@ -122,8 +122,11 @@ def sweeps(r):
     for knob in ("head_wd", "head_lr"):
         print("\n== 6. %s sweep (%d groups), means over seeds" % (knob, r[knob]["groups"]))
         mean = defaultdict(list)
+        se = {}
         for p in r[knob]["points"]:
             mean[(p["ds_task"], p["shots"], p["value"])].append((p["us_acc"], p["ds_acc"]))
+            if p.get("ds_se_test_set") is not None:
+                se[p["ds_task"]] = max(se.get(p["ds_task"], 0), p["ds_se_test_set"])
         for task in NEAR_TO_FAR:
             for shots in (1, 25):
                 row = sorted((v, statistics.mean(u for u, _ in xs),
@@ -131,7 +134,8 @@ def sweeps(r):
                              for (t, s, v), xs in mean.items() if t == task and s == shots)
                 if row:
                     print("%-18s %2d " % (task, shots) +
-                          "  ".join("%g: US %.3f DS %.3f" % x for x in row))
+                          "  ".join("%g: US %.3f DS %.3f" % x for x in row) +
+                          ("  (test-set SE up to %.3f)" % se[task] if task in se else ""))
 
 
 def top_models(db, us):

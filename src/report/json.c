@@ -1,6 +1,7 @@
 #include "report/json.h"
 
 #include <math.h>
+#include <string.h>
 
 static cJSON *num(double v) { return isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull(); }
 
@@ -109,7 +110,15 @@ cJSON *xf_fits_json(const xf_set_fit *fits, const xf_point_set *sets, int n, int
     return arr;
 }
 
-static cJSON *sweep_json(const xf_sweep_point *p, int n, int groups) {
+/* The DS test-set size of (us_task, ds_task), 0 when unknown. */
+static int test_size_of(const xf_study_results *r, const char *us_task, const char *ds_task) {
+    for (int i = 0; i < r->n_sets; i++)
+        if (strcmp(r->sets[i].us_task, us_task) == 0 && strcmp(r->sets[i].ds_task, ds_task) == 0)
+            return r->sets[i].ds_test_size;
+    return 0;
+}
+
+static cJSON *sweep_json(const xf_study_results *r, const xf_sweep_point *p, int n, int groups) {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "groups", groups);
     cJSON *a = cJSON_AddArrayToObject(o, "points");
@@ -123,6 +132,12 @@ static cJSON *sweep_json(const xf_sweep_point *p, int n, int groups) {
         cJSON_AddItemToObject(e, "value", num(p[i].value));
         cJSON_AddItemToObject(e, "us_acc", num(p[i].us_acc));
         cJSON_AddItemToObject(e, "ds_acc", num(p[i].ds_acc));
+        /* the binomial error of the test set (shared by the draws, so
+         * averaging draws does not shrink it): differences between sweep
+         * values smaller than about twice this are noise */
+        int m = test_size_of(r, p[i].us_task, p[i].ds_task);
+        cJSON_AddItemToObject(e, "ds_se_test_set",
+                              num(m > 0 ? xf_ds_se(p[i].ds_acc, m, 0, 0) : NAN));
     }
     return o;
 }
@@ -176,8 +191,8 @@ cJSON *xf_results_json(const xf_study_results *r) {
             cJSON_AddNumberToObject(m, "best_layer", cv->best);
         }
     }
-    cJSON_AddItemToObject(root, "head_wd", sweep_json(r->wd, r->n_wd, r->wd_groups));
-    cJSON_AddItemToObject(root, "head_lr", sweep_json(r->lr, r->n_lr, r->lr_groups));
+    cJSON_AddItemToObject(root, "head_wd", sweep_json(r, r->wd, r->n_wd, r->wd_groups));
+    cJSON_AddItemToObject(root, "head_lr", sweep_json(r, r->lr, r->n_lr, r->lr_groups));
     cJSON *div = cJSON_AddArrayToObject(root, "diversity");
     for (int i = 0; i < r->n_diversity; i++) {
         const xf_diversity_row *d = &r->diversity[i];
