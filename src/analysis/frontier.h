@@ -1,5 +1,9 @@
-/* The saturation fit as the analysis uses it: on the upper hull or on all
- * points, with bootstrap intervals and the paper's extrapolation check.
+/* The least-squares saturation fit as the analysis uses it: on the upper
+ * hull or on all points, with optional bootstrap intervals and the paper's
+ * extrapolation check. The bootstrap is not the default interval: a
+ * resample's hull never lies above the full data's, so for the hull fit
+ * the interval sits on one side of the estimate (docs/analysis.md,
+ * calibration); the stochastic frontier (sfrontier.h) gives the default.
  *
  * Bootstrap: models are resampled with replacement (a resample is a study
  * that happened to train a different set of models); on each resample the

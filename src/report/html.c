@@ -112,7 +112,7 @@ xf_status xf_report_html(const char *study, const xf_point_set *sets, const xf_s
                       "of every finished model, probed few-shot at its last layer (mean over "
                       "draws). The saturation law e<sub>DS</sub> = k&middot;e<sub>US</sub>"
                       "<sup>&alpha;</sup> + e<sub>IR</sub> (e = 1 &minus; accuracy) is fitted by "
-                      "least squares to the rising part of the upper convex hull; DS accuracy "
+                      "least squares to the whole upper convex hull; DS accuracy "
                       "saturates at 1 &minus; e<sub>IR</sub>. A fit needs at least 3 hull points "
                       "with distinct US accuracy.</p>\n<h2>Fits</h2>\n");
     if (n_sets == 0)

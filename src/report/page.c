@@ -203,10 +203,11 @@ static xf_status params_vs_shots(out_ctx *o, const xf_study_results *r) {
         i = end;
     }
     xf_status st = emit(o, "params_vs_shots",
-                        o->several_us ? "Fitted parameters (hull fit) against shots per DS task, "
-                                        "one row per US task, with bootstrap 95% intervals"
-                                      : "Fitted parameters (hull fit) against shots per DS task, "
-                                        "with bootstrap 95% intervals",
+                        o->several_us ? "Frontier parameters against shots per DS task, "
+                                        "one row per US task, with profile-likelihood 95% "
+                                        "intervals"
+                                      : "Frontier parameters against shots per DS task, "
+                                        "with profile-likelihood 95% intervals",
                         1, charts, nc, 3);
     free(v);
     free(ser);
@@ -569,9 +570,13 @@ xf_status xf_report_study_write(const char *dir, const char *study, const xf_stu
                         "= k&middot;e<sub>US</sub><sup>&alpha;</sup> + e<sub>IR</sub>, e = 1 "
                         "&minus; accuracy, at the last layer; see docs/analysis.md.</p>\n");
     xf_report_fit_table(&page, r->fits, r->n_sets);
-    xf_sbuf_puts(&page, "<h2>Intervals and validation</h2>\n<p class=\"note\">Bootstrap 95% "
-                        "intervals (models resampled). Validation: fitted on models up to the "
-                        "70th percentile of US accuracy, RMS DS-accuracy error on those and on "
+    xf_sbuf_puts(&page, "<h2>Intervals and validation</h2>\n<p class=\"note\">95% intervals "
+                        "of the stochastic frontier (the best DS accuracy reachable at each US "
+                        "accuracy: models fall short of it by a half-normal amount, plus probe "
+                        "noise), from its profile likelihood; calibrated in simulation "
+                        "(docs/analysis.md). No interval for a fit that the data do not "
+                        "determine. Validation: fitted on models up to the 70th percentile of "
+                        "US accuracy, RMS DS-accuracy error on those and on the upper hull of "
                         "the rest.</p>\n");
     intervals_table(&page, r, several_us);
     xf_sbuf_puts(&page, "<h2>DS against US</h2>\n");
