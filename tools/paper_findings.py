@@ -9,6 +9,12 @@ adds information (4), the best layer per DS task (5), and the head
 weight-decay / learning-rate sweeps averaged over seeds (6).
 
     tools/paper_findings.py runs/paper-mini [--us fashion-mnist]
+    tools/paper_findings.py --audit docs/paper-mini/intervals.csv
+
+--audit reads an intervals.csv written before the statistics were revised
+(hull bootstrap intervals, validation on different points) and prints what
+docs/FINDINGS.md says about it: on how many held-out hull points each hull
+prediction error rests, and which underdetermined fits still had intervals.
 
 Standard library only.
 """
@@ -154,11 +160,35 @@ def top_models(db, us):
         print("   US %.4f  DS %.3f" % (us_acc, acc))
 
 
+def audit(path, us):
+    import csv
+    with open(path) as f:
+        rows = list(csv.DictReader(f))
+    hull = [r for r in rows if r["us_task"] == us and r["fit_to"] == "hull"]
+    scored = [r for r in hull if r["val_predict_rms"] not in ("", "nan")]
+    counts = defaultdict(int)
+    for r in scored:
+        counts[int(r["val_n_test"])] += 1
+    print("hull prediction errors on %s: %d of %d sets; held-out hull points per error: %s" % (
+        us, len(scored), len(hull), dict(sorted(counts.items()))))
+    for r in rows:
+        if r["status"] == "underdetermined" and r["e_ir_lo"] not in ("", "nan"):
+            print("underdetermined with an interval: %s %s %s-shot %s e_IR [%s, %s]" % (
+                r["us_task"], r["ds_task"], r["shots"], r["fit_to"], r["e_ir_lo"],
+                r["e_ir_hi"]))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("dir", help="the study's folder (runs/paper-mini)")
+    ap.add_argument("dir", nargs="?", help="the study's folder (runs/paper-mini)")
     ap.add_argument("--us", default="fashion-mnist", help="the main US task")
+    ap.add_argument("--audit", metavar="INTERVALS_CSV", help="audit an old intervals.csv")
     a = ap.parse_args()
+    if a.audit:
+        audit(a.audit, a.us)
+        return
+    if not a.dir:
+        ap.error("give the study's folder or --audit")
     with open(a.dir + "/report/results.json") as f:
         r = json.load(f)
     print("cost:", r["cost"])
