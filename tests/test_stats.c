@@ -82,6 +82,17 @@ Test(stats, bootstrap_is_seeded_and_narrows_with_less_noise) {
     xf_satfit_ci none;
     cr_assert_eq(xf_frontier_bootstrap(us, ds, 50, 1, 0, 9, &none), XF_OK);
     cr_assert(isnan(none.k[0]) && none.b_used == 0);
+    /* a hull of 2 points (the best model dominates the middle two):
+     * underdetermined, so no interval, although the resamples that miss the
+     * best model have a 3-corner hull and would fit */
+    double hus[4] = {0.5, 0.6, 0.7, 0.9}, hds[4] = {0.40, 0.50, 0.55, 0.90};
+    xf_satfit full;
+    cr_assert_eq(xf_frontier_fit(hus, hds, 3, 1, &full), XF_OK);
+    cr_assert_neq(full.status, XF_SATFIT_UNDERDETERMINED);
+    cr_assert_eq(xf_frontier_fit(hus, hds, 4, 1, &full), XF_OK);
+    cr_assert_eq(full.status, XF_SATFIT_UNDERDETERMINED);
+    cr_assert_eq(xf_frontier_bootstrap(hus, hds, 4, 1, 50, 9, &none), XF_OK);
+    cr_assert(isnan(none.e_ir[0]) && none.b_used == 0 && none.b == 50);
 }
 
 Test(stats, validation_extrapolates_an_exact_law_and_flags_a_bent_one) {

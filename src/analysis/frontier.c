@@ -80,6 +80,7 @@ static void interval(double *v, int n, double out[2]) {
 xf_status xf_frontier_bootstrap(const double *acc_us, const double *acc_ds, int n, int use_hull,
                                 int b, uint64_t seed, xf_satfit_ci *ci) {
     *ci = (xf_satfit_ci){{NAN, NAN}, {NAN, NAN}, {NAN, NAN}, b, 0};
+    int requested = b;
     if (b <= 0 || n <= 0) return XF_OK;
     scratch s;
     if (scratch_init(&s, n) != XF_OK) return XF_ENOMEM;
@@ -91,7 +92,11 @@ xf_status xf_frontier_bootstrap(const double *acc_us, const double *acc_ds, int 
     double *rus = s.buf + 2 * n, *rds = s.buf + 3 * n;
     xf_rng rng;
     xf_rng_seed(&rng, seed);
-    xf_status st = XF_OK;
+    /* no interval for a fit the full data do not determine, however many
+     * resamples happen to determine theirs */
+    xf_satfit full;
+    xf_status st = fit_with(acc_us, acc_ds, n, use_hull, s.hull, s.buf, s.buf + n, &full);
+    if (st == XF_OK && full.status == XF_SATFIT_UNDERDETERMINED) b = 0;
     int used = 0;
     for (int r = 0; r < b && st == XF_OK; r++) {
         for (int i = 0; i < n; i++) {
@@ -113,6 +118,7 @@ xf_status xf_frontier_bootstrap(const double *acc_us, const double *acc_ds, int 
         interval(draws + b, used, ci->alpha);
         interval(draws + 2 * b, used, ci->e_ir);
     }
+    ci->b = requested;
     ci->b_used = used;
     free(draws);
     scratch_free(&s);

@@ -44,7 +44,8 @@ typedef struct {
 } xf_satfit_ci;
 
 /* Percentile bootstrap 95% intervals from b resamples drawn with `seed`.
- * b = 0 gives NaN intervals without any work. */
+ * b = 0, or a fit the full data leave underdetermined, gives NaN intervals
+ * (b_used 0) without resampling. */
 xf_status xf_frontier_bootstrap(const double *acc_us, const double *acc_ds, int n, int use_hull,
                                 int b, uint64_t seed, xf_satfit_ci *ci);
 

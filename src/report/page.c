@@ -346,7 +346,6 @@ typedef struct {
 } fit_row;
 
 static fit_row row_of(const xf_set_fit *s, int row) {
-    static const double none[2] = {NAN, NAN};
     if (row == ROW_FRONTIER) {
         const xf_sfrontier *f = &s->frontier;
         return (fit_row){xf_satfit_status_name(f->status), f->k, f->alpha, f->e_ir, NAN,
@@ -354,10 +353,8 @@ static fit_row row_of(const xf_set_fit *s, int row) {
     }
     const xf_satfit *f = row == ROW_ALL ? &s->fit_all : &s->fit;
     const xf_satfit_ci *c = row == ROW_ALL ? &s->ci_all : &s->ci;
-    int undet = f->status == XF_SATFIT_UNDERDETERMINED;
     return (fit_row){xf_satfit_status_name(f->status), f->k, f->alpha, f->e_ir, f->rms,
-                     {undet ? none : c->k, undet ? none : c->alpha, undet ? none : c->e_ir},
-                     row == ROW_ALL ? &s->val_all : &s->val};
+                     {c->k, c->alpha, c->e_ir}, row == ROW_ALL ? &s->val_all : &s->val};
 }
 
 static void intervals_table(xf_sbuf *b, const xf_study_results *r, int several_us) {
