@@ -384,18 +384,18 @@ Test(analysis, csv_points_in_percent) {
                                          "--percent)"),
               "%s", xf_error_message());
     remove_tmp_csv(path);
-    /* a file of fractions given as percentages */
-    path = write_tmp_csv("us,ds\n0.5,0.4\n0.9,1.0\n");
-    cr_assert_eq(xf_csv_point_sets_scaled(path, "us", "ds", NULL, 100, &sets, &n), XF_EFORMAT);
-    cr_assert(strstr(xf_error_message(), "every value is below 1.5, so they hold fractions"), "%s",
-              xf_error_message());
-    cr_assert_null(sets);
-    remove_tmp_csv(path);
-    path = write_tmp_csv("us,ds\n50,101\n");
-    cr_assert_eq(xf_csv_point_sets_scaled(path, "us", "ds", NULL, 100, &sets, &n), XF_EFORMAT);
-    cr_assert(strstr(xf_error_message(), "101 is not an accuracy in [0, 100]"), "%s",
-              xf_error_message());
-    remove_tmp_csv(path);
+    /* a file of fractions given as percentages, and a percentage over 100 */
+    const char *bad[2][2] = {{"us,ds\n0.5,0.4\n0.9,1.0\n",
+                              "every value is below 1.5, so they hold fractions"},
+                             {"us,ds\n50,101\n", "101 is not an accuracy in [0, 100]"}};
+    for (int i = 0; i < 2; i++) {
+        path = write_tmp_csv(bad[i][0]);
+        cr_assert_eq(xf_csv_point_sets_scaled(path, "us", "ds", NULL, 100, &sets, &n),
+                     XF_EFORMAT);
+        cr_assert(strstr(xf_error_message(), bad[i][1]), "%s", xf_error_message());
+        cr_assert_null(sets);
+        remove_tmp_csv(path);
+    }
 }
 
 /* `xfer fit FILE.csv --percent` fits the same law as the fraction file. */

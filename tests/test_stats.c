@@ -120,10 +120,11 @@ Test(stats, validation_extrapolates_an_exact_law_and_flags_a_bent_one) {
     cr_assert_eq(xf_frontier_validate(us, ds, N, 0, 0, &v), XF_EINVAL);
 }
 
-Test(stats, nested_ftests_find_a_planted_knob_only) {
+/* A planted column is found, a noise column and a constant one are not;
+ * the F-test's numbers for a hand-computed case. */
+Test(stats, nested_ftests_find_a_planted_column_only) {
     enum { N = 80 };
     double x[N * 4], y[N];
-    int group[4] = {-1, 0, 1, 2};
     xf_rng rng;
     xf_rng_seed(&rng, 3);
     for (int i = 0; i < N; i++) {
@@ -131,19 +132,32 @@ Test(stats, nested_ftests_find_a_planted_knob_only) {
         x[i * 4 + 0] = 1;
         x[i * 4 + 1] = a;
         x[i * 4 + 2] = b;
-        x[i * 4 + 3] = 7; /* constant: not testable next to the intercept */
+        x[i * 4 + 3] = 7; /* constant: no new column next to the intercept */
         y[i] = 0.5 * a + 0.3 * xf_rng_normal(&rng);
     }
-    xf_ftest t[3];
-    double r2;
-    cr_assert_eq(xf_nested_ftests(x, N, 4, group, 3, y, t, &r2), XF_OK);
-    cr_assert(t[0].testable && t[0].p < 1e-10 && t[0].partial_r2 > 0.5, "p %g pr2 %g", t[0].p,
-              t[0].partial_r2);
-    cr_assert_eq(t[0].df_num, 1);
-    cr_assert_eq(t[0].df_den, N - 3);
-    cr_assert(t[1].testable && t[1].p > 0.01 && t[1].partial_r2 < 0.05, "p %g", t[1].p);
-    cr_assert(!t[2].testable);
-    cr_assert_gt(r2, 0.5);
+    double sse_f, sse_r;
+    int rank_f, rank_r;
+    xf_ftest t;
+    cr_assert_eq(xf_ols_sse(x, N, 4, NULL, y, &sse_f, &rank_f), XF_OK);
+    cr_assert_eq(rank_f, 3);
+    const int keep[3][4] = {{1, 0, 1, 1}, {1, 1, 0, 1}, {1, 1, 1, 0}};
+    for (int k = 0; k < 3; k++) {
+        cr_assert_eq(xf_ols_sse(x, N, 4, keep[k], y, &sse_r, &rank_r), XF_OK);
+        xf_ftest_nested(sse_r, rank_r, sse_f, rank_f, N, 0, &t);
+        if (k == 0)
+            cr_assert(t.testable && t.p < 1e-10 && t.partial_r2 > 0.5, "p %g", t.p);
+        else if (k == 1)
+            cr_assert(t.testable && t.p > 0.01 && t.df_num == 1 && t.df_den == N - 3);
+        else
+            cr_assert(!t.testable && t.df_num == 0);
+    }
+    /* (10 - 8) / 1 over 8 / 16: F = 4 on (1, 16), p = P(|t_16| > 2) */
+    xf_ftest_nested(10, 2, 8, 3, 20, 1, &t);
+    cr_assert_eq(t.df_num, 1);
+    cr_assert_eq(t.df_den, 16);
+    cr_assert_float_eq(t.f, 4, 1e-12);
+    cr_assert_float_eq(t.p, 0.06277, 1e-4);
+    cr_assert_float_eq(t.partial_r2, 0.2, 1e-12);
 }
 
 Test(stats, spearman_ranks_with_ties) {

@@ -5,7 +5,6 @@
  * curve's three parameters. Holm's correction runs over every test of the
  * report. */
 #include <cjson/cJSON.h>
-#include <gsl/gsl_cdf.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,29 +73,15 @@ static xf_status profile_sse(design *d, int with_knob, double *sse, int *rank) {
     return XF_OK;
 }
 
-/* The nested test of one knob's q columns. */
+/* The nested test of one knob's q columns; alpha is the third fitted
+ * parameter of both models. */
 static xf_status nested(design *d, xf_ftest *t) {
-    *t = (xf_ftest){0, 0, NAN, NAN, NAN, NAN, 0};
     double sse0, sse1;
     int r0 = 0, r1 = 0;
     xf_status st = profile_sse(d, 0, &sse0, &r0);
     if (st == XF_OK) st = profile_sse(d, 1, &sse1, &r1);
-    if (st != XF_OK) return st;
-    /* alpha is the third fitted parameter of both models */
-    t->df_num = r1 - r0;
-    t->df_den = d->n - (r1 + 1);
-    if (t->df_num <= 0 || t->df_den <= 0) return XF_OK;
-    t->testable = 1;
-    double gain = fmax(0, sse0 - sse1);
-    t->partial_r2 = sse0 > 0 ? gain / sse0 : 0;
-    if (sse1 > 0) {
-        t->f = (gain / t->df_num) / (sse1 / t->df_den);
-        t->p = gsl_cdf_fdist_Q(t->f, t->df_num, t->df_den);
-    } else {
-        t->f = gain > 0 ? INFINITY : 0;
-        t->p = gain > 0 ? 0 : 1;
-    }
-    return XF_OK;
+    if (st == XF_OK) xf_ftest_nested(sse0, r0, sse1, r1, d->n, 1, t);
+    return st;
 }
 
 xf_status xf_knobs_test(const double *us_acc, const double *ds_acc, const double *params,

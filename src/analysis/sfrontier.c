@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analysis/frontier.h"
 #include "analysis/hull.h"
 #include "core/mem.h"
 
@@ -193,32 +194,6 @@ static double profile_end(lik_data *d, int j, int dir, const double *t_hat, doub
     return 0.5 * (inside + outside);
 }
 
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* The median of n > 0 standard errors (the typical probe noise). */
-static double median_se(const double *se, int n) {
-    double *s = malloc((size_t)n * sizeof *s);
-    if (!s) return se[0];
-    memcpy(s, se, (size_t)n * sizeof *s);
-    qsort(s, (size_t)n, sizeof *s, cmp_double);
-    double m = n % 2 ? s[n / 2] : 0.5 * (s[n / 2 - 1] + s[n / 2]);
-    free(s);
-    return m;
-}
-
-static int distinct_at_least(const double *v, int n, int want) {
-    int count = 0;
-    for (int i = 0; i < n && count < want; i++) {
-        int seen = 0;
-        for (int j = 0; j < i && !seen; j++) seen = v[j] == v[i];
-        count += !seen;
-    }
-    return count >= want;
-}
-
 xf_status xf_sfrontier_fit(const double *acc_us, const double *acc_ds, const double *ds_se,
                            int n, int intervals, xf_sfrontier *fit) {
     memset(fit, 0, sizeof *fit);
@@ -237,7 +212,7 @@ xf_status xf_sfrontier_fit(const double *acc_us, const double *acc_ds, const dou
             return xf_fail(XF_EINVAL,
                            "stochastic frontier: point %d: standard error %g is not in [0, 1]", i,
                            ds_se[i]);
-    if (n < XF_SFRONTIER_MIN_POINTS || !distinct_at_least(acc_us, n, 4)) return XF_OK;
+    if (n < XF_SFRONTIER_MIN_POINTS || xf_satfit_distinct(acc_us, n, 4) < 4) return XF_OK;
 
     double *e = xf_malloc(2 * (size_t)n * sizeof *e);
     int *hull = xf_malloc((size_t)n * sizeof *hull);
@@ -296,7 +271,7 @@ xf_status xf_sfrontier_fit(const double *acc_us, const double *acc_ds, const dou
                           : XF_SATFIT_OK;
     }
     if (intervals && f_hat < BAD) {
-        double noise = ds_se ? median_se(ds_se, n) : fit->sigma_v;
+        double noise = ds_se ? xf_quantile(ds_se, n, 0.5) : fit->sigma_v;
         double drop = fit->sigma_u >= EDGE_RATIO * fmax(noise, SIGMA_MIN) ? DROP_EDGE : DROP_REGULAR;
         for (int p = 0; p < 3; p++)
             for (int side = 0; side < 2; side++)

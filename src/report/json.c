@@ -12,14 +12,20 @@ static cJSON *pair(const double v[2]) {
     return a;
 }
 
-static cJSON *fit_json(const xf_satfit *f, const xf_satfit_ci *ci, const xf_validation *v) {
+/* The fields every fit object starts with. */
+static cJSON *law_json(xf_satfit_status status, int n, double k, double alpha, double e_ir) {
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "status", xf_satfit_status_name(f->status));
-    cJSON_AddNumberToObject(o, "n", f->n);
-    cJSON_AddItemToObject(o, "k", num(f->k));
-    cJSON_AddItemToObject(o, "alpha", num(f->alpha));
-    cJSON_AddItemToObject(o, "e_ir", num(f->e_ir));
-    cJSON_AddItemToObject(o, "saturation", num(xf_satfit_saturation(f)));
+    cJSON_AddStringToObject(o, "status", xf_satfit_status_name(status));
+    cJSON_AddNumberToObject(o, "n", n);
+    cJSON_AddItemToObject(o, "k", num(k));
+    cJSON_AddItemToObject(o, "alpha", num(alpha));
+    cJSON_AddItemToObject(o, "e_ir", num(e_ir));
+    cJSON_AddItemToObject(o, "saturation", num(1 - e_ir));
+    return o;
+}
+
+static cJSON *fit_json(const xf_satfit *f, const xf_satfit_ci *ci, const xf_validation *v) {
+    cJSON *o = law_json(f->status, f->n, f->k, f->alpha, f->e_ir);
     cJSON_AddItemToObject(o, "rms", num(f->rms));
     cJSON_AddItemToObject(o, "sse", num(f->sse));
     cJSON *c = cJSON_AddObjectToObject(o, "ci95");
@@ -39,13 +45,7 @@ static cJSON *fit_json(const xf_satfit *f, const xf_satfit_ci *ci, const xf_vali
 
 static cJSON *frontier_json(const xf_set_fit *s) {
     const xf_sfrontier *f = &s->frontier;
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "status", xf_satfit_status_name(f->status));
-    cJSON_AddNumberToObject(o, "n", f->n);
-    cJSON_AddItemToObject(o, "k", num(f->k));
-    cJSON_AddItemToObject(o, "alpha", num(f->alpha));
-    cJSON_AddItemToObject(o, "e_ir", num(f->e_ir));
-    cJSON_AddItemToObject(o, "saturation", num(1 - f->e_ir));
+    cJSON *o = law_json(f->status, f->n, f->k, f->alpha, f->e_ir);
     cJSON_AddItemToObject(o, "sigma_u", num(f->sigma_u));
     cJSON_AddItemToObject(o, "sigma_v", num(f->sigma_v));
     cJSON_AddBoolToObject(o, "probe_se_known", s->frontier_se_known);
