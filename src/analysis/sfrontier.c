@@ -248,6 +248,8 @@ xf_status xf_sfrontier_fit(const double *acc_us, const double *acc_ds, const dou
         free(e);
         return st;
     }
+    /* GSL's default handler aborts; a failed step here only ends a search */
+    gsl_error_handler_t *old_handler = gsl_set_error_handler_off();
     double t_hat[DIM], f_hat = INFINITY;
     for (int s = 0; s < 2; s++) {
         double t[DIM];
@@ -272,7 +274,8 @@ xf_status xf_sfrontier_fit(const double *acc_us, const double *acc_ds, const dou
     }
     if (intervals && f_hat < BAD) {
         double noise = ds_se ? xf_quantile(ds_se, n, 0.5) : fit->sigma_v;
-        double drop = fit->sigma_u >= EDGE_RATIO * fmax(noise, SIGMA_MIN) ? DROP_EDGE : DROP_REGULAR;
+        double drop =
+            fit->sigma_u >= EDGE_RATIO * fmax(noise, SIGMA_MIN) ? DROP_EDGE : DROP_REGULAR;
         for (int p = 0; p < 3; p++)
             for (int side = 0; side < 2; side++)
                 fit->ci[p][side] = profile_end(&d, p, side ? 1 : -1, t_hat, f_hat, drop);
@@ -285,6 +288,7 @@ xf_status xf_sfrontier_fit(const double *acc_us, const double *acc_ds, const dou
         }
         fit->have_ci = 1;
     }
+    gsl_set_error_handler(old_handler);
     free(e);
     return XF_OK;
 }
