@@ -12,13 +12,19 @@
 #include "core/status.h"
 #include "support.h"
 
-/* Runs the hull and checks the kept indices, in order. */
-static void expect_hull(const double *x, const double *y, int n, const int *want, int n_want) {
+/* Runs the hull (whole, or rising part) and checks the kept indices, in order. */
+static void expect_hull_mode(const double *x, const double *y, int n, int mode, const int *want,
+                             int n_want) {
     int hull[64], n_hull = -1;
-    cr_assert_eq(xf_hull_upper(x, y, n, hull, &n_hull), XF_OK, "%s", xf_error_message());
+    cr_assert_eq(xf_hull_upper_mode(x, y, n, mode, hull, &n_hull), XF_OK, "%s",
+                 xf_error_message());
     cr_assert_eq(n_hull, n_want, "kept %d points, want %d", n_hull, n_want);
     for (int i = 0; i < n_want; i++)
         cr_assert_eq(hull[i], want[i], "hull[%d] = %d, want %d", i, hull[i], want[i]);
+}
+
+static void expect_hull(const double *x, const double *y, int n, const int *want, int n_want) {
+    expect_hull_mode(x, y, n, XF_HULL_WHOLE, want, n_want);
 }
 
 Test(analysis, hull_single_point_and_empty) {
@@ -31,7 +37,8 @@ Test(analysis, hull_two_points) {
     double x[] = {0.8, 0.3}, y[] = {0.6, 0.5};
     expect_hull(x, y, 2, (int[]){1, 0}, 2); /* rising: both, in increasing x */
     double yd[] = {0.4, 0.5};
-    expect_hull(x, yd, 2, (int[]){1}, 1); /* falling: the right one is dominated */
+    expect_hull(x, yd, 2, (int[]){1, 0}, 2); /* falling: the whole hull keeps both */
+    expect_hull_mode(x, yd, 2, XF_HULL_RISING, (int[]){1}, 1); /* the right one declines */
 }
 
 Test(analysis, hull_collinear_interior_points_dropped) {
@@ -62,11 +69,24 @@ Test(analysis, hull_points_below_excluded) {
     expect_hull(xc, yc, 3, (int[]){0, 1, 2}, 3);
 }
 
-Test(analysis, hull_drops_falling_tail_keeps_flat_top) {
+Test(analysis, hull_keeps_falling_tail_rising_mode_drops_it) {
     double x[] = {0.1, 0.5, 0.9, 0.95}, y[] = {0.2, 0.6, 0.5, 0.3};
-    expect_hull(x, y, 4, (int[]){0, 1}, 2);
+    expect_hull(x, y, 4, (int[]){0, 1, 2, 3}, 4);
+    expect_hull_mode(x, y, 4, XF_HULL_RISING, (int[]){0, 1}, 2);
     double yf[] = {0.2, 0.6, 0.6, 0.3};
-    expect_hull(x, yf, 4, (int[]){0, 1, 2}, 3);
+    expect_hull_mode(x, yf, 4, XF_HULL_RISING, (int[]){0, 1, 2}, 3);
+    xf_hull_decline d;
+    xf_hull_decline_of(x, y, 4, &d);
+    cr_assert_eq(d.peak_x, 0.5);
+    cr_assert_eq(d.peak_y, 0.6);
+    cr_assert_float_eq(d.drop, 0.3, 1e-15);
+    cr_assert_eq(d.n_after, 2);
+    xf_hull_decline_of(x, yf, 4, &d);
+    cr_assert_float_eq(d.drop, 0.3, 1e-15);
+    double yr[] = {0.2, 0.6, 0.7, 0.75};
+    xf_hull_decline_of(x, yr, 4, &d);
+    cr_assert_eq(d.drop, 0);
+    cr_assert_eq(d.n_after, 0);
 }
 
 Test(analysis, hull_rejects_nan) {
@@ -346,4 +366,56 @@ Test(analysis, satfit_agrees_with_scipy_on_fixtures) {
     }
     fclose(f);
     cr_assert_eq(cases, 4);
+}
+
+Test(analysis, csv_points_in_percent) {
+    char *path = write_tmp_csv("us,ds\n50,40\n60,45.5\n0.5,1\n");
+    xf_point_set *sets;
+    int n;
+    cr_assert_eq(xf_csv_point_sets_scaled(path, "us", "ds", NULL, 100, &sets, &n), XF_OK, "%s",
+                 xf_error_message());
+    cr_assert_eq(sets[0].n_points, 3);
+    cr_assert_float_eq(sets[0].points[1].ds_acc, 0.455, 1e-15);
+    cr_assert_float_eq(sets[0].points[2].us_acc, 0.005, 1e-15);
+    xf_csv_point_sets_free(sets, n);
+    /* without --percent the same file is refused, with the hint */
+    cr_assert_eq(xf_csv_point_sets(path, "us", "ds", NULL, &sets, &n), XF_EFORMAT);
+    cr_assert(strstr(xf_error_message(), "50 is not an accuracy in [0, 1] (percentages? use "
+                                         "--percent)"),
+              "%s", xf_error_message());
+    remove_tmp_csv(path);
+    /* a file of fractions given as percentages, and a percentage over 100 */
+    const char *bad[2][2] = {{"us,ds\n0.5,0.4\n0.9,1.0\n",
+                              "every value is below 1.5, so they hold fractions"},
+                             {"us,ds\n50,101\n", "101 is not an accuracy in [0, 100]"}};
+    for (int i = 0; i < 2; i++) {
+        path = write_tmp_csv(bad[i][0]);
+        cr_assert_eq(xf_csv_point_sets_scaled(path, "us", "ds", NULL, 100, &sets, &n),
+                     XF_EFORMAT);
+        cr_assert(strstr(xf_error_message(), bad[i][1]), "%s", xf_error_message());
+        cr_assert_null(sets);
+        remove_tmp_csv(path);
+    }
+}
+
+/* `xfer fit FILE.csv --percent` fits the same law as the fraction file. */
+Test(analysis, fit_cli_reads_a_percent_csv) {
+    char *path = write_tmp_csv("us,ds\n50,30\n60,40\n70,47\n80,52\n90,55\n");
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "%s fit %s --us us --ds ds --percent --json > %s.out 2>&1",
+             test_xfer_bin(), path, path);
+    cr_assert_eq(test_system(cmd), 0);
+    snprintf(cmd, sizeof cmd, "%s.out", path);
+    FILE *f = fopen(cmd, "r");
+    cr_assert_not_null(f);
+    char out[8192];
+    size_t len = fread(out, 1, sizeof out - 1, f);
+    out[len] = 0;
+    fclose(f);
+    remove(cmd);
+    cr_assert(strstr(out, "\"n_points\":\t5"), "%s", out);
+    cr_assert(strstr(out, "\"status\":\t\"ok\""), "%s", out);
+    snprintf(cmd, sizeof cmd, "%s fit %s --us us --ds ds > /dev/null 2>&1", test_xfer_bin(), path);
+    cr_assert_neq(test_system(cmd), 0, "a percent file without --percent must fail");
+    remove_tmp_csv(path);
 }

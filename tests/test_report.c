@@ -104,7 +104,8 @@ Test(report, panel_renders_png_of_requested_size, .fini = release_cairo_caches) 
     make_set(pts, &set, "digits");
     xf_set_fit *fits;
     cr_assert_eq(xf_set_fits_compute(&set, 1, &fits), XF_OK, "%s", xf_error_message());
-    xf_panel panel = {"digits, 10-shot", pts, 32, fits[0].hull, fits[0].n_hull, &fits[0].fit, 0};
+    xf_panel panel = {"digits, 10-shot", pts, 32, fits[0].hull, fits[0].n_hull, &fits[0].fit,
+                      0,                 0,   0};
     const int sizes[2][2] = {{XF_PLOT_WIDTH, XF_PLOT_HEIGHT}, {360, 270}};
     for (int i = 0; i < 2; i++) {
         unsigned char *png;
@@ -125,11 +126,25 @@ Test(report, panel_renders_png_of_requested_size, .fini = release_cairo_caches) 
         }
         free(png);
     }
+    /* error bars on request: +-1.96 SE of 3 draws (sd 0.03) on 500 images,
+     * grey at 70% */
+    unsigned char *png;
+    size_t size;
+    int grey[2];
+    for (int bars = 0; bars < 2; bars++) {
+        for (int i = 0; i < 32; i++) pts[i].draws = 3, pts[i].ds_draw_sd = 0.03;
+        panel.error_bars = bars;
+        panel.ds_test_size = 500;
+        cr_assert_eq(xf_plot_panel_png(&panel, 720, 540, &png, &size), XF_OK);
+        grey[bars] = count_colour(png, size, over_white(0x666666, 0.7));
+        free(png);
+    }
+    cr_assert_gt(grey[1], grey[0] + 100, "grey pixels %d without bars, %d with", grey[0],
+                 grey[1]);
+    panel.error_bars = 0;
     /* without a fit there is no fit colour at all */
     xf_satfit none = {.status = XF_SATFIT_UNDERDETERMINED};
     panel.fit = &none;
-    unsigned char *png;
-    size_t size;
     cr_assert_eq(xf_plot_panel_png(&panel, 720, 540, &png, &size), XF_OK);
     cr_assert_eq(count_colour(png, size, 0xD55E00), 0);
     free(png);
@@ -137,7 +152,7 @@ Test(report, panel_renders_png_of_requested_size, .fini = release_cairo_caches) 
 }
 
 Test(report, panel_without_points_and_bad_size, .fini = release_cairo_caches) {
-    xf_panel panel = {"empty", NULL, 0, NULL, 0, NULL, 0};
+    xf_panel panel = {"empty", NULL, 0, NULL, 0, NULL, 0, 0, 0};
     unsigned char *png;
     size_t size;
     cr_assert_eq(xf_plot_panel_png(&panel, 400, 300, &png, &size), XF_OK, "%s",

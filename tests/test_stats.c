@@ -9,6 +9,7 @@
 
 #include "analysis/frontier.h"
 #include "analysis/setfit.h"
+#include "analysis/sfrontier.h"
 #include "analysis/stats.h"
 #include "analysis/study.h"
 #include "core/rng.h"
@@ -81,6 +82,17 @@ Test(stats, bootstrap_is_seeded_and_narrows_with_less_noise) {
     xf_satfit_ci none;
     cr_assert_eq(xf_frontier_bootstrap(us, ds, 50, 1, 0, 9, &none), XF_OK);
     cr_assert(isnan(none.k[0]) && none.b_used == 0);
+    /* a hull of 2 points (the best model dominates the middle two):
+     * underdetermined, so no interval, although the resamples that miss the
+     * best model have a 3-corner hull and would fit */
+    double hus[4] = {0.5, 0.6, 0.7, 0.9}, hds[4] = {0.40, 0.50, 0.55, 0.90};
+    xf_satfit full;
+    cr_assert_eq(xf_frontier_fit(hus, hds, 3, 1, &full), XF_OK);
+    cr_assert_neq(full.status, XF_SATFIT_UNDERDETERMINED);
+    cr_assert_eq(xf_frontier_fit(hus, hds, 4, 1, &full), XF_OK);
+    cr_assert_eq(full.status, XF_SATFIT_UNDERDETERMINED);
+    cr_assert_eq(xf_frontier_bootstrap(hus, hds, 4, 1, 50, 9, &none), XF_OK);
+    cr_assert(isnan(none.e_ir[0]) && none.b_used == 0 && none.b == 50);
 }
 
 Test(stats, validation_extrapolates_an_exact_law_and_flags_a_bent_one) {
@@ -108,10 +120,11 @@ Test(stats, validation_extrapolates_an_exact_law_and_flags_a_bent_one) {
     cr_assert_eq(xf_frontier_validate(us, ds, N, 0, 0, &v), XF_EINVAL);
 }
 
-Test(stats, nested_ftests_find_a_planted_knob_only) {
+/* A planted column is found, a noise column and a constant one are not;
+ * the F-test's numbers for a hand-computed case. */
+Test(stats, nested_ftests_find_a_planted_column_only) {
     enum { N = 80 };
     double x[N * 4], y[N];
-    int group[4] = {-1, 0, 1, 2};
     xf_rng rng;
     xf_rng_seed(&rng, 3);
     for (int i = 0; i < N; i++) {
@@ -119,19 +132,32 @@ Test(stats, nested_ftests_find_a_planted_knob_only) {
         x[i * 4 + 0] = 1;
         x[i * 4 + 1] = a;
         x[i * 4 + 2] = b;
-        x[i * 4 + 3] = 7; /* constant: not testable next to the intercept */
+        x[i * 4 + 3] = 7; /* constant: no new column next to the intercept */
         y[i] = 0.5 * a + 0.3 * xf_rng_normal(&rng);
     }
-    xf_ftest t[3];
-    double r2;
-    cr_assert_eq(xf_nested_ftests(x, N, 4, group, 3, y, t, &r2), XF_OK);
-    cr_assert(t[0].testable && t[0].p < 1e-10 && t[0].partial_r2 > 0.5, "p %g pr2 %g", t[0].p,
-              t[0].partial_r2);
-    cr_assert_eq(t[0].df_num, 1);
-    cr_assert_eq(t[0].df_den, N - 3);
-    cr_assert(t[1].testable && t[1].p > 0.01 && t[1].partial_r2 < 0.05, "p %g", t[1].p);
-    cr_assert(!t[2].testable);
-    cr_assert_gt(r2, 0.5);
+    double sse_f, sse_r;
+    int rank_f, rank_r;
+    xf_ftest t;
+    cr_assert_eq(xf_ols_sse(x, N, 4, NULL, y, &sse_f, &rank_f), XF_OK);
+    cr_assert_eq(rank_f, 3);
+    const int keep[3][4] = {{1, 0, 1, 1}, {1, 1, 0, 1}, {1, 1, 1, 0}};
+    for (int k = 0; k < 3; k++) {
+        cr_assert_eq(xf_ols_sse(x, N, 4, keep[k], y, &sse_r, &rank_r), XF_OK);
+        xf_ftest_nested(sse_r, rank_r, sse_f, rank_f, N, 0, &t);
+        if (k == 0)
+            cr_assert(t.testable && t.p < 1e-10 && t.partial_r2 > 0.5, "p %g", t.p);
+        else if (k == 1)
+            cr_assert(t.testable && t.p > 0.01 && t.df_num == 1 && t.df_den == N - 3);
+        else
+            cr_assert(!t.testable && t.df_num == 0);
+    }
+    /* (10 - 8) / 1 over 8 / 16: F = 4 on (1, 16), p = P(|t_16| > 2) */
+    xf_ftest_nested(10, 2, 8, 3, 20, 1, &t);
+    cr_assert_eq(t.df_num, 1);
+    cr_assert_eq(t.df_den, 16);
+    cr_assert_float_eq(t.f, 4, 1e-12);
+    cr_assert_float_eq(t.p, 0.06277, 1e-4);
+    cr_assert_float_eq(t.partial_r2, 0.2, 1e-12);
 }
 
 Test(stats, spearman_ranks_with_ties) {
@@ -143,40 +169,118 @@ Test(stats, spearman_ranks_with_ties) {
     cr_assert(isnan(xf_spearman(x, c, 3)));
 }
 
-/* Residuals that depend on epochs (planted) or on nothing (null). */
-static void knob_data(int planted, double *res, double *par, double *ex, double *ep, int *fam,
-                      int n) {
+/* Models on a grid of knobs: US accuracy rises with params and data, DS
+ * accuracy is the law of US accuracy plus noise, plus (planted) an epochs
+ * effect that US accuracy does not carry. */
+static void knob_data(int planted, double *us, double *ds, double *par, double *data,
+                      double *ep, int *fam, int n) {
     xf_rng rng;
     xf_rng_seed(&rng, 11);
     for (int i = 0; i < n; i++) {
         par[i] = 1e4 * pow(2, i % 5);
         ep[i] = 1 + (i / 5) % 3;
-        ex[i] = 1000 * pow(2, (i / 15) % 4) * ep[i];
+        data[i] = 1000 * pow(2, (i / 15) % 4);
         fam[i] = i % 2;
-        res[i] = 0.01 * xf_rng_normal(&rng) + (planted ? 0.03 * log(ep[i]) : 0);
+        double e_us = 0.7 - 0.05 * log2(par[i] / 1e4) - 0.06 * log2(data[i] / 1000) +
+                      0.02 * xf_rng_normal(&rng);
+        us[i] = 1 - e_us;
+        ds[i] = 1 - (K * pow(e_us, ALPHA) + EIR) + 0.01 * xf_rng_normal(&rng) +
+                (planted ? 0.03 * log(ep[i]) : 0);
     }
 }
 
-Test(stats, knobs_regression_with_and_without_a_planted_effect) {
+Test(stats, knob_tests_nested_on_the_curve) {
     enum { N = 120 };
-    double res[N], par[N], ex[N], ep[N];
+    double us[N], ds[N], par[N], data[N], ep[N];
     int fam[N];
     xf_knob_row row;
-    knob_data(1, res, par, ex, ep, fam, N);
-    cr_assert_eq(xf_knobs_regress(res, par, ex, ep, fam, N, &row), XF_OK);
+    knob_data(1, us, ds, par, data, ep, fam, N);
+    cr_assert_eq(xf_knobs_test(us, ds, par, data, ep, fam, N, &row), XF_OK);
     cr_assert_eq(row.n, N);
-    cr_assert(row.informative[XF_KNOB_EPOCHS], "epochs p %g pr2 %g",
-              row.knob[XF_KNOB_EPOCHS].p, row.knob[XF_KNOB_EPOCHS].partial_r2);
-    cr_assert(!row.informative[XF_KNOB_PARAMS]);
-    cr_assert(!row.informative[XF_KNOB_FAMILY]);
-    knob_data(0, res, par, ex, ep, fam, N);
-    cr_assert_eq(xf_knobs_regress(res, par, ex, ep, fam, N, &row), XF_OK);
+    const xf_ftest *e = &row.knob[XF_KNOB_EPOCHS];
+    cr_assert(e->testable && e->p < 1e-6 && e->partial_r2 > 0.3, "epochs p %g pr2 %g", e->p,
+              e->partial_r2);
+    /* curve (3 parameters) + one column */
+    cr_assert_eq(e->df_num, 1);
+    cr_assert_eq(e->df_den, N - 4);
+    cr_assert(isnan(e->p_holm));
+    /* params and data drive US accuracy, and through it DS accuracy: they
+     * add nothing beyond it */
+    cr_assert_gt(row.knob[XF_KNOB_PARAMS].p, 0.01, "%g", row.knob[XF_KNOB_PARAMS].p);
+    cr_assert_gt(row.knob[XF_KNOB_DATA].p, 0.01, "%g", row.knob[XF_KNOB_DATA].p);
+    cr_assert_gt(row.knob[XF_KNOB_FAMILY].p, 0.01, "%g", row.knob[XF_KNOB_FAMILY].p);
+    knob_data(0, us, ds, par, data, ep, fam, N);
+    cr_assert_eq(xf_knobs_test(us, ds, par, data, ep, fam, N, &row), XF_OK);
     for (int k = 0; k < XF_N_KNOBS; k++) {
         cr_assert(row.knob[k].testable, "%s", xf_knob_name(k));
-        cr_assert(!row.informative[k], "%s: p %g", xf_knob_name(k), row.knob[k].p);
+        cr_assert_gt(row.knob[k].p, 0.001, "%s: p %g", xf_knob_name(k), row.knob[k].p);
     }
     /* one family only: untestable, not an error */
     for (int i = 0; i < N; i++) fam[i] = 0;
-    cr_assert_eq(xf_knobs_regress(res, par, ex, ep, fam, N, &row), XF_OK);
+    cr_assert_eq(xf_knobs_test(us, ds, par, data, ep, fam, N, &row), XF_OK);
     cr_assert(!row.knob[XF_KNOB_FAMILY].testable);
+}
+
+Test(stats, holm_adjusts_step_down) {
+    double p[] = {0.01, 0.04, 0.03, NAN, 0.005}, adj[5];
+    cr_assert_eq(xf_holm_adjust(p, 5, adj), XF_OK);
+    cr_assert_float_eq(adj[0], 0.03, 1e-15);
+    cr_assert_float_eq(adj[1], 0.06, 1e-15);
+    cr_assert_float_eq(adj[2], 0.06, 1e-15);
+    cr_assert(isnan(adj[3]));
+    cr_assert_float_eq(adj[4], 0.02, 1e-15);
+    double q[] = {0.9, 0.8};
+    cr_assert_eq(xf_holm_adjust(q, 2, adj), XF_OK);
+    cr_assert_eq(adj[0], 1);
+    cr_assert_eq(adj[1], 1);
+}
+
+/* Both variants are scored on the same held-out points (the upper hull of
+ * the models above the threshold), and fewer than 3 give no number. */
+Test(stats, validation_scores_both_fits_on_the_same_held_out_hull) {
+    enum { N = 40 };
+    xf_rng rng;
+    xf_rng_seed(&rng, 12);
+    double us[N], ds[N];
+    synth(&rng, N, 0.03, us, ds);
+    xf_validation h, a;
+    cr_assert_eq(xf_frontier_validate(us, ds, N, 1, 0.7, &h), XF_OK);
+    cr_assert_eq(xf_frontier_validate(us, ds, N, 0, 0.7, &a), XF_OK);
+    cr_assert_eq(h.n_test, a.n_test);
+    cr_assert_geq(h.n_test, 3);
+    cr_assert_lt(h.n_test, 12, "the held-out hull, not all %d held-out models", 12);
+    cr_assert(isfinite(h.predict_rms) && isfinite(a.predict_rms));
+    cr_assert_eq(xf_frontier_validate(us, ds, N, 1, 0.98, &h), XF_OK);
+    cr_assert_lt(h.n_test, 3);
+    cr_assert(isnan(h.predict_rms));
+}
+
+/* The stochastic frontier recovers a planted frontier from models that
+ * fall short of it, where the all-points least-squares fit cannot. */
+Test(stats, stochastic_frontier_recovers_the_planted_frontier) {
+    enum { N = 60 };
+    xf_rng rng;
+    xf_rng_seed(&rng, 31);
+    double us[N], ds[N], se[N];
+    for (int i = 0; i < N; i++) {
+        double e = 0.05 + 0.6 * xf_rng_uniform(&rng);
+        double d = K * pow(e, ALPHA) + EIR + 0.05 * fabs(xf_rng_normal(&rng)) -
+                   0.01 * xf_rng_normal(&rng);
+        us[i] = 1 - e;
+        ds[i] = 1 - d;
+        se[i] = 0.01;
+    }
+    xf_sfrontier f;
+    cr_assert_eq(xf_sfrontier_fit(us, ds, se, N, 1, &f), XF_OK);
+    cr_assert_eq(f.status, XF_SATFIT_OK);
+    cr_assert(f.ci[XF_SF_EIR][0] <= EIR && EIR <= f.ci[XF_SF_EIR][1], "[%g, %g]",
+              f.ci[XF_SF_EIR][0], f.ci[XF_SF_EIR][1]);
+    cr_assert(f.ci[XF_SF_EIR][0] <= f.e_ir && f.e_ir <= f.ci[XF_SF_EIR][1]);
+    cr_assert_float_eq(f.sigma_u, 0.05, 0.02);
+    cr_assert(isnan(f.sigma_v));
+    xf_satfit ls;
+    cr_assert_eq(xf_satfit_accuracies(us, ds, N, &ls), XF_OK);
+    cr_assert_gt(ls.e_ir - EIR, 0.02, "least squares sits inside the cloud: %g", ls.e_ir);
+    cr_assert_eq(xf_sfrontier_fit(us, ds, se, 7, 1, &f), XF_OK);
+    cr_assert_eq(f.status, XF_SATFIT_UNDERDETERMINED);
 }

@@ -179,6 +179,9 @@ static void check_fits(const xf_study_results *r) {
             const trial_spec *spec = &trials[spec_index(set->points[p].trial_id)];
             cr_assert_str_eq(spec->us_task, us_name[u], "%s in set %d", spec->id, i);
             cr_assert_float_eq(set->points[p].ds_acc, planted_ds(spec, s), 1e-12);
+            /* two draws 0.02 apart: sample sd 0.02 / sqrt 2 */
+            cr_assert_eq(set->points[p].draws, 2);
+            cr_assert_float_eq(set->points[p].ds_draw_sd, 0.02 / sqrt(2), 1e-9);
         }
         cr_assert_str_eq(fit->us_task, us_name[u]);
         cr_assert_str_eq(fit->ds_task, set_task[s]);
@@ -190,15 +193,30 @@ static void check_fits(const xf_study_results *r) {
             cr_assert_eq(set->points[fit->hull[h]].trial_id[0], u ? 'b' : 'a');
         cr_assert_float_eq(fit->fit.e_ir, set_eir[s] + 0.1 * u, 1e-5);
         cr_assert_float_eq(fit->fit.alpha, 1.5, 1e-3);
-        /* knobs: within a US task the study holds examples seen, epochs and
-         * family constant */
+    }
+    /* knobs: one row per (US task, DS task), the two shot counts pooled;
+     * within a US task the study holds data, epochs, examples seen and
+     * family constant, so only params is tested, and only on usA (usB's 4
+     * models leave no residual df after the curve and the knob): 2 tests */
+    cr_assert_eq(r->n_knob_rows, N_US * 2);
+    cr_assert_eq(r->n_knob_tests, 2);
+    for (int i = 0; i < r->n_knob_rows; i++) {
         const xf_knob_row *k = &r->knobs[i];
+        int u = i / 2;
         cr_assert_str_eq(k->us_task, us_name[u]);
-        cr_assert_str_eq(k->ds_task, set_task[s]);
-        cr_assert_eq(k->shots, set_shots[s]);
+        cr_assert_str_eq(k->ds_task, i % 2 ? "dsUp" : "dsDown");
+        cr_assert_eq(k->n_shots, 2);
         cr_assert_eq(k->n, us_points[u]);
-        cr_assert(k->knob[XF_KNOB_PARAMS].testable && !k->knob[XF_KNOB_EXAMPLES].testable);
-        cr_assert(!k->knob[XF_KNOB_EPOCHS].testable && !k->knob[XF_KNOB_FAMILY].testable);
+        const xf_ftest *t = &k->knob[XF_KNOB_PARAMS];
+        if (u == 0) {
+            cr_assert(t->testable && t->p_holm >= t->p && t->p_holm <= 1);
+            cr_assert_eq(t->df_num, 1);
+            cr_assert_eq(t->df_den, us_points[0] - 4);
+        } else {
+            cr_assert(!t->testable && t->df_den == 0);
+        }
+        for (int j = 0; j < XF_N_KNOBS; j++)
+            if (j != XF_KNOB_PARAMS) cr_assert(!k->knob[j].testable, "%s", xf_knob_name(j));
     }
     cr_assert_eq(xf_set_fits_us_tasks(r->fits, r->n_sets), 2);
 }
@@ -276,11 +294,17 @@ static void check_diversity(const xf_study_results *r) {
             cr_assert_str_eq(d->us_task, u ? "usB" : "usA");
             cr_assert_eq(d->n_points, u ? 4 : 12);
             cr_assert_float_eq(d->fit.e_ir, set_eir[s] + 0.1 * u, 1e-5);
-            /* the overlap of US accuracy is [0.65, 0.85] */
+            /* matched difficulty: the same fractions of each US task's best
+             * US accuracy for both tasks, the law read at that accuracy */
+            const xf_diversity_row *other = &r->diversity[2 * s + !u];
+            cr_assert_gt(d->us_best, 0.8);
             for (int q = 0; q < 3; q++) {
-                cr_assert_float_eq(d->us_at[q], 0.70 + 0.05 * q, 1e-12);
-                cr_assert_float_eq(d->ds_at[q], law_acc(d->us_at[q], set_eir[s] + 0.1 * u), 1e-5);
+                cr_assert_eq(d->us_at[q], other->us_at[q]);
+                cr_assert(d->us_at[q] > 0.5 && d->us_at[q] < 1, "%g", d->us_at[q]);
+                cr_assert_float_eq(d->ds_at[q],
+                                   law_acc(d->us_at[q] * d->us_best, set_eir[s] + 0.1 * u), 1e-5);
             }
+            cr_assert_lt(d->us_at[0], d->us_at[2]);
         }
 }
 
@@ -316,7 +340,9 @@ static void check_report(const char *dir, const xf_study_results *r) {
         "<th>US task</th><th>DS task</th><th>shots</th><th>points</th>",
         "<tr><td>usA</td><td>dsDown</td><td>5</td><td>12</td><td>5</td>",
         "<tr><td>usB</td><td>dsUp</td><td>10</td><td>4</td><td>4</td>",
-        "<li><b>dsUp</b> (US: usB): ",
+        "<p>2 tests ran (one per knob and (US task, DS task) where the knob varies); p-values "
+        "are adjusted by Holm's method across all of them.</p>",
+        "<tr><td>usB</td><td>dsUp</td><td>2</td><td>4</td><td>not testable</td>",
         /* one DS-vs-US figure per US task and shots: usA, the most common,
          * keeps the names of a single-US study */
         "figures/ds_vs_us_5shot.svg", "figures/ds_vs_us_5shot_us-usB.svg",
@@ -347,8 +373,8 @@ static void check_report(const char *dir, const xf_study_results *r) {
     cr_assert(strstr(csv, "\n\"usB\",\"dsDown\",10,all,ok,"), "%s", csv);
     free(csv);
     csv = read_text(dir, "knobs.csv");
-    cr_assert(strncmp(csv, "us_task,ds_task,shots,n,", 24) == 0, "%.200s", csv);
-    cr_assert(strstr(csv, "\n\"usB\",\"dsUp\",5,4,"), "%s", csv);
+    cr_assert(strncmp(csv, "us_task,ds_task,shot_counts_pooled,n,", 37) == 0, "%.200s", csv);
+    cr_assert(strstr(csv, "\n\"usB\",\"dsUp\",2,4,log params,0,"), "%s", csv);
     free(csv);
     char *json = read_text(dir, "results.json");
     cJSON *root = cJSON_Parse(json);
@@ -363,12 +389,26 @@ static void check_report(const char *dir, const xf_study_results *r) {
     const cJSON *knobs = cJSON_GetObjectItem(root, "knobs");
     cr_assert_eq(cJSON_GetArraySize(fits), N_US * N_SETS);
     for (int i = 0; i < N_US * N_SETS; i++) {
-        const cJSON *rows[3] = {cJSON_GetArrayItem(fits, i), cJSON_GetArrayItem(sets, i),
-                                cJSON_GetArrayItem(knobs, i)};
-        for (int k = 0; k < 3; k++)
+        const cJSON *rows[2] = {cJSON_GetArrayItem(fits, i), cJSON_GetArrayItem(sets, i)};
+        for (int k = 0; k < 2; k++)
             cr_assert_str_eq(cJSON_GetObjectItem(rows[k], "us_task")->valuestring,
                              us_name[i / N_SETS]);
     }
+    /* every point's standard error: dsUp/dsDown are no task of this
+     * machine, so only the draw spread (sd 0.02 / sqrt 2 over 2 draws) */
+    const cJSON *fit0 = cJSON_GetArrayItem(fits, 0);
+    cr_assert_eq(cJSON_GetObjectItem(fit0, "ds_test_size")->valueint, 0);
+    const cJSON *pt0 = cJSON_GetArrayItem(cJSON_GetObjectItem(fit0, "points"), 0);
+    cr_assert_float_eq(cJSON_GetObjectItem(pt0, "ds_se")->valuedouble, 0.01, 1e-9);
+    cr_assert_eq(cJSON_GetObjectItem(pt0, "draws")->valueint, 2);
+    cr_assert(cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(wd, "points"),
+                                                                  0),
+                                               "ds_se_test_set")));
+    cr_assert_eq(cJSON_GetArraySize(knobs), N_US * 2);
+    cr_assert_eq(cJSON_GetObjectItem(root, "knob_tests")->valueint, 2);
+    for (int i = 0; i < N_US * 2; i++)
+        cr_assert_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(knobs, i), "us_task")->valuestring,
+                         us_name[i / 2]);
     cr_assert_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(wd, "points"), 0),
                                          "us_task")
                          ->valuestring,

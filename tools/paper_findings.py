@@ -9,6 +9,12 @@ adds information (4), the best layer per DS task (5), and the head
 weight-decay / learning-rate sweeps averaged over seeds (6).
 
     tools/paper_findings.py runs/paper-mini [--us fashion-mnist]
+    tools/paper_findings.py --audit docs/paper-mini/intervals.csv
+
+--audit reads an intervals.csv written before the statistics were revised
+(hull bootstrap intervals, validation on different points) and prints what
+docs/FINDINGS.md says about it: on how many held-out hull points each hull
+prediction error rests, and which underdetermined fits still had intervals.
 
 Standard library only.
 """
@@ -23,18 +29,23 @@ NEAR_TO_FAR = ["fashion-mnist", "quickdraw-clothing", "mnist", "font-digits", "f
 
 
 def fit_text(f):
-    if f.get("status") != "ok":
+    if f.get("status") == "underdetermined":
         return f.get("status")
     ci = f.get("ci95", {})
     nan = float("nan")
 
-    def param(k):
-        lo, hi = ci.get(k, [nan, nan])
-        return "%.3g [%.3g, %.3g]" % (f[k], lo, hi)
+    def num(x):
+        return nan if x is None else x
 
-    v = {k: (x if x is not None else nan) for k, x in (f.get("validation") or {}).items()}
+    def param(k):
+        lo, hi = ci.get(k) or [None, None]
+        if lo is None or hi is None:  # no bootstrap asked for
+            return "%.3g" % num(f[k])
+        return "%.3g [%.3g, %.3g]" % (num(f[k]), lo, hi)
+
+    v = {k: num(x) for k, x in (f.get("validation") or {}).items()}
     return "k %s  alpha %s  e_IR %s  rms %.3g | validation fit %.3g predict %.3g (n %s/%s)" % (
-        param("k"), param("alpha"), param("e_ir"), f["rms"], v.get("fit_rms", nan),
+        param("k"), param("alpha"), param("e_ir"), num(f["rms"]), v.get("fit_rms", nan),
         v.get("predict_rms", nan), v.get("n_fit"), v.get("n_test"))
 
 
@@ -45,34 +56,47 @@ def fits(r, us):
             print("%-18s %2d hull (%d): %s" % (f["ds_task"], f["shots"], f["hull"].get("n", 0),
                                                fit_text(f["hull"])))
             print("%-18s %2d all      : %s" % ("", f["shots"], fit_text(f["all"])))
+            fr = f["frontier"]
+            if fr["status"] != "underdetermined":
+                lo, hi = fr["ci95"]["e_ir"]
+                print("%-18s %2d frontier : e_IR %.3g [%.3g, %.3g] sigma_u %.3g" % (
+                    "", f["shots"], fr["e_ir"], lo, hi, fr["sigma_u"]))
+            d = f["decline"]
+            if d["hull_points_after_peak"]:
+                print("%-18s %2d decline  : peak US %.3f, DS drop %.3f after it" % (
+                    "", f["shots"], d["peak_us_acc"], d["ds_drop_after_peak"]))
 
 
 def hull_vs_all(r, us):
-    print("\n== 2. held-out prediction rms, hull against all points")
+    print("\n== 2. held-out prediction rms on the held-out models' hull, hull fit against"
+          " all-points fit")
     ratios = []
     for f in r["fits"]:
         vh, va = f["hull"].get("validation") or {}, f["all"].get("validation") or {}
         if f["us_task"] != us or not vh.get("predict_rms") or not va.get("predict_rms"):
             continue
         ratios.append(va["predict_rms"] / vh["predict_rms"])
-        print("%-18s %2d hull %.4f  all %.4f  all/hull %.2f" % (
-            f["ds_task"], f["shots"], vh["predict_rms"], va["predict_rms"], ratios[-1]))
+        print("%-18s %2d hull %.4f  all %.4f  all/hull %.2f (%d points)" % (
+            f["ds_task"], f["shots"], vh["predict_rms"], va["predict_rms"], ratios[-1],
+            vh["n_test"]))
     if ratios:
         print("hull lower in %d of %d, median all/hull %.2f" % (
             sum(x > 1 for x in ratios), len(ratios), statistics.median(ratios)))
 
 
 def diversity(r):
-    print("\n== 3. DS accuracy on each US task's hull at matched US accuracy")
+    print("\n== 3. DS accuracy on each US task's hull at matched difficulty"
+          " (US accuracy / the US task's best)")
     for d in r["diversity"]:
-        print("%-18s %2d %-34s n %3d US %s DS %s" % (
-            d["ds_task"], d["shots"], d["us_task"], d["n_points"],
-            ["%.3f" % x for x in d["us_acc_at"]],
+        print("%-18s %2d %-34s n %3d best US %.3f US/best %s DS %s" % (
+            d["ds_task"], d["shots"], d["us_task"], d["n_points"], d["us_best"] or float("nan"),
+            ["%.3f" % x for x in d["us_frac_of_best_at"]],
             [None if x is None else round(x, 3) for x in d["ds_acc_at"]]))
 
 
 def knobs(r, us):
-    print("\n== 4. knobs that add information beyond US accuracy")
+    print("\n== 4. knobs that add information beyond US accuracy"
+          " (%d tests in the report, Holm-adjusted)" % r["knob_tests"])
     count = defaultdict(lambda: [0, 0])
     for k in r["knobs"]:
         if k["us_task"] != us:
@@ -82,15 +106,18 @@ def knobs(r, us):
                 count[name][1] += v["testable"]
                 if v.get("adds_information"):
                     count[name][0] += 1
-                    print("  %s %d-shot: %s (p %.2g, partial R2 %.3f)" % (
-                        k["ds_task"], k["shots"], name, v["p"], v["partial_r2"]))
+                    print("  %s (%d shot counts pooled): %s (p %.2g, Holm %.2g, partial R2 %.3f)"
+                          % (k["ds_task"], k["shot_counts_pooled"], name, v["p"], v["p_holm"],
+                             v["partial_r2"]))
     for name, (hits, testable) in count.items():
-        print("%-22s adds information in %d of %d testable sets" % (name, hits, testable))
+        print("%-22s adds information for %d of %d DS tasks where testable" % (
+            name, hits, testable))
 
 
 def layers(r):
     print("\n== 5. relative depth of the best layer (mean over the 5 best models)")
-    print("Spearman(e_IR, best depth) = %.3f" % r["layers"]["spearman_e_ir_vs_best_depth"])
+    rho = r["layers"]["spearman_e_ir_vs_best_depth"]
+    print("Spearman(e_IR, best depth) = %s" % ("-" if rho is None else "%.3f" % rho))
     for s in r["layers"]["sets"]:
         if s["shots"] in (1, 25):
             print("%-34s %-18s %2d best depth %.2f" % (s["us_task"], s["ds_task"], s["shots"],
@@ -101,8 +128,11 @@ def sweeps(r):
     for knob in ("head_wd", "head_lr"):
         print("\n== 6. %s sweep (%d groups), means over seeds" % (knob, r[knob]["groups"]))
         mean = defaultdict(list)
+        se = {}
         for p in r[knob]["points"]:
             mean[(p["ds_task"], p["shots"], p["value"])].append((p["us_acc"], p["ds_acc"]))
+            if p.get("ds_se_test_set") is not None:
+                se[p["ds_task"]] = max(se.get(p["ds_task"], 0), p["ds_se_test_set"])
         for task in NEAR_TO_FAR:
             for shots in (1, 25):
                 row = sorted((v, statistics.mean(u for u, _ in xs),
@@ -110,7 +140,8 @@ def sweeps(r):
                              for (t, s, v), xs in mean.items() if t == task and s == shots)
                 if row:
                     print("%-18s %2d " % (task, shots) +
-                          "  ".join("%g: US %.3f DS %.3f" % x for x in row))
+                          "  ".join("%g: US %.3f DS %.3f" % x for x in row) +
+                          ("  (test-set SE up to %.3f)" % se[task] if task in se else ""))
 
 
 def top_models(db, us):
@@ -129,11 +160,35 @@ def top_models(db, us):
         print("   US %.4f  DS %.3f" % (us_acc, acc))
 
 
+def audit(path, us):
+    import csv
+    with open(path) as f:
+        rows = list(csv.DictReader(f))
+    hull = [r for r in rows if r["us_task"] == us and r["fit_to"] == "hull"]
+    scored = [r for r in hull if r["val_predict_rms"] not in ("", "nan")]
+    counts = defaultdict(int)
+    for r in scored:
+        counts[int(r["val_n_test"])] += 1
+    print("hull prediction errors on %s: %d of %d sets; held-out hull points per error: %s" % (
+        us, len(scored), len(hull), dict(sorted(counts.items()))))
+    for r in rows:
+        if r["status"] == "underdetermined" and r["e_ir_lo"] not in ("", "nan"):
+            print("underdetermined with an interval: %s %s %s-shot %s e_IR [%s, %s]" % (
+                r["us_task"], r["ds_task"], r["shots"], r["fit_to"], r["e_ir_lo"],
+                r["e_ir_hi"]))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("dir", help="the study's folder (runs/paper-mini)")
+    ap.add_argument("dir", nargs="?", help="the study's folder (runs/paper-mini)")
     ap.add_argument("--us", default="fashion-mnist", help="the main US task")
+    ap.add_argument("--audit", metavar="INTERVALS_CSV", help="audit an old intervals.csv")
     a = ap.parse_args()
+    if a.audit:
+        audit(a.audit, a.us)
+        return
+    if not a.dir:
+        ap.error("give the study's folder or --audit")
     with open(a.dir + "/report/results.json") as f:
         r = json.load(f)
     print("cost:", r["cost"])

@@ -1,5 +1,6 @@
 #include "analysis/csvpoints.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,17 +57,21 @@ static int find_column(const record *header, const char *name) {
     return -1;
 }
 
+/* scale: 1 for fractions, 100 for percentages; *out is the fraction. */
 static xf_status parse_acc(const char *path, int line, const char *col, const char *text,
-                           double *out) {
+                           double scale, double *out) {
     char *end;
     *out = strtod(text, &end);
     while (*end == ' ' || *end == '\t') end++;
     if (end == text || *end)
         return xf_fail(XF_EFORMAT, "%s: line %d: column '%s': '%s' is not a number", path, line,
                        col, text);
-    if (!(*out >= 0 && *out <= 1))
-        return xf_fail(XF_EFORMAT, "%s: line %d: column '%s': %s is not an accuracy in [0, 1]",
-                       path, line, col, text);
+    if (!(*out >= 0 && *out <= scale))
+        return xf_fail(XF_EFORMAT, "%s: line %d: column '%s': %s is not an accuracy in [0, %g]%s",
+                       path, line, col, text, scale,
+                       scale == 1 && *out > 1 && *out <= 100 ? " (percentages? use --percent)"
+                                                             : "");
+    *out /= scale;
     return XF_OK;
 }
 
@@ -97,12 +102,13 @@ static xf_status add_point(xf_point_set **sets, int *n_sets, const char *group, 
 }
 
 static xf_status read_points(const char *path, char *data, size_t size, const char *us_col,
-                             const char *ds_col, const char *group_col, xf_point_set **sets,
-                             int *n_sets) {
+                             const char *ds_col, const char *group_col, double scale,
+                             xf_point_set **sets, int *n_sets) {
     record *header = xf_malloc(sizeof *header), *row = xf_malloc(sizeof *row);
     xf_status st = header && row ? XF_OK : XF_ENOMEM;
     char *at = data, *end = data + size;
-    int line = 1, rc = 0;
+    int line = 1, rc = 0, n_values = 0;
+    double largest = 0;
     if (st == XF_OK && (rc = next_record(&at, end, header, &line)) <= 0)
         st = xf_fail(XF_EFORMAT, "%s: line 1: %s", path,
                      rc == 0 ? "empty file, expected a header row" : "malformed header row");
@@ -131,12 +137,22 @@ static xf_status read_points(const char *path, char *data, size_t size, const ch
         }
         xf_point pt = {0};
         snprintf(pt.trial_id, sizeof pt.trial_id, "line %d", record_line);
-        st = parse_acc(path, record_line, us_col, row->field[cols[0]], &pt.us_acc);
-        if (st == XF_OK) st = parse_acc(path, record_line, ds_col, row->field[cols[1]], &pt.ds_acc);
+        st = parse_acc(path, record_line, us_col, row->field[cols[0]], scale, &pt.us_acc);
+        if (st == XF_OK)
+            st = parse_acc(path, record_line, ds_col, row->field[cols[1]], scale, &pt.ds_acc);
+        largest = fmax(largest, fmax(pt.us_acc, pt.ds_acc) * scale);
+        n_values++;
         if (st == XF_OK)
             st = add_point(sets, n_sets, group_col ? row->field[cols[2]] : "all", pt, path,
                            record_line);
     }
+    /* Percentages below 1.5 everywhere would be models at chance on every
+     * task: far likelier a file of fractions given --percent by mistake. */
+    if (st == XF_OK && scale != 1 && n_values > 0 && largest < XF_CSV_PERCENT_MIN)
+        st = xf_fail(XF_EFORMAT,
+                     "%s: columns '%s' and '%s': every value is below %g, so they hold fractions, "
+                     "not percentages: drop --percent",
+                     path, us_col, ds_col, XF_CSV_PERCENT_MIN);
     free(header);
     free(row);
     return st;
@@ -144,13 +160,19 @@ static xf_status read_points(const char *path, char *data, size_t size, const ch
 
 xf_status xf_csv_point_sets(const char *path, const char *us_col, const char *ds_col,
                             const char *group_col, xf_point_set **sets, int *n_sets) {
+    return xf_csv_point_sets_scaled(path, us_col, ds_col, group_col, 1, sets, n_sets);
+}
+
+xf_status xf_csv_point_sets_scaled(const char *path, const char *us_col, const char *ds_col,
+                                   const char *group_col, double scale, xf_point_set **sets,
+                                   int *n_sets) {
     *sets = NULL;
     *n_sets = 0;
     unsigned char *data;
     size_t size;
     xf_status st = xf_read_file(path, &data, &size);
     if (st != XF_OK) return st;
-    st = read_points(path, (char *)data, size, us_col, ds_col, group_col, sets, n_sets);
+    st = read_points(path, (char *)data, size, us_col, ds_col, group_col, scale, sets, n_sets);
     free(data);
     if (st != XF_OK) {
         xf_csv_point_sets_free(*sets, *n_sets);

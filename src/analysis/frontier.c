@@ -32,7 +32,7 @@ static xf_status fit_with(const double *us, const double *ds, int n, int use_hul
                           double *hus, double *hds, xf_satfit *fit) {
     if (!use_hull) return xf_satfit_accuracies(us, ds, n, fit);
     int n_hull = 0;
-    xf_status st = xf_hull_upper(us, ds, n, hull, &n_hull);
+    xf_status st = xf_hull_upper_mode(us, ds, n, use_hull, hull, &n_hull);
     if (st != XF_OK) return st;
     for (int i = 0; i < n_hull; i++) {
         hus[i] = us[hull[i]];
@@ -80,6 +80,7 @@ static void interval(double *v, int n, double out[2]) {
 xf_status xf_frontier_bootstrap(const double *acc_us, const double *acc_ds, int n, int use_hull,
                                 int b, uint64_t seed, xf_satfit_ci *ci) {
     *ci = (xf_satfit_ci){{NAN, NAN}, {NAN, NAN}, {NAN, NAN}, b, 0};
+    int requested = b;
     if (b <= 0 || n <= 0) return XF_OK;
     scratch s;
     if (scratch_init(&s, n) != XF_OK) return XF_ENOMEM;
@@ -91,7 +92,11 @@ xf_status xf_frontier_bootstrap(const double *acc_us, const double *acc_ds, int 
     double *rus = s.buf + 2 * n, *rds = s.buf + 3 * n;
     xf_rng rng;
     xf_rng_seed(&rng, seed);
-    xf_status st = XF_OK;
+    /* no interval for a fit the full data do not determine, however many
+     * resamples happen to determine theirs */
+    xf_satfit full;
+    xf_status st = fit_with(acc_us, acc_ds, n, use_hull, s.hull, s.buf, s.buf + n, &full);
+    if (st == XF_OK && full.status == XF_SATFIT_UNDERDETERMINED) b = 0;
     int used = 0;
     for (int r = 0; r < b && st == XF_OK; r++) {
         for (int i = 0; i < n; i++) {
@@ -113,6 +118,7 @@ xf_status xf_frontier_bootstrap(const double *acc_us, const double *acc_ds, int 
         interval(draws + b, used, ci->alpha);
         interval(draws + 2 * b, used, ci->e_ir);
     }
+    ci->b = requested;
     ci->b_used = used;
     free(draws);
     scratch_free(&s);
@@ -144,30 +150,33 @@ xf_status xf_frontier_validate(const double *acc_us, const double *acc_ds, int n
         }
     xf_status st = fit_with(lus, lds, n_low, use_hull, s.hull, s.buf, s.buf + n, &v->fit);
     if (st == XF_OK && v->fit.status != XF_SATFIT_UNDERDETERMINED) {
-        /* fit_with left the fitted points in s.buf (hull) or lus/lds (all) */
-        int n_fit = use_hull ? 0 : n_low;
-        if (use_hull) xf_hull_upper(lus, lds, n_low, s.hull, &n_fit);
+        int n_fit = n_low;
+        if (use_hull) st = xf_hull_upper_mode(lus, lds, n_low, use_hull, s.hull, &n_fit);
         double sum = 0;
-        for (int i = 0; i < n_fit; i++) {
+        for (int i = 0; st == XF_OK && i < n_fit; i++) {
             int j = use_hull ? s.hull[i] : i;
             double e = acc_error(&v->fit, lus[j], lds[j]);
             sum += e * e;
         }
         v->n_fit = n_fit;
         v->fit_rms = sqrt(sum / n_fit);
+        /* the target, the same for every variant: the whole upper hull of
+         * the held-out models (the frontier beyond the fitted range) */
+        int n_high = 0;
+        for (int i = 0; i < n; i++)
+            if (acc_us[i] > v->threshold) {
+                lus[n_high] = acc_us[i];
+                lds[n_high++] = acc_ds[i];
+            }
         int n_test = 0;
-        if (use_hull) st = xf_hull_upper(acc_us, acc_ds, n, s.hull, &n_test);
+        if (st == XF_OK) st = xf_hull_upper(lus, lds, n_high, s.hull, &n_test);
         sum = 0;
-        int tested = 0;
-        for (int i = 0; st == XF_OK && i < (use_hull ? n_test : n); i++) {
-            int j = use_hull ? s.hull[i] : i;
-            if (acc_us[j] <= v->threshold) continue;
-            double e = acc_error(&v->fit, acc_us[j], acc_ds[j]);
+        for (int i = 0; st == XF_OK && i < n_test; i++) {
+            double e = acc_error(&v->fit, lus[s.hull[i]], lds[s.hull[i]]);
             sum += e * e;
-            tested++;
         }
-        v->n_test = tested;
-        v->predict_rms = tested ? sqrt(sum / tested) : NAN;
+        v->n_test = n_test;
+        v->predict_rms = n_test >= XF_VALIDATION_MIN_TEST ? sqrt(sum / n_test) : NAN;
     }
     scratch_free(&s);
     return st;

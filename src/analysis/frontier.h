@@ -1,5 +1,9 @@
-/* The saturation fit as the analysis uses it: on the upper hull or on all
- * points, with bootstrap intervals and the paper's extrapolation check.
+/* The least-squares saturation fit as the analysis uses it: on the upper
+ * hull or on all points, with optional bootstrap intervals and the paper's
+ * extrapolation check. The bootstrap is not the default interval: a
+ * resample's hull never lies above the full data's, so for the hull fit
+ * the interval sits on one side of the estimate (docs/analysis.md,
+ * calibration); the stochastic frontier (sfrontier.h) gives the default.
  *
  * Bootstrap: models are resampled with replacement (a resample is a study
  * that happened to train a different set of models); on each resample the
@@ -12,10 +16,11 @@
  * quantile of US accuracy (default 0.7, the paper's "fit on the weaker
  * models") form the fitting part; the law is fitted there (to its hull, or
  * to all its points) and its RMS error in DS accuracy is the fitting error.
- * The prediction error is the RMS error of that fit on the held-out part:
- * for the hull variant on the held-out vertices of the whole set's hull
- * (the frontier the fit should extrapolate), for the all-points variant on
- * every held-out point. */
+ * The prediction error is the RMS error of that fit on the upper hull of
+ * the held-out models (the frontier beyond the fitted range), the same
+ * points for the hull and the all-points variant so that the two errors
+ * compare; with fewer than XF_VALIDATION_MIN_TEST such points there is no
+ * prediction error (NaN) and the report says so. */
 #ifndef XF_FRONTIER_H
 #define XF_FRONTIER_H
 
@@ -24,11 +29,11 @@
 #include "analysis/satfit.h"
 #include "core/status.h"
 
-#define XF_BOOTSTRAP_DEFAULT 200
+#define XF_VALIDATION_MIN_TEST 3
 #define XF_HOLDOUT_QUANTILE_DEFAULT 0.7
 
-/* Fits the law to acc_us/acc_ds (n accuracies), to their upper hull when
- * use_hull is set. */
+/* Fits the law to acc_us/acc_ds (n accuracies): use_hull is XF_HULL_NONE
+ * (all points), XF_HULL_WHOLE or XF_HULL_RISING (analysis/hull.h). */
 xf_status xf_frontier_fit(const double *acc_us, const double *acc_ds, int n, int use_hull,
                           xf_satfit *fit);
 
@@ -39,15 +44,16 @@ typedef struct {
 } xf_satfit_ci;
 
 /* Percentile bootstrap 95% intervals from b resamples drawn with `seed`.
- * b = 0 gives NaN intervals without any work. */
+ * b = 0, or a fit the full data leave underdetermined, gives NaN intervals
+ * (b_used 0) without resampling. */
 xf_status xf_frontier_bootstrap(const double *acc_us, const double *acc_ds, int n, int use_hull,
                                 int b, uint64_t seed, xf_satfit_ci *ci);
 
 typedef struct {
     double threshold;    /* US accuracy at the quantile: fit on us_acc <= threshold */
-    int n_fit, n_test;   /* points fitted (hull vertices for the hull variant), tested */
+    int n_fit, n_test;   /* points fitted (hull vertices for the hull variant), held-out hull */
     double fit_rms;      /* RMS DS-accuracy error on the fitted points */
-    double predict_rms;  /* RMS DS-accuracy error on the held-out points (NaN if none) */
+    double predict_rms;  /* on the held-out hull (NaN with fewer than XF_VALIDATION_MIN_TEST) */
     xf_satfit fit;       /* the fit on the low part */
 } xf_validation;
 

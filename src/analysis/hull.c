@@ -25,6 +25,11 @@ static double cross(const hull_point *o, const hull_point *a, const hull_point *
 }
 
 xf_status xf_hull_upper(const double *x, const double *y, int n, int *hull, int *n_hull) {
+    return xf_hull_upper_mode(x, y, n, XF_HULL_WHOLE, hull, n_hull);
+}
+
+xf_status xf_hull_upper_mode(const double *x, const double *y, int n, int mode, int *hull,
+                             int *n_hull) {
     *n_hull = 0;
     if (n < 0) return xf_fail(XF_EINVAL, "hull: negative point count %d", n);
     for (int i = 0; i < n; i++)
@@ -50,11 +55,29 @@ xf_status xf_hull_upper(const double *x, const double *y, int n, int *hull, int 
         while (top >= 2 && cross(stack[top - 2], stack[top - 1], &pts[i]) >= 0) top--;
         stack[top++] = &pts[i];
     }
-    int keep = 1;
+    int keep = mode == XF_HULL_RISING ? 1 : top;
     while (keep < top && stack[keep]->y >= stack[keep - 1]->y) keep++;
     for (int i = 0; i < keep; i++) hull[i] = stack[i]->index;
     *n_hull = keep;
     free(pts);
     free(stack);
     return XF_OK;
+}
+
+void xf_hull_decline_of(const double *x, const double *y, int n, xf_hull_decline *d) {
+    *d = (xf_hull_decline){NAN, NAN, 0, 0};
+    int *h = n > 0 ? malloc((size_t)n * sizeof *h) : NULL;
+    int m = 0;
+    if (!h || xf_hull_upper(x, y, n, h, &m) != XF_OK || m == 0) {
+        free(h);
+        return;
+    }
+    int peak = 0;
+    for (int i = 1; i < m; i++)
+        if (y[h[i]] > y[h[peak]]) peak = i;
+    d->peak_x = x[h[peak]];
+    d->peak_y = y[h[peak]];
+    d->drop = y[h[peak]] - y[h[m - 1]];
+    d->n_after = m - 1 - peak;
+    free(h);
 }

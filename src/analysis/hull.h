@@ -11,14 +11,13 @@
  *     such a segment (collinear interior points add no corner to the
  *     frontier, and dropping them makes the result independent of how many
  *     models happen to lie on one segment).
- *  3. Only the rising part of that hull: the vertices up to and including
- *     the last one reached without a drop in y. Because the hull is concave,
- *     its slopes only decrease, so once it goes down it never rises again;
- *     a vertex past the highest DS accuracy is a model whose extra US
- *     accuracy bought lower DS accuracy, which the monotone saturation law
- *     e_DS = k e_US^alpha + e_IR cannot describe and which a model to its
- *     left dominates for the downstream task. A flat stretch at the top is
- *     kept: it is evidence of saturation.
+ *  3. By default the whole upper hull, as the paper fits it: models with
+ *     higher US but lower DS accuracy than the best DS model stay (its
+ *     declining part). XF_HULL_RISING keeps only the rising part: the
+ *     vertices up to and including the last one reached without a drop in
+ *     y (the hull is concave, so once it goes down it never rises again; a
+ *     flat stretch at the top is kept). Either way the decline is reported
+ *     as a number (xf_hull_decline_of).
  *
  * A single point is its own hull; two points with different x are both kept
  * when the right one is at least as high. */
@@ -27,9 +26,27 @@
 
 #include "core/status.h"
 
+/* What a fit is made on: every point, the whole upper hull, or its rising
+ * part (the values are what analysis/frontier.h's use_hull takes). */
+enum { XF_HULL_NONE = 0, XF_HULL_WHOLE = 1, XF_HULL_RISING = 2 };
+
 /* x, y: n finite values each. hull: room for n indices; receives the
  * indices (into x, y) of the kept vertices in increasing x. n_hull: their
- * count (0 only when n is 0). XF_EINVAL names the first non-finite value. */
+ * count (0 only when n is 0). XF_EINVAL names the first non-finite value.
+ * mode: XF_HULL_WHOLE or XF_HULL_RISING. */
+xf_status xf_hull_upper_mode(const double *x, const double *y, int n, int mode, int *hull,
+                             int *n_hull);
+/* The whole upper hull. */
 xf_status xf_hull_upper(const double *x, const double *y, int n, int *hull, int *n_hull);
+
+/* The declining part of the whole upper hull: the vertex of highest y
+ * (peak_x, peak_y; the first of equal ones), the drop from it to the last
+ * vertex (peak_y - y of the largest x, 0 when nothing declines) and how
+ * many vertices lie past the peak. NaN peak for n = 0. */
+typedef struct {
+    double peak_x, peak_y, drop;
+    int n_after;
+} xf_hull_decline;
+void xf_hull_decline_of(const double *x, const double *y, int n, xf_hull_decline *d);
 
 #endif

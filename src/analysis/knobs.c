@@ -1,7 +1,9 @@
-/* Does anything beyond US accuracy predict DS accuracy? The residuals of the
- * all-points saturation fit (DS accuracy minus the law's prediction from US
- * accuracy) are regressed on the training knobs; a knob adds information
- * when dropping it from the regression costs significant fit (F-test). */
+/* Does anything beyond US accuracy predict DS accuracy? For each knob a
+ * nested comparison: DS error on the saturation curve of US error alone
+ * against the curve plus the knob, both fitted by least squares with the
+ * curve's exponent profiled, so the F-test's degrees of freedom count the
+ * curve's three parameters. Holm's correction runs over every test of the
+ * report. */
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdlib.h>
@@ -10,42 +12,117 @@
 #include "analysis/study.h"
 #include "core/mem.h"
 
-enum { MAX_FAMILIES = 16 };
+enum { MAX_FAMILIES = 16, ALPHA_GRID = 80, GOLDEN_ITER = 40 };
 
 const char *xf_knob_name(int knob) {
-    static const char *const names[] = {"log params", "log US examples seen", "log epochs",
-                                        "family"};
+    static const char *const names[] = {"log params", "log US data size", "log epochs", "family",
+                                        "log US examples seen"};
     return knob >= 0 && knob < XF_N_KNOBS ? names[knob] : "?";
 }
 
-xf_status xf_knobs_regress(const double *resid, const double *params, const double *examples,
-                           const double *epochs, const int *family, int n, xf_knob_row *row) {
+/* The design: column 0 the intercept, 1 e_US^alpha, then q knob columns. */
+typedef struct {
+    const double *e_us, *y, *knob; /* knob: n x q, row-major */
+    int n, q;
+    double *x;                     /* scratch n x (2 + q) */
+} design;
+
+/* SSE and numerical rank of y on [1, e^alpha] (with_knob = 0) or on
+ * [1, e^alpha, knob columns]. */
+static xf_status sse_at(design *d, double alpha, int with_knob, double *sse, int *rank) {
+    int p = 2 + (with_knob ? d->q : 0);
+    for (int i = 0; i < d->n; i++) {
+        double *r = d->x + (size_t)i * p;
+        r[0] = 1;
+        r[1] = pow(d->e_us[i], alpha);
+        for (int j = 2; j < p; j++) r[j] = d->knob[(size_t)i * d->q + j - 2];
+    }
+    return xf_ols_sse(d->x, d->n, p, NULL, d->y, sse, rank);
+}
+
+static double grid_alpha(int i) {
+    return XF_SATFIT_ALPHA_MIN *
+           pow(XF_SATFIT_ALPHA_MAX / XF_SATFIT_ALPHA_MIN, (double)i / (ALPHA_GRID - 1));
+}
+
+/* The least SSE over alpha in [XF_SATFIT_ALPHA_MIN, XF_SATFIT_ALPHA_MAX]:
+ * a log grid, then golden-section search (in log alpha) between the best
+ * grid point's neighbours. */
+static xf_status profile_sse(design *d, int with_knob, double *sse, int *rank) {
+    int best = 0, r;
+    double f_best = INFINITY, f;
+    for (int i = 0; i < ALPHA_GRID; i++) {
+        xf_status st = sse_at(d, grid_alpha(i), with_knob, &f, &r);
+        if (st != XF_OK) return st;
+        if (f < f_best) f_best = f, best = i, *rank = r;
+    }
+    double a = log(grid_alpha(best > 0 ? best - 1 : 0));
+    double b = log(grid_alpha(best < ALPHA_GRID - 1 ? best + 1 : best));
+    const double g = (sqrt(5.0) - 1) / 2;
+    for (int it = 0; it < GOLDEN_ITER && b - a > 1e-9; it++) {
+        double m1 = b - g * (b - a), m2 = a + g * (b - a), f1, f2;
+        int r1, r2;
+        xf_status st = sse_at(d, exp(m1), with_knob, &f1, &r1);
+        if (st == XF_OK) st = sse_at(d, exp(m2), with_knob, &f2, &r2);
+        if (st != XF_OK) return st;
+        if (f1 < f2) b = m2;
+        else a = m1;
+        if (fmin(f1, f2) < f_best) f_best = fmin(f1, f2), *rank = f1 < f2 ? r1 : r2;
+    }
+    *sse = f_best;
+    return XF_OK;
+}
+
+/* The nested test of one knob's q columns; alpha is the third fitted
+ * parameter of both models. */
+static xf_status nested(design *d, xf_ftest *t) {
+    double sse0, sse1;
+    int r0 = 0, r1 = 0;
+    xf_status st = profile_sse(d, 0, &sse0, &r0);
+    if (st == XF_OK) st = profile_sse(d, 1, &sse1, &r1);
+    if (st == XF_OK) xf_ftest_nested(sse0, r0, sse1, r1, d->n, 1, t);
+    return st;
+}
+
+xf_status xf_knobs_test(const double *us_acc, const double *ds_acc, const double *params,
+                        const double *data, const double *epochs, const int *family, int n,
+                        xf_knob_row *row) {
+    row->n = n;
+    for (int k = 0; k < XF_N_KNOBS; k++) {
+        row->knob[k] = (xf_ftest){0, 0, NAN, NAN, NAN, NAN, 0};
+        row->informative[k] = 0;
+    }
     int levels = 0;
     for (int i = 0; i < n; i++)
         if (family[i] + 1 > levels) levels = family[i] + 1;
-    int p = 4 + (levels > 1 ? levels - 1 : 0);
-    int group[4 + MAX_FAMILIES];
-    group[0] = -1;
-    group[1] = XF_KNOB_PARAMS;
-    group[2] = XF_KNOB_EXAMPLES;
-    group[3] = XF_KNOB_EPOCHS;
-    for (int j = 4; j < p; j++) group[j] = XF_KNOB_FAMILY;
-    double *x = xf_malloc((size_t)(n > 0 ? n : 1) * (size_t)p * sizeof *x);
-    if (!x) return XF_ENOMEM;
+    int q_max = levels > 2 ? levels - 1 : 1;
+    size_t m = n > 0 ? (size_t)n : 1;
+    double *buf = xf_malloc(m * (2 + (size_t)q_max + 2 + (size_t)q_max) * sizeof *buf);
+    if (!buf) return XF_ENOMEM;
+    double *e_us = buf, *y = buf + m, *knob = buf + 2 * m, *x = knob + m * (size_t)q_max;
     for (int i = 0; i < n; i++) {
-        double *r = x + (size_t)i * p;
-        r[0] = 1;
-        r[1] = log(params[i]);
-        r[2] = log(examples[i]);
-        r[3] = log(epochs[i]);
-        for (int j = 4; j < p; j++) r[j] = family[i] == j - 3; /* level 0 is the base */
+        e_us[i] = 1 - us_acc[i];
+        y[i] = 1 - ds_acc[i];
     }
-    row->n = n;
-    xf_status st = xf_nested_ftests(x, n, p, group, XF_N_KNOBS, resid, row->knob, &row->r2);
-    for (int k = 0; k < XF_N_KNOBS; k++)
-        row->informative[k] = st == XF_OK && row->knob[k].testable &&
-                              row->knob[k].p < XF_KNOB_P && row->knob[k].partial_r2 >= XF_KNOB_R2;
-    free(x);
+    design d = {e_us, y, knob, n, 1, x};
+    xf_status st = XF_OK;
+    for (int k = 0; st == XF_OK && k < XF_N_KNOBS; k++) {
+        d.q = k == XF_KNOB_FAMILY ? (levels > 1 ? levels - 1 : 0) : 1;
+        if (d.q == 0) continue; /* one family: nothing to test */
+        for (int i = 0; i < n; i++) {
+            double *r = knob + (size_t)i * d.q;
+            switch (k) {
+            case XF_KNOB_PARAMS: r[0] = log(params[i]); break;
+            case XF_KNOB_DATA: r[0] = log(data[i]); break;
+            case XF_KNOB_EPOCHS: r[0] = log(epochs[i]); break;
+            case XF_KNOB_EXAMPLES: r[0] = log(data[i] * epochs[i]); break;
+            default: /* family dummies, level 0 the base */
+                for (int j = 0; j < d.q; j++) r[j] = family[i] == j + 1;
+            }
+        }
+        st = nested(&d, &row->knob[k]);
+    }
+    free(buf);
     return st;
 }
 
@@ -59,29 +136,42 @@ static double config_epochs(const char *json) {
     return v;
 }
 
-static xf_status one_set(const xf_study_table *t, const xf_point_set *set, const xf_set_fit *fit,
-                         xf_knob_row *row) {
+/* The point of trial_id in set, or NULL. */
+static const xf_point *find_point(const xf_point_set *set, const char *trial_id) {
+    for (int i = 0; i < set->n_points; i++)
+        if (strcmp(set->points[i].trial_id, trial_id) == 0) return &set->points[i];
+    return NULL;
+}
+
+/* One (US task, DS task): sets[0..n_sets-1] are its shot counts. */
+static xf_status one_pair(const xf_study_table *t, const xf_point_set *sets, int n_sets,
+                          xf_knob_row *row) {
     memset(row, 0, sizeof *row);
-    snprintf(row->us_task, sizeof row->us_task, "%s", set->us_task);
-    snprintf(row->ds_task, sizeof row->ds_task, "%s", set->ds_task);
-    row->shots = set->shots;
-    row->r2 = NAN;
-    for (int k = 0; k < XF_N_KNOBS; k++) row->knob[k] = (xf_ftest){0, 0, NAN, NAN, NAN, 0};
-    if (fit->fit_all.status == XF_SATFIT_UNDERDETERMINED || set->n_points == 0) return XF_OK;
-    int n = set->n_points;
-    double *buf = xf_malloc(4 * (size_t)n * sizeof *buf);
-    int *fam = xf_malloc((size_t)n * sizeof *fam);
+    snprintf(row->us_task, sizeof row->us_task, "%s", sets[0].us_task);
+    snprintf(row->ds_task, sizeof row->ds_task, "%s", sets[0].ds_task);
+    row->n_shots = n_sets;
+    int n = sets[0].n_points;
+    size_t m = n > 0 ? (size_t)n : 1;
+    double *buf = xf_malloc(5 * m * sizeof *buf);
+    int *fam = xf_malloc(m * sizeof *fam);
     if (!buf || !fam) {
         free(buf);
         free(fam);
         return XF_ENOMEM;
     }
-    double *res = buf, *par = buf + n, *ex = buf + 2 * n, *ep = buf + 3 * n;
+    double *us = buf, *ds = buf + m, *par = buf + 2 * m, *data = buf + 3 * m, *ep = buf + 4 * m;
     const char *names[MAX_FAMILIES];
-    int n_names = 0, m = 0;
+    int n_names = 0, used = 0;
     for (int i = 0; i < n; i++) {
-        const xf_point *pt = &set->points[i];
-        int ti = xf_study_table_find(t, pt->trial_id);
+        const xf_point *pt = &sets[0].points[i];
+        double sum = 0;
+        int found = 1;
+        for (int s = 0; s < n_sets && found; s++) {
+            const xf_point *q = find_point(&sets[s], pt->trial_id);
+            found = q != NULL;
+            if (q) sum += q->ds_acc;
+        }
+        int ti = found ? xf_study_table_find(t, pt->trial_id) : -1;
         if (ti < 0) continue;
         const xf_trial_full *tr = &t->trials[ti];
         /* images seen: the trainer counts 3 * flops_per_image per image
@@ -95,30 +185,64 @@ static xf_status one_set(const xf_study_table *t, const xf_point_set *set, const
             if (n_names == MAX_FAMILIES) continue;
             names[n_names++] = tr->family;
         }
-        res[m] = pt->ds_acc - (1 - xf_satfit_predict(&fit->fit_all, 1 - pt->us_acc));
-        par[m] = tr->params;
-        ex[m] = seen;
-        ep[m] = epochs;
-        fam[m++] = f;
+        us[used] = pt->us_acc;
+        ds[used] = sum / n_sets;
+        par[used] = tr->params;
+        data[used] = seen / epochs;
+        ep[used] = epochs;
+        fam[used++] = f;
     }
-    xf_status st = xf_knobs_regress(res, par, ex, ep, fam, m, row);
+    xf_status st = xf_knobs_test(us, ds, par, data, ep, fam, used, row);
     free(buf);
     free(fam);
     return st;
 }
 
-xf_status xf_knobs_analyse(const xf_study_table *t, const xf_point_set *sets,
-                           const xf_set_fit *fits, int n_sets, xf_knob_row **rows) {
+static int same_pair(const xf_point_set *a, const xf_point_set *b) {
+    return strcmp(a->us_task, b->us_task) == 0 && strcmp(a->ds_task, b->ds_task) == 0;
+}
+
+/* Holm over every testable test of every row. */
+static xf_status adjust(xf_knob_row *rows, int n_rows, int *n_tests) {
+    size_t total = (size_t)(n_rows > 0 ? n_rows : 1) * XF_N_KNOBS;
+    double *p = xf_malloc(2 * total * sizeof *p);
+    if (!p) return XF_ENOMEM;
+    for (int r = 0; r < n_rows; r++)
+        for (int k = 0; k < XF_N_KNOBS; k++)
+            p[r * XF_N_KNOBS + k] = rows[r].knob[k].testable ? rows[r].knob[k].p : NAN;
+    xf_status st = xf_holm_adjust(p, n_rows * XF_N_KNOBS, p + total);
+    *n_tests = 0;
+    for (int r = 0; st == XF_OK && r < n_rows; r++)
+        for (int k = 0; k < XF_N_KNOBS; k++) {
+            xf_ftest *t = &rows[r].knob[k];
+            if (!t->testable) continue;
+            (*n_tests)++;
+            t->p_holm = p[total + r * XF_N_KNOBS + k];
+            rows[r].informative[k] = t->p_holm < XF_KNOB_P && t->partial_r2 >= XF_KNOB_R2;
+        }
+    free(p);
+    return st;
+}
+
+xf_status xf_knobs_analyse(const xf_study_table *t, const xf_point_set *sets, int n_sets,
+                           xf_knob_row **rows, int *n_rows, int *n_tests) {
+    *n_rows = *n_tests = 0;
     *rows = xf_calloc(n_sets > 0 ? (size_t)n_sets : 1, sizeof **rows);
     if (!*rows) return XF_ENOMEM;
-    for (int s = 0; s < n_sets; s++) {
-        xf_status st = one_set(t, &sets[s], &fits[s], &(*rows)[s]);
-        if (st != XF_OK) {
-            free(*rows);
-            *rows = NULL;
-            return xf_fail_context(st, "US %s, DS %s, %d shots: ", sets[s].us_task,
-                                   sets[s].ds_task, sets[s].shots);
-        }
+    xf_status st = XF_OK;
+    for (int s = 0; st == XF_OK && s < n_sets;) {
+        int e = s + 1;
+        while (e < n_sets && same_pair(&sets[e], &sets[s])) e++;
+        st = one_pair(t, sets + s, e - s, &(*rows)[(*n_rows)++]);
+        if (st != XF_OK)
+            st = xf_fail_context(st, "US %s, DS %s: ", sets[s].us_task, sets[s].ds_task);
+        s = e;
     }
-    return XF_OK;
+    if (st == XF_OK) st = adjust(*rows, *n_rows, n_tests);
+    if (st != XF_OK) {
+        free(*rows);
+        *rows = NULL;
+        *n_rows = *n_tests = 0;
+    }
+    return st;
 }

@@ -111,7 +111,7 @@ static double refine(fit_data *d, int i, double f_mid) {
     return f_best <= f_mid ? best : mid;
 }
 
-static int distinct_count(const double *v, int n, int enough) {
+int xf_satfit_distinct(const double *v, int n, int enough) {
     int count = 0;
     for (int i = 0; i < n && count < enough; i++) {
         int seen = 0;
@@ -132,7 +132,7 @@ xf_status xf_satfit_errors(const double *e_us, const double *e_ds, int n, xf_sat
             return xf_fail(XF_EINVAL, "saturation fit: point %d: DS error %g is not in [0, 1]",
                            i, e_ds[i]);
     }
-    if (distinct_count(e_us, n, 3) < 3) return XF_OK;
+    if (xf_satfit_distinct(e_us, n, 3) < 3) return XF_OK;
 
     fit_data d = {e_us, e_ds, xf_malloc((size_t)n * sizeof(double)), n};
     if (!d.x) return XF_ENOMEM;

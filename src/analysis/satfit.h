@@ -55,6 +55,10 @@ double xf_satfit_predict(const xf_satfit *fit, double e_us);
 /* The DS accuracy the fit saturates at, 1 - e_IR (NaN if underdetermined). */
 double xf_satfit_saturation(const xf_satfit *fit);
 
+/* How many distinct values v holds, counting up to `enough` (a fit needs a
+ * few distinct US errors, not all of them). */
+int xf_satfit_distinct(const double *v, int n, int enough);
+
 /* "ok", "underdetermined", "flat", "alpha at bound". */
 const char *xf_satfit_status_name(xf_satfit_status status);
 

@@ -1,5 +1,6 @@
 #include "analysis/setfit.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,7 +9,14 @@
 #include "core/mem.h"
 
 xf_fit_options xf_fit_options_default(void) {
-    return (xf_fit_options){XF_BOOTSTRAP_DEFAULT, 1, XF_HOLDOUT_QUANTILE_DEFAULT};
+    return (xf_fit_options){0, 1, XF_HOLDOUT_QUANTILE_DEFAULT, 1, 0, 0};
+}
+
+double xf_ds_se(double acc, int test_size, int draws, double draw_sd) {
+    double v = 0;
+    if (test_size > 0) v += acc * (1 - acc) / test_size;
+    if (draws > 1) v += draw_sd * draw_sd / draws;
+    return sqrt(v);
 }
 
 static xf_status fit_one(const xf_point_set *set, const xf_fit_options *o, uint64_t seed,
@@ -19,24 +27,35 @@ static xf_status fit_one(const xf_point_set *set, const xf_fit_options *o, uint6
     out->shots = set->shots;
     out->n_points = n;
     size_t count = n > 0 ? (size_t)n : 1;
-    double *buf = xf_malloc(2 * count * sizeof *buf);
+    double *buf = xf_malloc(3 * count * sizeof *buf);
     out->hull = xf_malloc(count * sizeof *out->hull);
     if (!buf || !out->hull) {
         free(buf);
         return XF_ENOMEM;
     }
-    double *us = buf, *ds = buf + count;
+    double *us = buf, *ds = buf + count, *se = buf + 2 * count;
+    int known = 0;
     for (int i = 0; i < n; i++) {
-        us[i] = set->points[i].us_acc;
-        ds[i] = set->points[i].ds_acc;
+        const xf_point *p = &set->points[i];
+        us[i] = p->us_acc;
+        ds[i] = p->ds_acc;
+        se[i] = xf_ds_se(p->ds_acc, set->ds_test_size, p->draws, p->ds_draw_sd);
+        known += set->ds_test_size > 0 || p->draws > 1;
     }
-    xf_status st = xf_hull_upper(us, ds, n, out->hull, &out->n_hull);
-    if (st == XF_OK) st = xf_frontier_fit(us, ds, n, 1, &out->fit);
+    out->frontier_se_known = n > 0 && known == n;
+    int hull_mode = o->rising_only ? XF_HULL_RISING : XF_HULL_WHOLE;
+    xf_status st = xf_hull_upper_mode(us, ds, n, hull_mode, out->hull, &out->n_hull);
+    if (st == XF_OK) xf_hull_decline_of(us, ds, n, &out->decline);
+    if (st == XF_OK)
+        st = xf_sfrontier_fit(us, ds, out->frontier_se_known ? se : NULL, n, o->intervals,
+                              &out->frontier);
+    if (st == XF_OK) st = xf_frontier_fit(us, ds, n, hull_mode, &out->fit);
     if (st == XF_OK) st = xf_frontier_fit(us, ds, n, 0, &out->fit_all);
-    if (st == XF_OK) st = xf_frontier_bootstrap(us, ds, n, 1, o->bootstrap, seed, &out->ci);
+    if (st == XF_OK)
+        st = xf_frontier_bootstrap(us, ds, n, hull_mode, o->bootstrap, seed, &out->ci);
     if (st == XF_OK)
         st = xf_frontier_bootstrap(us, ds, n, 0, o->bootstrap, seed + 7919, &out->ci_all);
-    if (st == XF_OK) st = xf_frontier_validate(us, ds, n, 1, o->quantile, &out->val);
+    if (st == XF_OK) st = xf_frontier_validate(us, ds, n, hull_mode, o->quantile, &out->val);
     if (st == XF_OK) st = xf_frontier_validate(us, ds, n, 0, o->quantile, &out->val_all);
     free(buf);
     if (st != XF_OK && set->us_task[0])

@@ -8,17 +8,22 @@
 #include <stdint.h>
 
 #include "analysis/frontier.h"
+#include "analysis/hull.h"
 #include "analysis/satfit.h"
+#include "analysis/sfrontier.h"
 #include "core/status.h"
 #include "study/store.h"
 
 typedef struct {
-    int bootstrap;   /* resamples per fit; 0 skips the intervals */
+    int bootstrap;   /* resamples per least-squares fit; 0 (default) skips them */
     uint64_t seed;   /* of the bootstrap; each set draws from seed + its index */
     double quantile; /* validation: fit on US accuracy up to this quantile */
+    int intervals;   /* profile intervals of the stochastic frontier (default 1) */
+    int rising_only; /* fit the hull only up to its highest DS accuracy (default 0) */
+    int error_bars;  /* report: +-1.96 SE bars on the DS-vs-US figures (default 0) */
 } xf_fit_options;
 
-/* XF_BOOTSTRAP_DEFAULT resamples, seed 1, quantile 0.7. */
+/* No bootstrap, seed 1, quantile 0.7, frontier intervals, the whole hull. */
 xf_fit_options xf_fit_options_default(void);
 
 typedef struct {
@@ -30,9 +35,18 @@ typedef struct {
     int n_hull;
     xf_satfit fit;     /* fitted on the hull points */
     xf_satfit fit_all; /* fitted on every point */
-    xf_satfit_ci ci, ci_all;
+    xf_satfit_ci ci, ci_all; /* bootstrap; NaN unless asked for */
     xf_validation val, val_all;
+    xf_sfrontier frontier;   /* the default estimate and its intervals */
+    int frontier_se_known;   /* the points' standard errors were known (probe noise not fitted) */
+    xf_hull_decline decline;
 } xf_set_fit;
+
+/* The standard error of a DS accuracy that is the mean of `draws` few-shot
+ * draws with sample sd draw_sd, each scored on the same test set of
+ * test_size images: binomial test-set noise plus the spread over draws
+ * (each term only when known; 0 when neither is). */
+double xf_ds_se(double acc, int test_size, int draws, double draw_sd);
 
 /* One xf_set_fit per set, in the same order, with the default options. */
 xf_status xf_set_fits_compute(const xf_point_set *sets, int n_sets, xf_set_fit **fits);

@@ -57,46 +57,46 @@ done:
     return st;
 }
 
-xf_status xf_nested_ftests(const double *x, int n, int p, const int *group, int n_groups,
-                           const double *y, xf_ftest *out, double *r2) {
-    int *keep = xf_malloc((size_t)(p > 0 ? p : 1) * sizeof *keep);
-    if (!keep) return XF_ENOMEM;
-    double sse_full;
-    int rank_full;
-    xf_status st = xf_ols_sse(x, n, p, NULL, y, &sse_full, &rank_full);
-    if (st == XF_OK && r2) {
-        double mean = 0, tss = 0;
-        for (int i = 0; i < n; i++) mean += y[i] / n;
-        for (int i = 0; i < n; i++) tss += (y[i] - mean) * (y[i] - mean);
-        *r2 = tss > 0 ? 1 - sse_full / tss : NAN;
+void xf_ftest_nested(double sse_r, int rank_r, double sse_f, int rank_f, int n, int extra,
+                     xf_ftest *t) {
+    *t = (xf_ftest){rank_f - rank_r, n - rank_f - extra, NAN, NAN, NAN, NAN, 0};
+    if (t->df_num <= 0 || t->df_den <= 0) return;
+    t->testable = 1;
+    double gain = fmax(0, sse_r - sse_f);
+    t->partial_r2 = sse_r > 0 ? gain / sse_r : 0;
+    if (sse_f > 0) {
+        t->f = (gain / t->df_num) / (sse_f / t->df_den);
+        t->p = gsl_cdf_fdist_Q(t->f, t->df_num, t->df_den);
+    } else {
+        t->f = gain > 0 ? INFINITY : 0;
+        t->p = gain > 0 ? 0 : 1;
     }
-    for (int g = 0; st == XF_OK && g < n_groups; g++) {
-        for (int j = 0; j < p; j++) keep[j] = group[j] != g;
-        double sse_r;
-        int rank_r;
-        st = xf_ols_sse(x, n, p, keep, y, &sse_r, &rank_r);
-        xf_ftest *t = &out[g];
-        *t = (xf_ftest){rank_full - rank_r, n - rank_full, NAN, NAN, NAN, 0};
-        if (st != XF_OK || t->df_num <= 0 || t->df_den <= 0) continue;
-        t->testable = 1;
-        double gain = fmax(0, sse_r - sse_full);
-        t->partial_r2 = sse_r > 0 ? gain / sse_r : 0;
-        if (sse_full > 0) {
-            t->f = (gain / t->df_num) / (sse_full / t->df_den);
-            t->p = gsl_cdf_fdist_Q(t->f, t->df_num, t->df_den);
-        } else {
-            t->f = gain > 0 ? INFINITY : 0;
-            t->p = gain > 0 ? 0 : 1;
-        }
-    }
-    free(keep);
-    return st;
 }
 
 typedef struct {
     double v;
     int i;
 } ranked;
+
+static int cmp_ranked(const void *a, const void *b);
+
+xf_status xf_holm_adjust(const double *p, int n, double *adj) {
+    ranked *r = xf_malloc((size_t)(n > 0 ? n : 1) * sizeof *r);
+    if (!r) return XF_ENOMEM;
+    int m = 0;
+    for (int i = 0; i < n; i++) {
+        adj[i] = NAN;
+        if (!isnan(p[i])) r[m++] = (ranked){p[i], i};
+    }
+    qsort(r, (size_t)m, sizeof *r, cmp_ranked);
+    double run = 0;
+    for (int i = 0; i < m; i++) {
+        run = fmax(run, fmin(1, (m - i) * r[i].v));
+        adj[r[i].i] = run;
+    }
+    free(r);
+    return XF_OK;
+}
 
 static int cmp_ranked(const void *a, const void *b) {
     double x = ((const ranked *)a)->v, y = ((const ranked *)b)->v;

@@ -3,7 +3,8 @@
  *  - layers: DS accuracy against the relative depth of the probed tap;
  *  - sweeps: US and DS accuracy against head weight decay / head learning
  *    rate for otherwise equal configs;
- *  - diversity: DS accuracy at matched US accuracy across US tasks.
+ *  - diversity: DS accuracy at matched difficulty (US accuracy as a fraction
+ *    of the best model's on its own US task) across US tasks.
  * All read an xf_study_table (study/store.h); results are plain arrays the
  * report and `xfer fit --json` print. */
 #ifndef XF_STUDY_ANALYSIS_H
@@ -24,34 +25,47 @@ xf_status xf_table_points(const xf_study_table *t, const char *ds_task, int shot
 
 /* ---- knobs ---- */
 
-enum { XF_KNOB_PARAMS, XF_KNOB_EXAMPLES, XF_KNOB_EPOCHS, XF_KNOB_FAMILY, XF_N_KNOBS };
-/* "log params", "log US examples seen", "log epochs", "family". */
+/* Each knob is its own question, never a sum of others: data size and
+ * epochs are separate knobs, and examples seen (their product) is asked
+ * about on its own. */
+enum { XF_KNOB_PARAMS, XF_KNOB_DATA, XF_KNOB_EPOCHS, XF_KNOB_FAMILY, XF_KNOB_EXAMPLES, XF_N_KNOBS };
+/* "log params", "log US data size", "log epochs", "family", "log US examples seen". */
 const char *xf_knob_name(int knob);
 
-/* A knob adds information when p < XF_KNOB_P and partial R^2 >= XF_KNOB_R2. */
-#define XF_KNOB_P 0.01
+/* A knob adds information when its Holm-adjusted p < XF_KNOB_P (family-wise
+ * over every knob test of the report) and its partial R^2 >= XF_KNOB_R2 (a
+ * significant but tiny effect is not worth reporting). */
+#define XF_KNOB_P 0.05
 #define XF_KNOB_R2 0.05
 
+/* One row per (US task, DS task): the shot counts are pooled, each model's
+ * DS accuracy being its mean over them, because every shot count probes the
+ * same models: per-shot tests would count each model several times as if
+ * it were independent evidence. Models missing a shot count are left out. */
 typedef struct {
     char us_task[64];
     char ds_task[64];
-    int shots;
-    int n;        /* models in the regression */
-    double r2;    /* of the full residual model */
+    int n_shots;  /* shot counts pooled */
+    int n;        /* models in the test */
     xf_ftest knob[XF_N_KNOBS];
     int informative[XF_N_KNOBS];
 } xf_knob_row;
 
-/* One row per fitted set (fits[i] for sets[i]): the residuals of the
- * all-points fit in DS accuracy regressed on the knobs read from each
- * trial's config_json. Sets with an underdetermined fit get n = 0. */
-xf_status xf_knobs_analyse(const xf_study_table *t, const xf_point_set *sets,
-                           const xf_set_fit *fits, int n_sets, xf_knob_row **rows);
+/* Per knob, nested least squares: DS error on f(US) = c + k e_US^alpha
+ * (3 fitted parameters, alpha profiled) against f(US) + the knob (one
+ * column, or family dummies); df count alpha. us_acc, ds_acc, params,
+ * data, epochs (> 0) and family codes (small integers) of n models; sets
+ * p_raw, leaves p_holm NaN (xf_knobs_analyse adjusts across rows). */
+xf_status xf_knobs_test(const double *us_acc, const double *ds_acc, const double *params,
+                        const double *data, const double *epochs, const int *family, int n,
+                        xf_knob_row *row);
 
-/* The same regression on given residuals and knob values (n models):
- * params, examples, epochs > 0; family as small integer codes. */
-xf_status xf_knobs_regress(const double *resid, const double *params, const double *examples,
-                           const double *epochs, const int *family, int n, xf_knob_row *row);
+/* Rows for every (US task, DS task) of the sets (consecutive sets of one
+ * pair, as xf_store_points orders them), knobs read from each trial's
+ * config_json and flops; Holm's adjustment over every testable test of
+ * every row; *n_tests receives their number. */
+xf_status xf_knobs_analyse(const xf_study_table *t, const xf_point_set *sets, int n_sets,
+                           xf_knob_row **rows, int *n_rows, int *n_tests);
 
 /* ---- layers ---- */
 
@@ -111,7 +125,9 @@ typedef struct {
     char us_task[64];
     int n_points;
     xf_satfit fit;      /* on this US task's hull */
-    double us_at[3];    /* common US accuracies: 25/50/75% of the overlap */
+    double us_best;     /* the best model's US accuracy on this US task */
+    double us_at[3];    /* matched difficulty: US accuracy / us_best at 25/50/75% of
+                         * the overlap of the US tasks' ranges of that ratio */
     double ds_at[3];    /* the fit's DS accuracy there (NaN: no fit/overlap) */
 } xf_diversity_row;
 
@@ -126,7 +142,8 @@ typedef struct {
     int n_sets;
     xf_set_fit *fits;
     xf_study_table table;
-    xf_knob_row *knobs; /* n_sets rows */
+    xf_knob_row *knobs; /* n_knob_rows rows, one per (US task, DS task) */
+    int n_knob_rows, n_knob_tests;
     xf_layer_row *layers; /* n_sets rows */
     double layer_rho;
     xf_sweep_point *wd, *lr;
@@ -134,6 +151,7 @@ typedef struct {
     xf_diversity_row *diversity;
     int n_diversity;
     double cpu_seconds, train_flops; /* over every recorded trial */
+    int error_bars;                  /* the options' error_bars, for the figures */
     int n_trials, n_finished;
 } xf_study_results;
 

@@ -165,9 +165,12 @@ xf_status xf_diversity_analyse(const xf_study_table *t, xf_diversity_row **rows,
             }
             if (st == XF_OK) st = xf_frontier_fit(a, a + np, np, 1, &r->fit);
             r->n_points = np;
-            if (np > 0) {
-                lo = fmax(lo, pts[0].us_acc);
-                hi = fmin(hi, pts[np - 1].us_acc);
+            /* difficulty matched: US accuracy as a fraction of the best
+             * model's on the same US task (and so the same test set) */
+            r->us_best = np > 0 ? pts[np - 1].us_acc : NAN;
+            if (np > 0 && r->us_best > 0) {
+                lo = fmax(lo, pts[0].us_acc / r->us_best);
+                hi = fmin(hi, 1.0);
             } else {
                 hi = -INFINITY;
             }
@@ -179,7 +182,7 @@ xf_status xf_diversity_analyse(const xf_study_table *t, xf_diversity_row **rows,
             for (int q = 0; q < 3; q++) {
                 r->us_at[q] = hi >= lo ? lo + (hi - lo) * (q + 1) / 4.0 : NAN;
                 r->ds_at[q] = hi >= lo && r->fit.status != XF_SATFIT_UNDERDETERMINED
-                                  ? 1 - xf_satfit_predict(&r->fit, 1 - r->us_at[q])
+                                  ? 1 - xf_satfit_predict(&r->fit, 1 - r->us_at[q] * r->us_best)
                                   : NAN;
             }
         }

@@ -16,7 +16,7 @@
 
 static const cli_command command = {
     .name = "report",
-    .usage = "xfer report DIR [--out OUT]",
+    .usage = "xfer report DIR [--out OUT] [--error-bars]",
     .about = "Writes DIR/report/index.html, one self-contained page (figures embedded) with\n"
              "the saturation fit of every (US task, DS task, shots) set of the study in\n"
              "DIR/study.db and a DS-vs-US accuracy figure for each, and DIR/report/fits.csv\n"
@@ -37,13 +37,18 @@ static void study_name(const char *dir, char *out, size_t cap) {
 
 int cmd_report(int argc, char **argv) {
     const char *dir = NULL, *out = NULL;
+    bool error_bars = false;
     cli_option options[] = {
         {.name = "--out", .value = "OUT", .kind = CLI_STRING, .dest = &out,
          .help = "write OUT/report/ instead of DIR/report/ (for a study on read-only media)"},
+        {.name = "--error-bars", .kind = CLI_FLAG, .dest = &error_bars,
+         .help = "draw each DS accuracy's +-1.96 standard error (test-set size and draws) on "
+                 "the DS-vs-US figures"},
     };
-    int rc = cli_parse(&command, options, 1, argc, argv, &dir, NULL);
+    int rc = cli_parse(&command, options, 2, argc, argv, &dir, NULL);
     if (rc >= 0) return rc;
     xf_fit_options opts = xf_fit_options_default();
+    opts.error_bars = error_bars;
     xf_study_results r;
     xf_status st = xf_study_analyse(dir, &opts, &r);
     if (st != XF_OK) return cli_fail(st, "report");

@@ -85,7 +85,8 @@ static xf_status figure(xf_sbuf *b, const xf_point_set *set, const xf_set_fit *f
                         int several_us) {
     char title[160];
     xf_report_set_title(title, sizeof title, set->us_task, set->ds_task, set->shots, several_us);
-    xf_panel panel = {title, set->points, set->n_points, fit->hull, fit->n_hull, &fit->fit, 0};
+    xf_panel panel = {title, set->points, set->n_points, fit->hull, fit->n_hull, &fit->fit,
+                      0,     0,           0};
     unsigned char *png;
     size_t size;
     xf_status st = xf_plot_panel_png(&panel, XF_PLOT_WIDTH, XF_PLOT_HEIGHT, &png, &size);
@@ -111,7 +112,7 @@ xf_status xf_report_html(const char *study, const xf_point_set *sets, const xf_s
                       "of every finished model, probed few-shot at its last layer (mean over "
                       "draws). The saturation law e<sub>DS</sub> = k&middot;e<sub>US</sub>"
                       "<sup>&alpha;</sup> + e<sub>IR</sub> (e = 1 &minus; accuracy) is fitted by "
-                      "least squares to the rising part of the upper convex hull; DS accuracy "
+                      "least squares to the whole upper convex hull; DS accuracy "
                       "saturates at 1 &minus; e<sub>IR</sub>. A fit needs at least 3 hull points "
                       "with distinct US accuracy.</p>\n<h2>Fits</h2>\n");
     if (n_sets == 0)

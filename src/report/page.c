@@ -106,8 +106,11 @@ static xf_status ds_vs_us(out_ctx *o, const xf_study_results *r) {
                     if (set->shots != shots[k] || strcmp(set->us_task, us[u]) != 0) continue;
                     xf_report_set_title(titles[n], sizeof titles[n], set->us_task, set->ds_task,
                                         set->shots, o->several_us);
-                    panels[n] = (xf_panel){titles[n], set->points, set->n_points, r->fits[i].hull,
-                                           r->fits[i].n_hull, &r->fits[i].fit, lg};
+                    panels[n] = (xf_panel){titles[n],          set->points,
+                                           set->n_points,      r->fits[i].hull,
+                                           r->fits[i].n_hull,  &r->fits[i].fit,
+                                           lg,                 r->error_bars,
+                                           set->ds_test_size};
                     n++;
                 }
                 if (n == 0) continue;
@@ -176,9 +179,10 @@ static xf_status params_vs_shots(out_ctx *o, const xf_study_results *r) {
             for (; j < end && same_set_group(&r->sets[j], &r->sets[g]); j++, m++) {
                 const xf_set_fit *f = &r->fits[j];
                 x[m] = f->shots;
-                y[0][m] = f->fit.k, y[1][m] = f->fit.alpha, y[2][m] = f->fit.e_ir;
-                lo[0][m] = f->ci.k[0], lo[1][m] = f->ci.alpha[0], lo[2][m] = f->ci.e_ir[0];
-                hi[0][m] = f->ci.k[1], hi[1][m] = f->ci.alpha[1], hi[2][m] = f->ci.e_ir[1];
+                /* the stochastic frontier and its profile intervals */
+                const xf_sfrontier *sf = &f->frontier;
+                y[0][m] = sf->k, y[1][m] = sf->alpha, y[2][m] = sf->e_ir;
+                for (int p = 0; p < 3; p++) lo[p][m] = sf->ci[p][0], hi[p][m] = sf->ci[p][1];
             }
             int colour = ds_colour(r, r->sets[g].ds_task);
             for (int p = 0; p < 3; p++)
@@ -200,10 +204,11 @@ static xf_status params_vs_shots(out_ctx *o, const xf_study_results *r) {
         i = end;
     }
     xf_status st = emit(o, "params_vs_shots",
-                        o->several_us ? "Fitted parameters (hull fit) against shots per DS task, "
-                                        "one row per US task, with bootstrap 95% intervals"
-                                      : "Fitted parameters (hull fit) against shots per DS task, "
-                                        "with bootstrap 95% intervals",
+                        o->several_us ? "Frontier parameters against shots per DS task, "
+                                        "one row per US task, with profile-likelihood 95% "
+                                        "intervals"
+                                      : "Frontier parameters against shots per DS task, "
+                                        "with profile-likelihood 95% intervals",
                         1, charts, nc, 3);
     free(v);
     free(ser);
@@ -328,93 +333,111 @@ static void us_tasks_note(xf_sbuf *b, const xf_study_results *r) {
                     "figure and table below is per US task.</p>\n");
 }
 
+/* The rows of the interval table and intervals.csv: the stochastic
+ * frontier (the default intervals), then the two least-squares fits (their
+ * bootstrap intervals only when asked for). */
+enum { ROW_FRONTIER, ROW_HULL, ROW_ALL, N_ROWS };
+static const char *const row_name[N_ROWS] = {"frontier", "hull", "all"};
+
+typedef struct {
+    const char *status;
+    double k, alpha, e_ir, rms;
+    const double *ci[3];
+    const xf_validation *v;
+} fit_row;
+
+static fit_row row_of(const xf_set_fit *s, int row) {
+    if (row == ROW_FRONTIER) {
+        const xf_sfrontier *f = &s->frontier;
+        return (fit_row){xf_satfit_status_name(f->status), f->k, f->alpha, f->e_ir, NAN,
+                         {f->ci[XF_SF_K], f->ci[XF_SF_ALPHA], f->ci[XF_SF_EIR]}, NULL};
+    }
+    const xf_satfit *f = row == ROW_ALL ? &s->fit_all : &s->fit;
+    const xf_satfit_ci *c = row == ROW_ALL ? &s->ci_all : &s->ci;
+    return (fit_row){xf_satfit_status_name(f->status), f->k, f->alpha, f->e_ir, f->rms,
+                     {c->k, c->alpha, c->e_ir}, row == ROW_ALL ? &s->val_all : &s->val};
+}
+
 static void intervals_table(xf_sbuf *b, const xf_study_results *r, int several_us) {
-    xf_sbuf_printf(b, "<table>\n<tr>%s<th>DS task</th><th>shots</th><th>fit to</th><th>k</th>"
+    xf_sbuf_printf(b, "<table>\n<tr>%s<th>DS task</th><th>shots</th><th>fit</th><th>k</th>"
                       "<th>k 95%%</th><th>&alpha;</th><th>&alpha; 95%%</th><th>e<sub>IR</sub></th>"
                       "<th>e<sub>IR</sub> 95%%</th><th>fit RMS (low US)</th>"
-                      "<th>prediction RMS (high US)</th></tr>\n",
+                      "<th>prediction RMS (held-out hull)</th></tr>\n",
                    several_us ? "<th>US task</th>" : "");
     for (int i = 0; i < r->n_sets; i++)
-        for (int h = 0; h < 2; h++) {
+        for (int h = 0; h < N_ROWS; h++) {
             const xf_set_fit *s = &r->fits[i];
-            const xf_satfit *f = h ? &s->fit_all : &s->fit;
-            const xf_satfit_ci *c = h ? &s->ci_all : &s->ci;
-            const xf_validation *v = h ? &s->val_all : &s->val;
+            fit_row f = row_of(s, h);
+            char c[3][64];
             xf_report_set_cells(b, several_us, s->us_task, s->ds_task, s->shots);
-            xf_sbuf_printf(b, "<td>%s</td>", h ? "all points" : "hull");
-            xf_report_cell(b, "%.4g", f->k);
-            xf_sbuf_printf(b, "<td>[%.3g, %.3g]</td>", c->k[0], c->k[1]);
-            xf_report_cell(b, "%.4g", f->alpha);
-            xf_sbuf_printf(b, "<td>[%.3g, %.3g]</td>", c->alpha[0], c->alpha[1]);
-            xf_report_cell(b, "%.4f", f->e_ir);
-            xf_sbuf_printf(b, "<td>[%.4f, %.4f]</td>", c->e_ir[0], c->e_ir[1]);
-            xf_report_cell(b, "%.3g", v->fit_rms);
-            xf_report_cell(b, "%.3g", v->predict_rms);
+            xf_sbuf_printf(b, "<td>%s</td>", h == ROW_FRONTIER ? "frontier (ML)"
+                                             : h == ROW_HULL  ? "hull (LS)"
+                                                              : "all points (LS)");
+            xf_report_cell(b, "%.4g", f.k);
+            xf_sbuf_printf(b, "<td>%s</td>", xf_interval_text(c[0], 64, "%.3g", f.ci[0]));
+            xf_report_cell(b, "%.4g", f.alpha);
+            xf_sbuf_printf(b, "<td>%s</td>", xf_interval_text(c[1], 64, "%.3g", f.ci[1]));
+            xf_report_cell(b, "%.4f", f.e_ir);
+            xf_sbuf_printf(b, "<td>%s</td>", xf_interval_text(c[2], 64, "%.4f", f.ci[2]));
+            if (!f.v) {
+                xf_sbuf_puts(b, "<td>-</td><td>-</td>");
+            } else {
+                xf_report_cell(b, "%.3g", f.v->fit_rms);
+                if (f.v->n_test < XF_VALIDATION_MIN_TEST)
+                    xf_sbuf_printf(b, "<td>fewer than %d held-out hull points (%d)</td>",
+                                   XF_VALIDATION_MIN_TEST, f.v->n_test);
+                else
+                    xf_sbuf_printf(b, "<td>%.3g (%d points)</td>", f.v->predict_rms,
+                                   f.v->n_test);
+            }
             xf_sbuf_puts(b, "</tr>\n");
         }
-    xf_sbuf_puts(b, "</table>\n");
+    xf_sbuf_puts(b, "</table>\n<p class=\"note\">Intervals: profile likelihood of the "
+                    "stochastic frontier (the default); bootstrap intervals of the "
+                    "least-squares fits only with <code>--bootstrap N</code> (they are not "
+                    "calibrated for the hull: docs/analysis.md). Both least-squares fits are "
+                    "scored on the same held-out points: the upper hull of the models above "
+                    "the validation threshold.</p>\n");
 }
 
 static void knobs_section(xf_sbuf *b, const xf_study_results *r, int several_us) {
-    xf_sbuf_printf(b, "<table>\n<tr>%s<th>DS task</th><th>shots</th><th>models</th>"
-                      "<th>R&sup2;</th>",
+    xf_sbuf_printf(b, "<p>%d tests ran (one per knob and (US task, DS task) where the knob "
+                      "varies); p-values are adjusted by Holm's method across all of them.</p>\n",
+                   r->n_knob_tests);
+    xf_sbuf_printf(b, "<table>\n<tr>%s<th>DS task</th><th>shot counts pooled</th><th>models</th>",
                    several_us ? "<th>US task</th>" : "");
     for (int k = 0; k < XF_N_KNOBS; k++)
-        xf_sbuf_printf(b, "<th>%s: partial R&sup2; / p</th>", xf_knob_name(k));
+        xf_sbuf_printf(b, "<th>%s: partial R&sup2; / p / p<sub>Holm</sub></th>", xf_knob_name(k));
     xf_sbuf_puts(b, "</tr>\n");
-    for (int i = 0; i < r->n_sets; i++) {
+    for (int i = 0; i < r->n_knob_rows; i++) {
         const xf_knob_row *k = &r->knobs[i];
-        xf_report_set_cells(b, several_us, k->us_task, k->ds_task, k->shots);
-        xf_sbuf_printf(b, "<td>%d</td>", k->n);
-        xf_report_cell(b, "%.3f", k->r2);
+        xf_sbuf_puts(b, "<tr>");
+        if (several_us) {
+            xf_sbuf_puts(b, "<td>");
+            xf_sbuf_html(b, k->us_task);
+            xf_sbuf_puts(b, "</td>");
+        }
+        xf_sbuf_puts(b, "<td>");
+        xf_sbuf_html(b, k->ds_task);
+        xf_sbuf_printf(b, "</td><td>%d</td><td>%d</td>", k->n_shots, k->n);
         for (int j = 0; j < XF_N_KNOBS; j++) {
             if (!k->knob[j].testable)
                 xf_sbuf_puts(b, "<td>not testable</td>");
             else
-                xf_sbuf_printf(b, "<td>%s%.3f / %.2g%s</td>", k->informative[j] ? "<b>" : "",
-                               k->knob[j].partial_r2, k->knob[j].p,
-                               k->informative[j] ? "</b>" : "");
+                xf_sbuf_printf(b, "<td>%s%.3f / %.2g / %.2g%s</td>",
+                               k->informative[j] ? "<b>" : "", k->knob[j].partial_r2,
+                               k->knob[j].p, k->knob[j].p_holm, k->informative[j] ? "</b>" : "");
         }
         xf_sbuf_puts(b, "</tr>\n");
     }
-    xf_sbuf_puts(b, "</table>\n<ul>\n");
-    for (int i = 0; i < r->n_sets;) {
-        int j = i, total = 0, hits[XF_N_KNOBS] = {0}, testable[XF_N_KNOBS] = {0};
-        for (; j < r->n_sets && same_set_group(&r->sets[j], &r->sets[i]); j++) {
-            total += r->knobs[j].n > 0;
-            for (int k = 0; k < XF_N_KNOBS; k++) {
-                hits[k] += r->knobs[j].informative[k];
-                testable[k] += r->knobs[j].knob[k].testable;
-            }
-        }
-        xf_sbuf_puts(b, "<li><b>");
-        xf_sbuf_html(b, r->knobs[i].ds_task);
-        xf_sbuf_puts(b, "</b>");
-        if (several_us) {
-            xf_sbuf_puts(b, " (US: ");
-            xf_sbuf_html(b, r->knobs[i].us_task);
-            xf_sbuf_puts(b, ")");
-        }
-        xf_sbuf_puts(b, ": ");
-        int any = 0;
-        for (int k = 0; k < XF_N_KNOBS; k++)
-            if (hits[k]) {
-                xf_sbuf_printf(b, "%s%s adds information beyond US accuracy at %d of %d shot "
-                                  "counts",
-                               any ? "; " : "", xf_knob_name(k), hits[k], total);
-                any = 1;
-            }
-        if (!any) xf_sbuf_puts(b, "no knob adds information beyond US accuracy");
-        xf_sbuf_puts(b, " (untestable here:");
-        int un = 0;
-        for (int k = 0; k < XF_N_KNOBS; k++)
-            if (!testable[k]) xf_sbuf_printf(b, "%s %s", un++ ? "," : "", xf_knob_name(k));
-        xf_sbuf_puts(b, un ? ").</li>\n" : " none).</li>\n");
-        i = j;
-    }
-    xf_sbuf_printf(b, "</ul>\n<p class=\"note\">A knob adds information when p &lt; %g and its "
-                      "partial R&sup2; &ge; %g. Untestable: constant in the study, or "
-                      "determined by the other knobs.</p>\n",
+    xf_sbuf_printf(b, "</table>\n<p class=\"note\">Each test compares DS error on the "
+                      "saturation curve of US error (3 fitted parameters) with the curve plus "
+                      "the knob alone (family: a factor), by an F-test whose degrees of freedom "
+                      "count all fitted parameters. Shot counts are pooled (each model's mean DS "
+                      "accuracy over them): they probe the same models, so per-shot tests would "
+                      "not be independent. A knob adds information (bold) when its Holm-adjusted "
+                      "p &lt; %g and its partial R&sup2; &ge; %g. Not testable: constant in the "
+                      "study.</p>\n",
                    XF_KNOB_P, XF_KNOB_R2);
 }
 
@@ -424,7 +447,8 @@ static void diversity_section(xf_sbuf *b, const xf_study_results *r) {
         return;
     }
     xf_sbuf_puts(b, "<table>\n<tr><th>DS task</th><th>shots</th><th>US task</th><th>models</th>"
-                    "<th>DS acc at US acc q1</th><th>at median</th><th>at q3</th></tr>\n");
+                    "<th>best US acc</th><th>DS acc at US acc / best q1</th><th>at median</th>"
+                    "<th>at q3</th></tr>\n");
     for (int i = 0; i < r->n_diversity; i++) {
         const xf_diversity_row *d = &r->diversity[i];
         xf_sbuf_puts(b, "<tr><td>");
@@ -432,6 +456,7 @@ static void diversity_section(xf_sbuf *b, const xf_study_results *r) {
         xf_sbuf_printf(b, "</td><td>%d</td><td>", d->shots);
         xf_sbuf_html(b, d->us_task);
         xf_sbuf_printf(b, "</td><td>%d</td>", d->n_points);
+        xf_report_cell(b, "%.4f", d->us_best);
         for (int q = 0; q < 3; q++) {
             char fmt[64];
             snprintf(fmt, sizeof fmt, "%%.4f (at %.3f)", d->us_at[q]);
@@ -439,7 +464,17 @@ static void diversity_section(xf_sbuf *b, const xf_study_results *r) {
         }
         xf_sbuf_puts(b, "</tr>\n");
     }
-    xf_sbuf_puts(b, "</table>\n");
+    xf_sbuf_puts(b, "</table>\n<p class=\"note\">Difficulty matched: each US task's accuracies are "
+                    "divided by its best model's (raw accuracies on different test sets do not "
+                    "compare); DS accuracy is read from that US task's hull fit at the same "
+                    "fractions.</p>\n");
+}
+
+static void csv_value(xf_sbuf *b, double v) {
+    if (isnan(v))
+        xf_sbuf_puts(b, ",");
+    else
+        xf_sbuf_printf(b, ",%.10g", v);
 }
 
 static void intervals_csv(xf_sbuf *b, const xf_study_results *r) {
@@ -447,31 +482,40 @@ static void intervals_csv(xf_sbuf *b, const xf_study_results *r) {
                     "e_ir,e_ir_lo,e_ir_hi,rms,val_threshold,val_n_fit,val_n_test,val_fit_rms,"
                     "val_predict_rms\n");
     for (int i = 0; i < r->n_sets; i++)
-        for (int h = 0; h < 2; h++) {
+        for (int h = 0; h < N_ROWS; h++) {
             const xf_set_fit *s = &r->fits[i];
-            const xf_satfit *f = h ? &s->fit_all : &s->fit;
-            const xf_satfit_ci *c = h ? &s->ci_all : &s->ci;
-            const xf_validation *v = h ? &s->val_all : &s->val;
-            xf_sbuf_printf(b, "\"%s\",\"%s\",%d,%s,%s,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,"
-                              "%.10g,%.10g,%.10g,%.10g,%d,%d,%.10g,%.10g\n",
-                           s->us_task, s->ds_task, s->shots, h ? "all" : "hull",
-                           xf_satfit_status_name(f->status), f->k, c->k[0], c->k[1], f->alpha,
-                           c->alpha[0], c->alpha[1], f->e_ir, c->e_ir[0], c->e_ir[1], f->rms,
-                           v->threshold, v->n_fit, v->n_test, v->fit_rms, v->predict_rms);
+            fit_row f = row_of(s, h);
+            xf_sbuf_printf(b, "\"%s\",\"%s\",%d,%s,%s", s->us_task, s->ds_task, s->shots,
+                           row_name[h], f.status);
+            double v[] = {f.k, f.ci[0][0], f.ci[0][1], f.alpha, f.ci[1][0], f.ci[1][1],
+                          f.e_ir, f.ci[2][0], f.ci[2][1], f.rms};
+            for (size_t j = 0; j < sizeof v / sizeof *v; j++) csv_value(b, v[j]);
+            if (f.v) {
+                csv_value(b, f.v->threshold);
+                xf_sbuf_printf(b, ",%d,%d", f.v->n_fit, f.v->n_test);
+                csv_value(b, f.v->fit_rms);
+                csv_value(b, f.v->predict_rms);
+            } else {
+                xf_sbuf_puts(b, ",,,,,");
+            }
+            xf_sbuf_puts(b, "\n");
         }
 }
 
 static void knobs_csv(xf_sbuf *b, const xf_study_results *r) {
-    xf_sbuf_puts(b, "us_task,ds_task,shots,n,r2,knob,testable,partial_r2,f,p,df_num,df_den,"
-                    "adds_information\n");
-    for (int i = 0; i < r->n_sets; i++)
+    xf_sbuf_puts(b, "us_task,ds_task,shot_counts_pooled,n,knob,testable,partial_r2,f,p,p_holm,"
+                    "df_num,df_den,adds_information\n");
+    for (int i = 0; i < r->n_knob_rows; i++)
         for (int k = 0; k < XF_N_KNOBS; k++) {
             const xf_knob_row *w = &r->knobs[i];
             const xf_ftest *t = &w->knob[k];
-            xf_sbuf_printf(b, "\"%s\",\"%s\",%d,%d,%.10g,%s,%d,%.10g,%.10g,%.10g,%d,%d,%d\n",
-                           w->us_task, w->ds_task, w->shots, w->n, w->r2, xf_knob_name(k),
-                           t->testable, t->partial_r2, t->f, t->p, t->df_num, t->df_den,
-                           w->informative[k]);
+            xf_sbuf_printf(b, "\"%s\",\"%s\",%d,%d,%s,%d", w->us_task, w->ds_task, w->n_shots,
+                           w->n, xf_knob_name(k), t->testable);
+            csv_value(b, t->partial_r2);
+            csv_value(b, t->f);
+            csv_value(b, t->p);
+            csv_value(b, t->p_holm);
+            xf_sbuf_printf(b, ",%d,%d,%d\n", t->df_num, t->df_den, w->informative[k]);
         }
 }
 
@@ -527,9 +571,13 @@ xf_status xf_report_study_write(const char *dir, const char *study, const xf_stu
                         "= k&middot;e<sub>US</sub><sup>&alpha;</sup> + e<sub>IR</sub>, e = 1 "
                         "&minus; accuracy, at the last layer; see docs/analysis.md.</p>\n");
     xf_report_fit_table(&page, r->fits, r->n_sets);
-    xf_sbuf_puts(&page, "<h2>Intervals and validation</h2>\n<p class=\"note\">Bootstrap 95% "
-                        "intervals (models resampled). Validation: fitted on models up to the "
-                        "70th percentile of US accuracy, RMS DS-accuracy error on those and on "
+    xf_sbuf_puts(&page, "<h2>Intervals and validation</h2>\n<p class=\"note\">95% intervals "
+                        "of the stochastic frontier (the best DS accuracy reachable at each US "
+                        "accuracy: models fall short of it by a half-normal amount, plus probe "
+                        "noise), from its profile likelihood; calibrated in simulation "
+                        "(docs/analysis.md). No interval for a fit that the data do not "
+                        "determine. Validation: fitted on models up to the 70th percentile of "
+                        "US accuracy, RMS DS-accuracy error on those and on the upper hull of "
                         "the rest.</p>\n");
     intervals_table(&page, r, several_us);
     xf_sbuf_puts(&page, "<h2>DS against US</h2>\n");

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analysis/setfit.h"
 #include "report/plot_internal.h"
 #include "report/sbuf.h"
 
@@ -302,6 +303,16 @@ static void draw(frame *f, const xf_panel *p, double top) {
     int n_legend = 0;
     const char *unknown[MAX_LEGEND_FAMILIES];
     int n_unknown = 0;
+    cairo_set_line_width(cr, 0.8 * f->s);
+    for (int i = 0; p->error_bars && !p->log_error && i < p->n_points; i++) {
+        const xf_point *pt = &p->points[i];
+        double se = xf_ds_se(pt->ds_acc, p->ds_test_size, pt->draws, pt->ds_draw_sd);
+        cairo_set_source_rgba(cr, 0.4, 0.4, 0.4, 0.7);
+        cairo_set_line_width(cr, 2 * f->s);
+        cairo_move_to(cr, px(f, pt->us_acc), py(f, pt->ds_acc - 1.96 * se));
+        cairo_line_to(cr, px(f, pt->us_acc), py(f, pt->ds_acc + 1.96 * se));
+        cairo_stroke(cr);
+    }
     cairo_set_line_width(cr, 0.8 * f->s);
     for (int i = 0; i < p->n_points; i++) {
         const xf_point *pt = &p->points[i];

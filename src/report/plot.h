@@ -22,6 +22,10 @@ typedef struct {
     int n_hull;
     const xf_satfit *fit; /* NULL, or underdetermined: no curve is drawn */
     int log_error;        /* axes are US and DS error on log scales */
+    /* Draw each DS accuracy's +-1.96 standard error (xf_ds_se of the
+     * point's draws and this test-set size) as a bar; accuracy axes only. */
+    int error_bars;
+    int ds_test_size;
 } xf_panel;
 
 typedef enum { XF_FIG_PNG, XF_FIG_SVG, XF_FIG_PDF } xf_fig_format;

@@ -8,6 +8,18 @@
 #include "core/mem.h"
 #include "core/path.h"
 
+const char *xf_interval_text(char *buf, size_t cap, const char *fmt, const double ci[2]) {
+    if (isnan(ci[0]) || isnan(ci[1])) {
+        snprintf(buf, cap, "-");
+        return buf;
+    }
+    char lo[32], hi[32];
+    snprintf(lo, sizeof lo, fmt, ci[0]);
+    snprintf(hi, sizeof hi, fmt, ci[1]);
+    snprintf(buf, cap, "[%s, %s]", lo, hi);
+    return buf;
+}
+
 /* RFC 4180: a field with a comma, quote or line break is quoted. */
 static void csv_field(xf_sbuf *b, const char *s) {
     if (!strpbrk(s, ",\"\r\n")) {

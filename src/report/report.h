@@ -34,6 +34,10 @@ xf_status xf_report_write(const char *dir, const char *study, const xf_point_set
 xf_status xf_report_study_write(const char *dir, const char *study, const xf_study_results *r,
                                 char *html_path, size_t cap);
 
+/* "[lo, hi]" with each end printed by fmt ("inf" for an unbounded end),
+ * or "-" when the interval is not determined (NaN): an underdetermined fit
+ * never shows an interval. Returns buf. */
+const char *xf_interval_text(char *buf, size_t cap, const char *fmt, const double ci[2]);
 /* Appends a table cell with v printed by fmt, or a dash for NaN; used by the
  * page writers. */
 void xf_report_cell(xf_sbuf *b, const char *fmt, double v);

@@ -1,5 +1,6 @@
 #include "study/store.h"
 
+#include <math.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -267,7 +268,8 @@ xf_status xf_store_points(xf_store *store, xf_point_set **sets_out, int *n_out) 
     sqlite3_stmt *q;
     xf_status st = prepare(store,
                            "SELECT u.us_task, p.ds_task, p.shots, t.id, t.family, t.us_acc,"
-                           " t.params, avg(p.acc) FROM probes p JOIN trials t ON t.id ="
+                           " t.params, avg(p.acc), count(*), avg(p.acc * p.acc)"
+                           " FROM probes p JOIN trials t ON t.id ="
                            " p.trial_id JOIN (SELECT coalesce(us_task, '') AS us_task, count(*)"
                            " AS n FROM trials WHERE status = 'finished' GROUP BY 1) u"
                            " ON u.us_task = coalesce(t.us_task, '')"
@@ -312,6 +314,11 @@ xf_status xf_store_points(xf_store *store, xf_point_set **sets_out, int *n_out) 
         p.us_acc = sqlite3_column_double(q, 5);
         p.params = sqlite3_column_double(q, 6);
         p.ds_acc = sqlite3_column_double(q, 7);
+        p.draws = sqlite3_column_int(q, 8);
+        /* sample sd over draws from the mean square (draws are few and the
+         * accuracies far from cancellation at double precision) */
+        double var = sqlite3_column_double(q, 9) - p.ds_acc * p.ds_acc;
+        p.ds_draw_sd = p.draws > 1 ? sqrt(fmax(0, var) * p.draws / (p.draws - 1)) : 0;
         st = push_point(&sets[n_sets - 1], &points_cap, &p);
     }
     if (!st && rc != SQLITE_DONE) st = db_fail(store, "cannot read the points");

@@ -43,6 +43,8 @@ typedef struct {
     double us_acc;   /* [0, 1] */
     double ds_acc;   /* [0, 1], mean over draws */
     double params;
+    int draws;         /* few-shot draws averaged (0: unknown, e.g. a CSV file) */
+    double ds_draw_sd; /* sample sd of the DS accuracy over those draws (0 for one) */
 } xf_point;
 
 /* The points of one (US task, DS task, shots): US accuracies of different
@@ -53,6 +55,7 @@ typedef struct {
     int shots;
     xf_point *points;
     int n_points;
+    int ds_test_size; /* images in the DS test set (0: unknown; the analysis fills it) */
 } xf_point_set;
 
 /* Every (us_task, ds_task, shots) of the finished trials, each with its
