@@ -304,7 +304,7 @@ Test(tasks, real_prepare_writes_the_cache_and_union_loads) {
     cr_assert_not(xf_task_prepared(t));
     cr_assert_eq(xf_task_prepare(t, false), XF_OK, "%s", xf_error_message());
     cr_assert(xf_task_prepared(t));
-    snprintf(ok, sizeof ok, "%s/tasks/v1/digits-8x8/.ok", test_tmp);
+    snprintf(ok, sizeof ok, "%s/tasks/" XF_TASK_CACHE_VERSION "/digits-8x8/.ok", test_tmp);
     struct stat sb;
     cr_assert_eq(stat(ok, &sb), 0);
     xf_dataset tr, te;

@@ -82,8 +82,9 @@ static uint64_t fnv1a(const char *s) {
 /* Crops a grey bitmap (h x w, `pitch` bytes a row, `c` channels) to its ink
  * (any channel > 0), fits it into fit x fit keeping the aspect ratio, and
  * centres it in an out x out image of `oc` channels. False when blank. */
-static bool fit_ink(const uint8_t *bm, int h, int w, int pitch, int c, int fit, int out, int oc,
-                    uint8_t *dst) {
+static xf_status fit_ink(const uint8_t *bm, int h, int w, int pitch, int c, int fit, int out,
+                         int oc, uint8_t *dst, bool *inked) {
+    *inked = false;
     int y0 = h, y1 = -1, x0 = w, x1 = -1;
     for (int y = 0; y < h; y++)
         for (int x = 0; x < w; x++)
@@ -94,27 +95,35 @@ static bool fit_ink(const uint8_t *bm, int h, int w, int pitch, int c, int fit, 
                     if (x < x0) x0 = x;
                     if (x > x1) x1 = x;
                 }
-    if (y1 < 0) return false;
+    if (y1 < 0) return XF_OK;
     int ch = y1 - y0 + 1, cw = x1 - x0 + 1;
-    uint8_t *crop = malloc((size_t)ch * cw * c);
-    XF_ASSERT(crop);
-    for (int y = 0; y < ch; y++) memcpy(crop + (size_t)y * cw * c, bm + (y0 + y) * pitch + x0 * c, (size_t)cw * c);
     int th = ch >= cw ? fit : (ch * fit + cw / 2) / cw, tw = cw >= ch ? fit : (cw * fit + ch / 2) / ch;
     if (th < 1) th = 1;
     if (tw < 1) tw = 1;
-    uint8_t *small = malloc((size_t)th * tw * oc);
-    XF_ASSERT(small);
+    /* Sized by the font's bitmap: a failed allocation is the input's, not a bug. */
+    uint8_t *crop = xf_malloc((size_t)ch * cw * c), *small = xf_malloc((size_t)th * tw * oc);
+    if (!crop || !small) {
+        free(crop);
+        free(small);
+        return XF_ENOMEM;
+    }
+    for (int y = 0; y < ch; y++) memcpy(crop + (size_t)y * cw * c, bm + (y0 + y) * pitch + x0 * c, (size_t)cw * c);
     xf_pipeline p;
     xf_pipeline_default(&p);
     p.fit = XF_FIT_STRETCH, p.height = th, p.width = tw, p.channels = oc;
-    XF_ASSERT(xf_pipeline_apply(&p, crop, ch, cw, c, small) == XF_OK);
+    xf_status st = xf_pipeline_apply(&p, crop, ch, cw, c, small);
+    free(crop);
+    if (st != XF_OK) {
+        free(small);
+        return st;
+    }
     memset(dst, 0, (size_t)out * out * oc);
     int oy = (out - th) / 2, ox = (out - tw) / 2;
     for (int y = 0; y < th; y++)
         memcpy(dst + ((size_t)(oy + y) * out + ox) * oc, small + (size_t)y * tw * oc, (size_t)tw * oc);
-    free(crop);
     free(small);
-    return true;
+    *inked = true;
+    return XF_OK;
 }
 
 static bool is_symbolic(FT_Face face) {
@@ -128,26 +137,30 @@ static bool is_symbolic(FT_Face face) {
     return false;
 }
 
-/* Renders the chars of one face into imgs (n x 28 x 28); false when the face
- * is unusable. */
-static bool render_face(FT_Face face, const unsigned *chars, int n, uint8_t *imgs) {
-    if (is_symbolic(face) || FT_Select_Charmap(face, FT_ENCODING_UNICODE) != 0) return false;
-    if (FT_Set_Pixel_Sizes(face, 0, 64) != 0) return false;
+/* Renders the chars of one face into imgs (n x 28 x 28); *usable is false
+ * when the face is unusable. */
+static xf_status render_face(FT_Face face, const unsigned *chars, int n, uint8_t *imgs,
+                             bool *usable) {
+    *usable = false;
+    if (is_symbolic(face) || FT_Select_Charmap(face, FT_ENCODING_UNICODE) != 0) return XF_OK;
+    if (FT_Set_Pixel_Sizes(face, 0, 64) != 0) return XF_OK;
     FT_UInt seen[64];
     for (int i = 0; i < n; i++) {
         FT_UInt g = FT_Get_Char_Index(face, chars[i]);
-        if (g == 0) return false;
+        if (g == 0) return XF_OK;
         for (int j = 0; j < i; j++)
-            if (seen[j] == g) return false; /* two letters, one glyph */
+            if (seen[j] == g) return XF_OK; /* two letters, one glyph */
         seen[i] = g;
-        if (FT_Load_Glyph(face, g, FT_LOAD_RENDER) != 0) return false;
+        if (FT_Load_Glyph(face, g, FT_LOAD_RENDER) != 0) return XF_OK;
         FT_Bitmap *bm = &face->glyph->bitmap;
-        if (bm->pixel_mode != FT_PIXEL_MODE_GRAY || bm->pitch <= 0) return false;
-        if (!fit_ink(bm->buffer, (int)bm->rows, (int)bm->width, bm->pitch, 1, 20, 28, 1,
-                     imgs + (size_t)i * 784))
-            return false;
+        if (bm->pixel_mode != FT_PIXEL_MODE_GRAY || bm->pitch <= 0) return XF_OK;
+        bool inked;
+        xf_status st = fit_ink(bm->buffer, (int)bm->rows, (int)bm->width, bm->pitch, 1, 20, 28, 1,
+                               imgs + (size_t)i * 784, &inked);
+        if (st != XF_OK || !inked) return st;
     }
-    return true;
+    *usable = true;
+    return XF_OK;
 }
 
 xf_status xf_glyphs_load(const char *font_dir, xf_glyph_set set, const char *name,
@@ -198,7 +211,8 @@ xf_status xf_glyphs_load(const char *font_dir, xf_glyph_set set, const char *nam
             uint8_t *mine = imgs + (size_t)faces * n * 784;
             /* Script fonts often carry a copy of one Latin design: the same
              * pixels under another name are a duplicate too. */
-            bool usable = st == XF_OK && !dup && render_face(face, chars, n, mine);
+            bool usable = false;
+            if (st == XF_OK && !dup) st = render_face(face, chars, n, mine, &usable);
             for (int k = 0; k < faces && usable; k++)
                 usable = memcmp(imgs + (size_t)k * n * 784, mine, (size_t)n * 784) != 0;
             if (usable) {
@@ -366,8 +380,10 @@ xf_status xf_emoji_load(const char *font, const char *emoji_test, int size, int 
                 o[2] = px[0];
             }
         /* Emoji fill their cell: fit to the full size, not an inner box. */
-        if (fit_ink(rgb, h, w, w * 3, 3, size, size, channels, all.images + (size_t)kept * image))
-            all.labels[kept++] = grp[i];
+        bool inked;
+        st = fit_ink(rgb, h, w, w * 3, 3, size, size, channels, all.images + (size_t)kept * image,
+                     &inked);
+        if (st == XF_OK && inked) all.labels[kept++] = grp[i];
         free(rgb);
     }
     if (face) FT_Done_Face(face);

@@ -182,7 +182,7 @@ static xf_status resolve(const char *p, bool in_data_dir, char *out) {
 static xf_status task_dir(const task_entry *t, char *dir) {
     if (!t->build) return resolve(t->dir, t->in_data_dir, dir);
     char rel[256];
-    snprintf(rel, sizeof rel, "tasks/v1/%s", t->info.name);
+    snprintf(rel, sizeof rel, "tasks/%s/%s", XF_TASK_CACHE_VERSION, t->info.name);
     return xf_data_path(dir, PATH_CAP, rel);
 }
 
@@ -274,7 +274,8 @@ static xf_status build_task(const task_entry *t, xf_dataset *train, xf_dataset *
     if (st == XF_OK) remove(ok);
     if (st == XF_OK) st = xf_idx_write_dataset(train, paths[0], paths[1]);
     if (st == XF_OK) st = xf_idx_write_dataset(test, paths[2], paths[3]);
-    if (st == XF_OK) st = xf_write_file_atomic(ok, "v1\n", 3);
+    if (st == XF_OK)
+        st = xf_write_file_atomic(ok, XF_TASK_CACHE_VERSION "\n", strlen(XF_TASK_CACHE_VERSION) + 1);
     if (st != XF_OK) {
         xf_dataset_free(train);
         xf_dataset_free(test);

@@ -2,8 +2,8 @@
  * them. Two kinds: tasks whose IDX files a package installs as they are
  * (fashion-mnist, mnist), and tasks built from package files (QuickDraw,
  * sklearn digits, rendered glyphs and emoji) that `xfer data prepare`
- * converts once into the data cache (<data dir>/tasks/v1/<name>/, IDX).
- * Nothing is downloaded at run time.
+ * converts once into the data cache (<data dir>/tasks/<version>/<name>/,
+ * IDX). Nothing is downloaded at run time.
  *
  * Wherever a task name is accepted, xf_task_load also takes a task spec:
  *   PART[+PART...]            union, label spaces disjoint (shifted in order)
@@ -19,6 +19,11 @@
  * details. */
 #ifndef XF_REGISTRY_H
 #define XF_REGISTRY_H
+
+/* The cache folder of converted tasks. It changes whenever a conversion
+ * does (v2: every picture through the preprocessing pipeline), so a cache
+ * an older xfer made is never read as if this one had made it. */
+#define XF_TASK_CACHE_VERSION "v2"
 
 #include <stdbool.h>
 #include <stddef.h>
