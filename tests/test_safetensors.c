@@ -73,6 +73,9 @@ Test(safetensors, errors_name_the_file_and_tensor) {
     expect_error("{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
                  "\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}",
                  4, "tensor 'w' appears twice");
+    /* Found by fuzz_safetensors: the second __metadata__ leaked the first's tables. */
+    expect_error("{\"__metadata__\":{\"a\":\"1\"},\"__metadata__\":{}}", 0,
+                 "__metadata__ appears twice");
     expect_error("[1, 2]", 0, "the header (bytes 8..14) is not a JSON object");
     unsigned char shortfile[12] = {200, 0, 0, 0, 0, 0, 0, 0, '{', '}', ' ', ' '};
     xf_safetensors st;

@@ -112,6 +112,7 @@ static xf_status parse_tensor(const char *label, const cJSON *e, size_t data_len
 }
 
 static xf_status parse_meta(const char *label, const cJSON *meta, xf_safetensors *st) {
+    if (st->meta_keys) return xf_fail(XF_EFORMAT, "%s: __metadata__ appears twice", label);
     if (!cJSON_IsObject(meta))
         return xf_fail(XF_EFORMAT, "%s: __metadata__ is not an object", label);
     int n = cJSON_GetArraySize(meta);
