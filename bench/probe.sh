@@ -28,9 +28,7 @@ for _ in $(seq "$repeat"); do
   best=$(awk -v a="$s" -v b="${best:-1e9}" 'BEGIN {print (a < b ? a : b)}')
 done
 echo "xfer:  $best s probing (fastest of $repeat), $(cat "$tmp/wall") s wall for the command (loading included)"
-kernel=$(env -u OPENBLAS_CORETYPE /usr/bin/python3 -c 'import ctypes, numpy, re
-lib = [l for l in set(re.findall(r"(/\S*libopenblas\S*)", open("/proc/self/maps").read()))][0]
-f = ctypes.CDLL(lib).openblas_get_corename; f.restype = ctypes.c_char_p; print(f().decode())' 2>/dev/null || echo unknown)
+kernel=$(env -u OPENBLAS_CORETYPE /usr/bin/python3 "$here/blas_core.py" 2>/dev/null || echo unknown)
 /usr/bin/time -f %e -o "$tmp/npwall" env -u OPENBLAS_CORETYPE OPENBLAS_NUM_THREADS="$threads" \
   "$here/probe_numpy.py" run "$tmp" --taps "$taps" --repeat "$repeat" >"$tmp/numpy.json"
 theirs=$(/usr/bin/python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["seconds"])' "$tmp/numpy.json")

@@ -4,8 +4,9 @@
 (AdamW lr 1e-3, wd 1e-4, linear warmup over 5% of the steps then cosine,
 batch 128, last partial batch dropped) on Fashion-MNIST scaled to [-1, 1],
 then extracts features (forward passes in eval mode, batch 128) over the
-test set. Prints one line of key=value pairs: train_img_s, infer_img_s,
-acc (test accuracy, %), steps, peak_rss_mb, loss (last step), mean_loss.
+test set (or its first --eval-images). Prints one line of key=value pairs:
+train_img_s, infer_img_s, acc (test accuracy, %), steps, peak_rss_mb, loss
+(last step), mean_loss, blas_core (the OpenBLAS kernel set it ran on).
 
 To compare the training itself, start from xfer's weights (--init-from an
 xfer checkpoint) and replay xfer's subset and data order (--order xfer,
@@ -14,7 +15,10 @@ and end at the same accuracy up to float rounding. --init xfer draws
 xfer's init distributions from torch's generator instead.
 
 bench/train.sh runs it with the thread and kernel environment it chooses
-for the machine; --threads N sets torch.set_num_threads(N).
+for the machine; --threads N sets torch.set_num_threads(N) (ATen's OpenMP
+threads: its own kernels and oneDNN's convolutions), while OpenBLAS, which
+runs the Linear layers' matrix products, takes its threads from
+OPENBLAS_NUM_THREADS.
 """
 import argparse
 import gzip
@@ -28,6 +32,7 @@ import time
 import numpy as np
 import torch
 
+from blas_core import corename
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
 import refmodels  # noqa: E402
 from xfer_rng import Xoshiro as XferRng  # noqa: E402
@@ -153,6 +158,8 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--order", choices=["torch", "xfer"], default="torch",
                     help="torch's own subset and order, or replay xfer's (data seed = --seed)")
+    ap.add_argument("--eval-images", type=int, default=0,
+                    help="extract features of the first N test images only (0: all)")
     ap.add_argument("--log-every", type=int, default=0, help="print the loss every N steps")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -167,6 +174,8 @@ def main():
     else:
         xtr, ytr = subset(*load(args.data, "train"), args.data_fraction, gen)
     xte, yte = load(args.data, "t10k")
+    if args.eval_images:
+        xte, yte = xte[:args.eval_images], yte[:args.eval_images]
     model = refmodels.build(config["family"], config)
     if args.init == "xfer":
         xfer_init(model, config["family"])
@@ -215,7 +224,7 @@ def main():
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"train_img_s={steps * args.batch / train_s:.1f} infer_img_s={len(xte) / infer_s:.1f} "
           f"acc={100 * correct / len(xte):.2f} steps={steps} peak_rss_mb={peak_mb:.0f} "
-          f"loss={loss.item():.4f} mean_loss={sum(losses) / len(losses):.4f}")
+          f"loss={loss.item():.4f} mean_loss={sum(losses) / len(losses):.4f} blas_core={corename()}")
 
 
 if __name__ == "__main__":
