@@ -248,8 +248,8 @@ xf_status xf_sfrontier_fit(const double *acc_us, const double *acc_ds, const dou
         free(e);
         return st;
     }
-    /* GSL's default handler aborts; a failed step here only ends a search */
-    gsl_error_handler_t *old_handler = gsl_set_error_handler_off();
+    /* GSL's handler is off (main): a failed step comes back as a code and
+     * only ends a search. */
     double t_hat[DIM], f_hat = INFINITY;
     for (int s = 0; s < 2; s++) {
         double t[DIM];
@@ -288,12 +288,6 @@ xf_status xf_sfrontier_fit(const double *acc_us, const double *acc_ds, const dou
         }
         fit->have_ci = 1;
     }
-    gsl_set_error_handler(old_handler);
     free(e);
     return XF_OK;
-}
-
-double xf_sfrontier_predict(const xf_sfrontier *fit, double e_us) {
-    if (fit->status == XF_SATFIT_UNDERDETERMINED) return NAN;
-    return fit->k * pow(e_us, fit->alpha) + fit->e_ir;
 }

@@ -20,7 +20,9 @@
  *
  * Intervals are profile-likelihood 95% intervals: every value c of a
  * parameter whose profile log-likelihood (the other four maximised) is
- * within chi2_1(0.95)/2 = 1.92 of the maximum. An interval stops at a
+ * within chi2_1(0.95)/2 = 1.92 of the maximum, or chi2_2(0.95)/2 = 3.00
+ * when the shortfall dwarfs the probe noise and the frontier is the edge
+ * of the data (sfrontier.c says why). An interval stops at a
  * parameter bound (e_IR in [0, 1], alpha in [XF_SATFIT_ALPHA_MIN,
  * XF_SATFIT_ALPHA_MAX], k >= 0 with "unbounded" as +inf) when the data do
  * not exclude the bound. Unlike a bootstrap of the upper hull, which can
@@ -55,8 +57,5 @@ typedef struct {
  * given. */
 xf_status xf_sfrontier_fit(const double *acc_us, const double *acc_ds, const double *ds_se,
                            int n, int intervals, xf_sfrontier *fit);
-
-/* The frontier's DS error at a US error (NaN if undetermined). */
-double xf_sfrontier_predict(const xf_sfrontier *fit, double e_us);
 
 #endif
