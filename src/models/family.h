@@ -11,6 +11,7 @@
 #include <cjson/cJSON.h>
 #include <stdbool.h>
 
+#include "core/safetensors.h"
 #include "core/setting.h"
 #include "models/model.h"
 
@@ -28,6 +29,11 @@ typedef struct {
      * image (patch divides it, sizes within int). */
     xf_status (*check)(const xf_model_config *c);
     xf_status (*validate)(const xf_model_config *c);
+    /* Sets the family's settings that a timm state_dict's tensor names and
+     * shapes determine (zoo/import.c), including the input size; settings
+     * they cannot tell (ViT heads) keep the values c holds. Errors name the
+     * file and the first tensor that does not fit. NULL: not importable. */
+    xf_status (*from_timm)(const xf_safetensors *st, xf_model_config *c);
 } xf_family_info;
 
 extern const xf_family_info xf_mlp_family;
