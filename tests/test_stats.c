@@ -173,7 +173,7 @@ Test(stats, spearman_ranks_with_ties) {
  * accuracy is the law of US accuracy plus noise, plus (planted) an epochs
  * effect that US accuracy does not carry. */
 static void knob_data(int planted, double *us, double *ds, double *par, double *data,
-                      double *ep, int *fam, int n) {
+                      double *ep, double *res, int *fam, int n) {
     xf_rng rng;
     xf_rng_seed(&rng, 11);
     for (int i = 0; i < n; i++) {
@@ -181,6 +181,7 @@ static void knob_data(int planted, double *us, double *ds, double *par, double *
         ep[i] = 1 + (i / 5) % 3;
         data[i] = 1000 * pow(2, (i / 15) % 4);
         fam[i] = i % 2;
+        res[i] = 16 * (1 + i % 3);
         double e_us = 0.7 - 0.05 * log2(par[i] / 1e4) - 0.06 * log2(data[i] / 1000) +
                       0.02 * xf_rng_normal(&rng);
         us[i] = 1 - e_us;
@@ -191,11 +192,12 @@ static void knob_data(int planted, double *us, double *ds, double *par, double *
 
 Test(stats, knob_tests_nested_on_the_curve) {
     enum { N = 120 };
-    double us[N], ds[N], par[N], data[N], ep[N];
+    double us[N], ds[N], par[N], data[N], ep[N], res[N];
     int fam[N];
     xf_knob_row row;
-    knob_data(1, us, ds, par, data, ep, fam, N);
-    cr_assert_eq(xf_knobs_test(us, ds, par, data, ep, fam, N, &row), XF_OK);
+    xf_knob_values v = {par, data, ep, res, fam};
+    knob_data(1, us, ds, par, data, ep, res, fam, N);
+    cr_assert_eq(xf_knobs_test(us, ds, &v, N, &row), XF_OK);
     cr_assert_eq(row.n, N);
     const xf_ftest *e = &row.knob[XF_KNOB_EPOCHS];
     cr_assert(e->testable && e->p < 1e-6 && e->partial_r2 > 0.3, "epochs p %g pr2 %g", e->p,
@@ -209,16 +211,40 @@ Test(stats, knob_tests_nested_on_the_curve) {
     cr_assert_gt(row.knob[XF_KNOB_PARAMS].p, 0.01, "%g", row.knob[XF_KNOB_PARAMS].p);
     cr_assert_gt(row.knob[XF_KNOB_DATA].p, 0.01, "%g", row.knob[XF_KNOB_DATA].p);
     cr_assert_gt(row.knob[XF_KNOB_FAMILY].p, 0.01, "%g", row.knob[XF_KNOB_FAMILY].p);
-    knob_data(0, us, ds, par, data, ep, fam, N);
-    cr_assert_eq(xf_knobs_test(us, ds, par, data, ep, fam, N, &row), XF_OK);
+    knob_data(0, us, ds, par, data, ep, res, fam, N);
+    cr_assert_eq(xf_knobs_test(us, ds, &v, N, &row), XF_OK);
     for (int k = 0; k < XF_N_KNOBS; k++) {
         cr_assert(row.knob[k].testable, "%s", xf_knob_name(k));
         cr_assert_gt(row.knob[k].p, 0.001, "%s: p %g", xf_knob_name(k), row.knob[k].p);
     }
     /* one family only: untestable, not an error */
     for (int i = 0; i < N; i++) fam[i] = 0;
-    cr_assert_eq(xf_knobs_test(us, ds, par, data, ep, fam, N, &row), XF_OK);
+    cr_assert_eq(xf_knobs_test(us, ds, &v, N, &row), XF_OK);
     cr_assert(!row.knob[XF_KNOB_FAMILY].testable);
+}
+
+/* Checkpoints of a zoo study have no US data size or epochs: those knobs
+ * are tested on the models that have them, the others on all. */
+Test(stats, knob_tests_use_the_models_that_have_the_knob) {
+    enum { N = 120, ZOO = 40 };
+    double us[N], ds[N], par[N], data[N], ep[N], res[N];
+    int fam[N];
+    xf_knob_row row;
+    xf_knob_values v = {par, data, ep, res, fam};
+    knob_data(1, us, ds, par, data, ep, res, fam, N);
+    for (int i = N - ZOO; i < N; i++) data[i] = ep[i] = NAN;
+    cr_assert_eq(xf_knobs_test(us, ds, &v, N, &row), XF_OK);
+    cr_assert_eq(row.knob[XF_KNOB_PARAMS].df_den, N - 4);
+    cr_assert_eq(row.knob[XF_KNOB_RESOLUTION].df_den, N - 4);
+    cr_assert_eq(row.knob[XF_KNOB_EPOCHS].df_den, N - ZOO - 4);
+    cr_assert_eq(row.knob[XF_KNOB_DATA].df_den, N - ZOO - 4);
+    cr_assert_eq(row.knob[XF_KNOB_EXAMPLES].df_den, N - ZOO - 4);
+    /* the planted epochs effect is still found on the models with epochs */
+    cr_assert_lt(row.knob[XF_KNOB_EPOCHS].p, 1e-6);
+    /* a resolution that does not vary says nothing */
+    for (int i = 0; i < N; i++) res[i] = 224;
+    cr_assert_eq(xf_knobs_test(us, ds, &v, N, &row), XF_OK);
+    cr_assert(!row.knob[XF_KNOB_RESOLUTION].testable);
 }
 
 Test(stats, holm_adjusts_step_down) {

@@ -5,57 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/csv.h"
 #include "core/mem.h"
-
-enum { MAX_FIELDS = 4096 };
-
-/* One record's fields, unquoted in place (the buffer is ours). */
-typedef struct {
-    char *field[MAX_FIELDS];
-    int n;
-} record;
-
-/* Splits the record starting at *at, advancing past its line end. Returns 0
- * at the end of the data, -1 on a malformed record, -2 on too many fields. */
-static int next_record(char **at, char *end, record *r, int *line) {
-    char *p = *at;
-    if (p >= end) return 0;
-    r->n = 0;
-    for (;;) {
-        if (r->n == MAX_FIELDS) return -2;
-        char *out = p, *start = p;
-        r->field[r->n++] = start;
-        if (p < end && *p == '"') {
-            p++;
-            for (;;) {
-                if (p >= end) return -1;
-                if (*p == '"' && p + 1 < end && p[1] == '"') *out++ = '"', p += 2;
-                else if (*p == '"') { p++; break; }
-                else {
-                    if (*p == '\n') (*line)++;
-                    *out++ = *p++;
-                }
-            }
-            if (p < end && *p != ',' && *p != '\n' && *p != '\r') return -1;
-        } else {
-            while (p < end && *p != ',' && *p != '\n' && *p != '\r') *out++ = *p++;
-        }
-        int sep = p < end ? *p : '\n';
-        if (p < end && *p == '\r') p++;
-        if (p < end) p++;
-        if (sep == '\r' && p < end && *p == '\n') p++;
-        *out = 0;
-        if (sep != ',') break;
-    }
-    *at = p;
-    return 1;
-}
-
-static int find_column(const record *header, const char *name) {
-    for (int i = 0; i < header->n; i++)
-        if (strcmp(header->field[i], name) == 0) return i;
-    return -1;
-}
 
 /* scale: 1 for fractions, 100 for percentages; *out is the fraction. */
 static xf_status parse_acc(const char *path, int line, const char *col, const char *text,
@@ -104,23 +55,23 @@ static xf_status add_point(xf_point_set **sets, int *n_sets, const char *group, 
 static xf_status read_points(const char *path, char *data, size_t size, const char *us_col,
                              const char *ds_col, const char *group_col, double scale,
                              xf_point_set **sets, int *n_sets) {
-    record *header = xf_malloc(sizeof *header), *row = xf_malloc(sizeof *row);
+    xf_csv_record *header = xf_malloc(sizeof *header), *row = xf_malloc(sizeof *row);
     xf_status st = header && row ? XF_OK : XF_ENOMEM;
     char *at = data, *end = data + size;
     int line = 1, rc = 0, n_values = 0;
     double largest = 0;
-    if (st == XF_OK && (rc = next_record(&at, end, header, &line)) <= 0)
+    if (st == XF_OK && (rc = xf_csv_next_record(&at, end, header, &line)) <= 0)
         st = xf_fail(XF_EFORMAT, "%s: line 1: %s", path,
                      rc == 0 ? "empty file, expected a header row" : "malformed header row");
     int cols[3] = {-1, -1, -1};
     const char *names[3] = {us_col, ds_col, group_col};
     for (int c = 0; c < 3 && st == XF_OK; c++)
-        if (names[c] && (cols[c] = find_column(header, names[c])) < 0)
+        if (names[c] && (cols[c] = xf_csv_find_column(header, names[c])) < 0)
             st = xf_fail(XF_ENOTFOUND, "%s: line 1: no column named '%s' in the header", path,
                          names[c]);
     while (st == XF_OK) {
         int record_line = ++line;
-        rc = next_record(&at, end, row, &line);
+        rc = xf_csv_next_record(&at, end, row, &line);
         if (rc == 0) break;
         if (rc < 0) {
             st = xf_fail(XF_EFORMAT, "%s: line %d: %s", path, record_line,

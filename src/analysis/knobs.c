@@ -16,7 +16,7 @@ enum { MAX_FAMILIES = 16, ALPHA_GRID = 80, GOLDEN_ITER = 40 };
 
 const char *xf_knob_name(int knob) {
     static const char *const names[] = {"log params", "log US data size", "log epochs", "family",
-                                        "log US examples seen"};
+                                        "log US examples seen", "log resolution"};
     return knob >= 0 && knob < XF_N_KNOBS ? names[knob] : "?";
 }
 
@@ -84,9 +84,21 @@ static xf_status nested(design *d, xf_ftest *t) {
     return st;
 }
 
-xf_status xf_knobs_test(const double *us_acc, const double *ds_acc, const double *params,
-                        const double *data, const double *epochs, const int *family, int n,
-                        xf_knob_row *row) {
+/* Knob k's value for model i (NaN: the model has none); the family's
+ * dummies are set apart. */
+static double knob_value(const xf_knob_values *v, int k, int i) {
+    switch (k) {
+    case XF_KNOB_PARAMS: return log(v->params[i]);
+    case XF_KNOB_DATA: return log(v->data[i]);
+    case XF_KNOB_EPOCHS: return log(v->epochs[i]);
+    case XF_KNOB_EXAMPLES: return log(v->data[i] * v->epochs[i]);
+    case XF_KNOB_RESOLUTION: return log(v->resolution[i]);
+    default: return 0; /* family: every model has one */
+    }
+}
+
+xf_status xf_knobs_test(const double *us_acc, const double *ds_acc, const xf_knob_values *v,
+                        int n, xf_knob_row *row) {
     row->n = n;
     for (int k = 0; k < XF_N_KNOBS; k++) {
         row->knob[k] = (xf_ftest){0, 0, NAN, NAN, NAN, NAN, 0};
@@ -94,35 +106,49 @@ xf_status xf_knobs_test(const double *us_acc, const double *ds_acc, const double
     }
     int levels = 0;
     for (int i = 0; i < n; i++)
-        if (family[i] + 1 > levels) levels = family[i] + 1;
+        if (v->family[i] + 1 > levels) levels = v->family[i] + 1;
     int q_max = levels > 2 ? levels - 1 : 1;
     size_t m = n > 0 ? (size_t)n : 1;
     double *buf = xf_malloc(m * (2 + (size_t)q_max + 2 + (size_t)q_max) * sizeof *buf);
-    if (!buf) return XF_ENOMEM;
-    double *e_us = buf, *y = buf + m, *knob = buf + 2 * m, *x = knob + m * (size_t)q_max;
-    for (int i = 0; i < n; i++) {
-        e_us[i] = 1 - us_acc[i];
-        y[i] = 1 - ds_acc[i];
+    int *code = xf_malloc(m * sizeof *code);
+    if (!buf || !code) {
+        free(buf);
+        free(code);
+        return XF_ENOMEM;
     }
-    design d = {e_us, y, knob, n, 1, x};
+    double *e_us = buf, *y = buf + m, *knob = buf + 2 * m, *x = knob + m * (size_t)q_max;
     xf_status st = XF_OK;
     for (int k = 0; st == XF_OK && k < XF_N_KNOBS; k++) {
-        d.q = k == XF_KNOB_FAMILY ? (levels > 1 ? levels - 1 : 0) : 1;
-        if (d.q == 0) continue; /* one family: nothing to test */
+        /* The models that have this knob, and for the family the levels
+         * among them renumbered from 0. */
+        int used = 0, seen[MAX_FAMILIES], n_levels = 0;
         for (int i = 0; i < n; i++) {
-            double *r = knob + (size_t)i * d.q;
-            switch (k) {
-            case XF_KNOB_PARAMS: r[0] = log(params[i]); break;
-            case XF_KNOB_DATA: r[0] = log(data[i]); break;
-            case XF_KNOB_EPOCHS: r[0] = log(epochs[i]); break;
-            case XF_KNOB_EXAMPLES: r[0] = log(data[i] * epochs[i]); break;
-            default: /* family dummies, level 0 the base */
-                for (int j = 0; j < d.q; j++) r[j] = family[i] == j + 1;
+            double value = knob_value(v, k, i);
+            if (!isfinite(value)) continue;
+            e_us[used] = 1 - us_acc[i];
+            y[used] = 1 - ds_acc[i];
+            if (k == XF_KNOB_FAMILY) {
+                int f = 0;
+                while (f < n_levels && seen[f] != v->family[i]) f++;
+                if (f == n_levels) seen[n_levels++] = v->family[i];
+                code[used] = f;
+            } else {
+                knob[used] = value;
             }
+            used++;
         }
+        design d = {e_us, y, knob, used, 1, x};
+        if (k == XF_KNOB_FAMILY) {
+            d.q = n_levels > 1 ? n_levels - 1 : 0;
+            if (d.q == 0) continue; /* one family: nothing to test */
+            for (int i = 0; i < used; i++) /* dummies, level 0 the base */
+                for (int j = 0; j < d.q; j++) knob[(size_t)i * d.q + j] = code[i] == j + 1;
+        }
+        if (used == 0) continue;
         st = nested(&d, &row->knob[k]);
     }
     free(buf);
+    free(code);
     return st;
 }
 
@@ -152,14 +178,15 @@ static xf_status one_pair(const xf_study_table *t, const xf_point_set *sets, int
     row->n_shots = n_sets;
     int n = sets[0].n_points;
     size_t m = n > 0 ? (size_t)n : 1;
-    double *buf = xf_malloc(5 * m * sizeof *buf);
+    double *buf = xf_malloc(6 * m * sizeof *buf);
     int *fam = xf_malloc(m * sizeof *fam);
     if (!buf || !fam) {
         free(buf);
         free(fam);
         return XF_ENOMEM;
     }
-    double *us = buf, *ds = buf + m, *par = buf + 2 * m, *data = buf + 3 * m, *ep = buf + 4 * m;
+    double *us = buf, *ds = buf + m, *par = buf + 2 * m, *data = buf + 3 * m, *ep = buf + 4 * m,
+           *res = buf + 5 * m;
     const char *names[MAX_FAMILIES];
     int n_names = 0, used = 0;
     for (int i = 0; i < n; i++) {
@@ -175,10 +202,12 @@ static xf_status one_pair(const xf_study_table *t, const xf_point_set *sets, int
         if (ti < 0) continue;
         const xf_trial_full *tr = &t->trials[ti];
         /* images seen: the trainer counts 3 * flops_per_image per image
-         * (forward and backward), so this is data size x epochs exactly */
+         * (forward and backward), so this is data size x epochs exactly; a
+         * checkpoint of a zoo study was trained elsewhere: neither is known */
         double seen = tr->flops_per_image > 0 ? tr->train_flops / (3 * tr->flops_per_image) : NAN;
         double epochs = config_epochs(tr->config_json);
-        if (!(tr->params > 0 && seen > 0 && epochs > 0)) continue;
+        if (!(seen > 0 && epochs > 0)) seen = epochs = NAN;
+        if (!(tr->params > 0)) continue;
         int f = 0;
         while (f < n_names && strcmp(names[f], tr->family) != 0) f++;
         if (f == n_names) {
@@ -190,9 +219,11 @@ static xf_status one_pair(const xf_study_table *t, const xf_point_set *sets, int
         par[used] = tr->params;
         data[used] = seen / epochs;
         ep[used] = epochs;
+        res[used] = tr->resolution > 0 ? tr->resolution : NAN;
         fam[used++] = f;
     }
-    xf_status st = xf_knobs_test(us, ds, par, data, ep, fam, used, row);
+    xf_knob_values values = {par, data, ep, res, fam};
+    xf_status st = xf_knobs_test(us, ds, &values, used, row);
     free(buf);
     free(fam);
     return st;

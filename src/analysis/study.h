@@ -27,9 +27,19 @@ xf_status xf_table_points(const xf_study_table *t, const char *ds_task, int shot
 
 /* Each knob is its own question, never a sum of others: data size and
  * epochs are separate knobs, and examples seen (their product) is asked
- * about on its own. */
-enum { XF_KNOB_PARAMS, XF_KNOB_DATA, XF_KNOB_EPOCHS, XF_KNOB_FAMILY, XF_KNOB_EXAMPLES, XF_N_KNOBS };
-/* "log params", "log US data size", "log epochs", "family", "log US examples seen". */
+ * about on its own. The input resolution varies between checkpoints of a
+ * zoo study (224, 384 pixels); pre-trained trials take their US task's. */
+enum {
+    XF_KNOB_PARAMS,
+    XF_KNOB_DATA,
+    XF_KNOB_EPOCHS,
+    XF_KNOB_FAMILY,
+    XF_KNOB_EXAMPLES,
+    XF_KNOB_RESOLUTION,
+    XF_N_KNOBS
+};
+/* "log params", "log US data size", "log epochs", "family", "log US examples seen",
+ * "log resolution". */
 const char *xf_knob_name(int knob);
 
 /* A knob adds information when its Holm-adjusted p < XF_KNOB_P (family-wise
@@ -51,14 +61,22 @@ typedef struct {
     int informative[XF_N_KNOBS];
 } xf_knob_row;
 
+/* The knobs of n models, each array n long: params, data, epochs and
+ * resolution > 0, or NaN where a model has none (a checkpoint has no US
+ * data size or epochs; an older store no resolution); family codes are
+ * small integers. */
+typedef struct {
+    const double *params, *data, *epochs, *resolution;
+    const int *family;
+} xf_knob_values;
+
 /* Per knob, nested least squares: DS error on f(US) = c + k e_US^alpha
  * (3 fitted parameters, alpha profiled) against f(US) + the knob (one
- * column, or family dummies); df count alpha. us_acc, ds_acc, params,
- * data, epochs (> 0) and family codes (small integers) of n models; sets
- * p_raw, leaves p_holm NaN (xf_knobs_analyse adjusts across rows). */
-xf_status xf_knobs_test(const double *us_acc, const double *ds_acc, const double *params,
-                        const double *data, const double *epochs, const int *family, int n,
-                        xf_knob_row *row);
+ * column, or family dummies); df count alpha. Each knob's test uses the
+ * models that have it. us_acc, ds_acc of n models; sets p_raw, leaves
+ * p_holm NaN (xf_knobs_analyse adjusts across rows). */
+xf_status xf_knobs_test(const double *us_acc, const double *ds_acc, const xf_knob_values *v,
+                        int n, xf_knob_row *row);
 
 /* Rows for every (US task, DS task) of the sets (consecutive sets of one
  * pair, as xf_store_points orders them), knobs read from each trial's

@@ -4,12 +4,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <yaml.h>
 
 #include "core/log.h"
 #include "core/mem.h"
+#include "core/path.h"
 #include "core/setting.h"
 #include "models/family.h"
 #include "probe/probe.h"
@@ -565,11 +567,140 @@ static xf_status downstream_key(const ctx *c, int index, const char *path, yaml_
     }
 }
 
+/* ---- checkpoints ---- */
+
+static const char *const checkpoint_keys[] = {"path",     "arch",   "us_name",   "us_csv",
+                                              "upstream", "us_acc", "image_size"};
+enum { CK_PATH, CK_ARCH, CK_US_NAME, CK_US_CSV, CK_UPSTREAM, CK_US_ACC, CK_IMAGE_SIZE };
+
+/* A file path: any non-empty text that fits (it never enters an id). */
+static xf_status parse_path(const ctx *c, const yaml_node_t *n, const char *key, char *out,
+                            size_t size) {
+    xf_status st = expect_kind(c, n, key, YAML_SCALAR_NODE, "a file path");
+    if (st) return st;
+    size_t len = strlen(scalar(n));
+    if (len == 0 || len >= size)
+        return fail_at(c, n, key, "expected a file path of 1-%zu bytes, got %zu bytes", size - 1,
+                       len);
+    memcpy(out, scalar(n), len + 1);
+    return XF_OK;
+}
+
+static const xf_setting image_size_setting = {
+    .key = "image_size", .kind = XF_SETTING_INT, .lo = 8, .hi = 4096,
+    .help = "the resolution to probe at (default: the checkpoint's own)"};
+
+/* us_acc: measure, or a fraction in [0, 1]. */
+static xf_status parse_us_acc(const ctx *c, const yaml_node_t *n, const char *key,
+                              xf_study_checkpoint *e) {
+    if (n->type == YAML_SCALAR_NODE && strcmp(scalar(n), "measure") == 0) {
+        e->us_source = XF_US_ACC_MEASURE;
+        return XF_OK;
+    }
+    char *end = NULL;
+    double v = plain_scalar(n) ? strtod(scalar(n), &end) : NAN;
+    if (!end || end == scalar(n) || *end || !(v >= 0 && v <= 1)) {
+        char got[64];
+        describe(n, got, sizeof got);
+        return fail_at(c, n, key, "expected a US accuracy as a fraction in [0, 1] or 'measure', "
+                       "got %s%s", got, v > 1 && v <= 100 ? " (a percentage? divide by 100)" : "");
+    }
+    e->us_source = XF_US_ACC_GIVEN;
+    e->us_acc = v;
+    return XF_OK;
+}
+
+static xf_status checkpoint_key(const ctx *c, int index, const char *path, yaml_node_t *v,
+                                void *obj) {
+    xf_study_checkpoint *e = obj;
+    double x;
+    xf_status st;
+    switch (index) {
+    case CK_PATH: return parse_path(c, v, path, e->path, sizeof e->path);
+    case CK_ARCH: return parse_name(c, v, path, e->arch, sizeof e->arch);
+    case CK_US_NAME: return parse_name(c, v, path, e->us_name, sizeof e->us_name);
+    case CK_US_CSV: return parse_path(c, v, path, e->us_csv, sizeof e->us_csv);
+    case CK_UPSTREAM: return parse_name(c, v, path, e->upstream, sizeof e->upstream);
+    case CK_US_ACC: return parse_us_acc(c, v, path, e);
+    default:
+        if ((st = parse_value(c, v, path, &image_size_setting, &x))) return st;
+        e->image_size = (int)x;
+        return XF_OK;
+    }
+}
+
+static xf_status parse_checkpoints(const ctx *c, yaml_node_t *n, xf_study_config *cfg) {
+    xf_status st =
+        expect_kind(c, n, "checkpoints", YAML_SEQUENCE_NODE, "a list of checkpoint mappings");
+    if (st) return st;
+    if (n->data.sequence.items.start == n->data.sequence.items.top)
+        return fail_at(c, n, "checkpoints", "expected at least one checkpoint, got an empty list");
+    for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top;
+         it++) {
+        yaml_node_t *item = yaml_document_get_node(c->doc, *it);
+        char section[32];
+        snprintf(section, sizeof section, "checkpoints[%d]", cfg->n_checkpoints);
+        if (cfg->n_checkpoints == XF_STUDY_MAX_CHECKPOINTS)
+            return fail_at(c, item, "checkpoints", "more than %d checkpoints",
+                           XF_STUDY_MAX_CHECKPOINTS);
+        xf_study_checkpoint *e = &cfg->checkpoints[cfg->n_checkpoints];
+        memset(e, 0, sizeof *e);
+        e->us_source = XF_US_ACC_CSV;
+        e->line = (int)item->start_mark.line + 1;
+        e->column = (int)item->start_mark.column + 1;
+        unsigned seen = 0;
+        if ((st = walk_mapping(c, item, section, checkpoint_keys, 7, checkpoint_key, e, &seen)))
+            return st;
+        if (!(seen & (1u << CK_PATH))) return missing(c, item, section, "path");
+        if (e->us_source != XF_US_ACC_CSV && (seen & (1u << CK_US_NAME | 1u << CK_US_CSV)))
+            return fail_at(c, item, section, "us_name and us_csv are for a US accuracy read "
+                           "from a results table; this entry gives us_acc");
+        if (e->us_source == XF_US_ACC_CSV && !e->us_name[0] && !e->arch[0])
+            return fail_at(c, item, section, "no us_acc, and no us_name or arch to look up in "
+                           "a results table (us_csv)");
+        cfg->n_checkpoints++;
+    }
+    return XF_OK;
+}
+
+/* Defaults an entry takes from the study, checked once the whole file is
+ * read (the study's keys may come after `checkpoints`). */
+static xf_status finish_checkpoints(const ctx *c, xf_study_config *cfg) {
+    for (int i = 0; i < cfg->n_checkpoints; i++) {
+        xf_study_checkpoint *e = &cfg->checkpoints[i];
+        if (!e->upstream[0]) {
+            if (cfg->n_upstream != 1)
+                return xf_fail(XF_EINVAL, "%s:%d:%d: checkpoints[%d]: give the checkpoint its "
+                               "upstream (the US task its US accuracy is measured on)%s",
+                               c->origin, e->line, e->column, i,
+                               cfg->n_upstream > 1 ? "; the study lists several" : "");
+            snprintf(e->upstream, sizeof e->upstream, "%s", cfg->upstream[0]);
+        }
+        if (e->us_source == XF_US_ACC_CSV && !e->us_csv[0] && !cfg->us_csv[0])
+            return xf_fail(XF_EINVAL, "%s:%d:%d: checkpoints[%d]: no us_acc, and no us_csv "
+                           "(a results table such as timm's results-imagenet.csv) to read it "
+                           "from", c->origin, e->line, e->column, i);
+    }
+    return XF_OK;
+}
+
 /* ---- the file ---- */
 
-static const char *const top_keys[] = {"name",  "upstream", "model",     "models",
-                                       "train", "search",   "downstream"};
-enum { TOP_NAME, TOP_UPSTREAM, TOP_MODEL, TOP_MODELS, TOP_TRAIN, TOP_SEARCH, TOP_DOWNSTREAM };
+static const char *const top_keys[] = {"name",   "upstream",   "model",       "models",
+                                       "train",  "search",     "downstream",  "checkpoints",
+                                       "us_csv"};
+enum {
+    TOP_NAME,
+    TOP_UPSTREAM,
+    TOP_MODEL,
+    TOP_MODELS,
+    TOP_TRAIN,
+    TOP_SEARCH,
+    TOP_DOWNSTREAM,
+    TOP_CHECKPOINTS,
+    TOP_US_CSV,
+    N_TOP_KEYS
+};
 
 static xf_status top_key(const ctx *c, int index, const char *path, yaml_node_t *v, void *obj) {
     xf_study_config *cfg = obj;
@@ -597,6 +728,12 @@ static xf_status top_key(const ctx *c, int index, const char *path, yaml_node_t 
             return st;
         if (!(seen & 1u)) return missing(c, v, "downstream", "tasks");
         return XF_OK;
+    case TOP_CHECKPOINTS:
+        return parse_checkpoints(c, v, cfg);
+    case TOP_US_CSV:
+        cfg->us_csv_line = (int)v->start_mark.line + 1;
+        cfg->us_csv_column = (int)v->start_mark.column + 1;
+        return parse_path(c, v, path, cfg->us_csv, sizeof cfg->us_csv);
     }
     return XF_OK;
 }
@@ -696,16 +833,20 @@ xf_status xf_study_config_parse(const char *text, size_t len, const char *origin
     if (!root) {
         st = xf_fail(XF_EINVAL, "%s: empty study file; expected keys name, upstream, models, "
                                 "train, downstream", origin);
-    } else if (!(st = walk_mapping(&c, root, "", top_keys, 7, top_key, cfg, &seen))) {
+    } else if (!(st = walk_mapping(&c, root, "", top_keys, N_TOP_KEYS, top_key, cfg, &seen))) {
+        bool models = seen & (1u << TOP_MODEL | 1u << TOP_MODELS);
         if (!(seen & (1u << TOP_NAME)))
             st = missing(&c, root, "", "name");
-        else if (!(seen & (1u << TOP_UPSTREAM)))
+        else if (models && !(seen & (1u << TOP_UPSTREAM)))
             st = missing(&c, root, "", "upstream");
-        else if (!(seen & (1u << TOP_MODEL | 1u << TOP_MODELS)))
+        else if (!models && !cfg->n_checkpoints)
             st = missing(&c, root, "", "models");
         else if (!(seen & (1u << TOP_DOWNSTREAM)))
             st = missing(&c, root, "", "downstream");
+        else
+            st = finish_checkpoints(&c, cfg);
     }
+    snprintf(cfg->origin, sizeof cfg->origin, "%s", origin);
     yaml_document_delete(&doc);
     yaml_parser_delete(&parser);
     if (!st) apply_defaults(cfg);
@@ -723,5 +864,12 @@ xf_status xf_study_config_load(const char *path, xf_study_config *cfg) {
     if (st) return st;
     st = xf_study_config_parse((const char *)data, size, path, cfg);
     free(data);
-    return st;
+    if (st) return st;
+    /* Paths in the file are relative to its folder. */
+    char base[XF_PATH_MAX];
+    const char *slash = strrchr(path, '/');
+    if (!slash) st = xf_path_format(base, sizeof base, ".");
+    else if (slash == path) st = xf_path_format(base, sizeof base, "/");
+    else st = xf_path_format(base, sizeof base, "%.*s", (int)(slash - path), path);
+    return st ? st : xf_study_config_resolve(cfg, base);
 }

@@ -14,6 +14,11 @@
  *            augment_seed}                                       # each a grid
  *   search: grid                # or {method: random, samples: 40, seed: 0}
  *   downstream: {tasks: [...], shots: [...], draws, layers, test_limit, lambda}
+ *   us_csv: results-imagenet.csv  # US accuracies of checkpoints, by model name
+ *   checkpoints:                # existing models to probe (next to or instead of models)
+ *     - {path: vit_b16.safetensors, arch: vit_base_patch16_224.augreg_in21k,
+ *        upstream: imagenet21k, us_name: vit_base_patch16_224.augreg_in21k_ft_in1k}
+ *     - {path: own.safetensors, upstream: mnist, us_acc: measure}   # or a fraction
  *
  * `model: {...}` (one mapping) is the same as a `models` list of one. Every
  * scalar of `upstream`, a model entry and `train` may be a list; the space
@@ -30,6 +35,7 @@
 #ifndef XF_STUDY_CONFIG_H
 #define XF_STUDY_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "core/status.h"
@@ -42,6 +48,9 @@ enum {
     XF_STUDY_MAX_MODELS = 16, /* entries of `models` */
     XF_STUDY_MAX_LAYERS = 64, /* = XF_PROBE_MAX_LAYERS */
     XF_STUDY_MAX_STAGES = 4,  /* resnet stages */
+    XF_STUDY_MAX_CHECKPOINTS = 64, /* entries of `checkpoints` */
+    XF_STUDY_PATH_LEN = 512,       /* a checkpoint's or a CSV file's path */
+    XF_STUDY_ARCH_LEN = 128,       /* a timm architecture or results-table name */
 };
 
 /* One grid axis; n == 0 means "not given" for the optional ones. Axes of
@@ -84,6 +93,31 @@ typedef struct {
     xf_study_train train;
 } xf_study_model;
 
+/* Where a checkpoint entry's US accuracy comes from. */
+typedef enum {
+    XF_US_ACC_GIVEN = 0, /* us_acc: a fraction in the file */
+    XF_US_ACC_CSV,       /* no us_acc: the us_csv row named us_name (default arch) */
+    XF_US_ACC_MEASURE,   /* us_acc: measure: the checkpoint's head on the US task's test set */
+} xf_us_acc_source;
+
+/* One entry of `checkpoints`: an existing model to probe instead of
+ * pre-training one (docs/zoo.md). Paths are relative to the study file's
+ * folder. The parser fills what the file says; xf_study_config_resolve
+ * reads the files (path made usable from the current directory, content
+ * hash, US accuracy from the CSV) and refuses a bad entry at its line. */
+typedef struct {
+    char path[XF_STUDY_PATH_LEN];
+    char arch[XF_STUDY_ARCH_LEN];    /* a timm name, or "": inferred (xfer checkpoints) */
+    char us_name[XF_STUDY_ARCH_LEN]; /* the results-table row; "": arch */
+    char us_csv[XF_STUDY_PATH_LEN];  /* the results table; "": the study's us_csv */
+    char upstream[XF_STUDY_NAME_LEN]; /* "": the study's (one) upstream */
+    xf_us_acc_source us_source;
+    double us_acc;   /* given, or from the table once resolved */
+    int image_size;  /* 0: the checkpoint's own resolution */
+    char content[17]; /* once resolved: FNV-1a 64 of the file's bytes, 16 hex digits */
+    int line, column; /* of the entry in the study file */
+} xf_study_checkpoint;
+
 typedef enum { XF_SEARCH_GRID = 0, XF_SEARCH_RANDOM = 1 } xf_search_kind;
 
 typedef struct {
@@ -92,6 +126,12 @@ typedef struct {
     int n_upstream;
     xf_study_model models[XF_STUDY_MAX_MODELS];
     int n_models;
+    xf_study_checkpoint checkpoints[XF_STUDY_MAX_CHECKPOINTS];
+    int n_checkpoints;
+    bool checkpoints_resolved; /* xf_study_config_resolve has run */
+    char us_csv[XF_STUDY_PATH_LEN]; /* the study's results table of US accuracies, or "" */
+    int us_csv_line, us_csv_column;
+    char origin[XF_STUDY_PATH_LEN]; /* the file parsed, for errors found when resolving */
 
     xf_study_train train;
 
@@ -115,7 +155,16 @@ typedef struct {
 xf_status xf_study_config_parse(const char *text, size_t len, const char *origin,
                                 xf_study_config *cfg);
 
-/* Reads and parses a study file. */
+/* Reads the files the `checkpoints` entries name (zoo_entries.c): each
+ * path, relative to base_dir (the study file's folder), is checked and
+ * rewritten to be usable from the current directory, its content hashed
+ * (the trial id's part, so a moved file keeps its trials), and a US
+ * accuracy taken from a results table. A missing file, a model the table
+ * lacks, a US accuracy out of [0, 1] or one checkpoint listed twice fails
+ * with the entry's file:line:column. Nothing to do without checkpoints. */
+xf_status xf_study_config_resolve(xf_study_config *cfg, const char *base_dir);
+
+/* Reads, parses and resolves a study file. */
 xf_status xf_study_config_load(const char *path, xf_study_config *cfg);
 
 #endif

@@ -300,9 +300,7 @@ static void train_json(json_buf *b, const xf_study_train *given, const xf_trial 
     close_obj(b);
 }
 
-static void canonical_json(const xf_study_config *cfg, const xf_study_model *m, const xf_trial *t,
-                           json_buf *b) {
-    open_obj(b, NULL);
+static void downstream_json(const xf_study_config *cfg, json_buf *b) {
     open_obj(b, "downstream");
     inum(b, "draws", cfg->draws);
     num(b, "lambda", cfg->lambda);
@@ -322,13 +320,60 @@ static void canonical_json(const xf_study_config *cfg, const xf_study_model *m, 
     put(b, "]");
     inum(b, "test_limit", cfg->test_limit);
     close_obj(b);
+}
+
+static void canonical_json(const xf_study_config *cfg, const xf_study_model *m, const xf_trial *t,
+                           json_buf *b) {
+    open_obj(b, NULL);
+    downstream_json(cfg, b);
     model_json(b, &t->model);
     train_json(b, &m->train, t);
     str(b, "upstream", t->upstream);
     close_obj(b);
 }
 
+/* A checkpoint's trial: what it is (its bytes, not where it lies) and
+ * how it is probed. */
+static void checkpoint_json(const xf_study_config *cfg, const xf_study_checkpoint *e,
+                            json_buf *b) {
+    open_obj(b, NULL);
+    open_obj(b, "checkpoint");
+    if (e->arch[0]) str(b, "arch", e->arch);
+    str(b, "content", e->content);
+    if (e->image_size) inum(b, "image_size", e->image_size);
+    close_obj(b);
+    downstream_json(cfg, b);
+    str(b, "upstream", e->upstream);
+    if (e->us_source == XF_US_ACC_MEASURE) str(b, "us_acc", "measure");
+    close_obj(b);
+}
+
 /* ---- building ---- */
+
+static xf_status finish_json(json_buf *b, xf_trial *t) {
+    XF_ASSERT(!b->overflow); /* names and lists are bounded by the config */
+    t->config_json = xf_strdup(b->buf);
+    if (!t->config_json) return XF_ENOMEM;
+    xf_trial_hash(t->config_json, t->id);
+    return XF_OK;
+}
+
+static xf_status checkpoint_trial(const xf_study_config *cfg, int i, xf_trial *t) {
+    memset(t, 0, sizeof *t);
+    const xf_study_checkpoint *e = &cfg->checkpoints[i];
+    t->is_checkpoint = true;
+    t->checkpoint = i;
+    snprintf(t->upstream, sizeof t->upstream, "%s", e->upstream);
+    const char *slash = strrchr(e->path, '/');
+    snprintf(t->label, sizeof t->label, "%s", e->arch[0] ? e->arch : slash ? slash + 1 : e->path);
+    json_buf *b = xf_calloc(1, sizeof *b);
+    if (!b) return XF_ENOMEM;
+    b->first = true;
+    checkpoint_json(cfg, e, b);
+    xf_status st = finish_json(b, t);
+    free(b);
+    return st;
+}
 
 /* Trial `index` of the concatenated spaces of all model entries. */
 static xf_status make_trial(const xf_study_config *cfg, const double *entry_total, uint64_t index,
@@ -359,12 +404,9 @@ static xf_status make_trial(const xf_study_config *cfg, const double *entry_tota
     b->overflow = false;
     b->first = true;
     canonical_json(cfg, m, t, b);
-    XF_ASSERT(!b->overflow); /* names and lists are bounded by the config */
-    t->config_json = xf_strdup(b->buf);
+    st = finish_json(b, t);
     free(b);
-    if (!t->config_json) return XF_ENOMEM;
-    xf_trial_hash(t->config_json, t->id);
-    return XF_OK;
+    return st;
 }
 
 /* An open-addressing set of 64-bit keys (trial ids, drawn indices). */
@@ -404,9 +446,12 @@ xf_status xf_plan_build(const xf_study_config *cfg, xf_plan *plan) {
         for (int k = 0; k < s.n; k++) entry_total[e] *= axis_size(&cfg->models[e], &s, k);
         total += entry_total[e];
     }
-    if (total == 0)
+    if (total == 0 && cfg->n_checkpoints == 0)
         return xf_fail(XF_EINVAL, "study %s: the space is empty (no model or an axis without "
                                   "values)", cfg->name);
+    if (cfg->n_checkpoints && !cfg->checkpoints_resolved)
+        return xf_fail(XF_EINVAL, "study %s: its checkpoints are not resolved against their "
+                                  "files (xf_study_config_resolve)", cfg->name);
     bool random = cfg->search == XF_SEARCH_RANDOM && cfg->samples < total;
     if (random && total > 9007199254740992.0)
         return xf_fail(XF_EINVAL, "study %s: the space has more than 2^53 trials", cfg->name);
@@ -416,12 +461,13 @@ xf_status xf_plan_build(const xf_study_config *cfg, xf_plan *plan) {
                        "{method: random, samples: N})",
                        cfg->name, total, XF_PLAN_MAX_TRIALS);
     int want = random ? cfg->samples : (int)total;
-    xf_trial *trials = xf_calloc((size_t)want, sizeof *trials);
+    size_t capacity = (size_t)want + (size_t)cfg->n_checkpoints;
+    xf_trial *trials = xf_calloc(capacity, sizeof *trials);
     if (!trials) return XF_ENOMEM;
     plan->trials = trials;
-    plan->space = total;
+    plan->space = total + cfg->n_checkpoints;
     key_set ids = {0}, drawn = {0};
-    xf_status st = set_init(&ids, (size_t)want);
+    xf_status st = set_init(&ids, capacity);
     if (!st && random) st = set_init(&drawn, (size_t)want);
     xf_rng rng;
     xf_rng_seed(&rng, cfg->search_seed);
@@ -446,6 +492,14 @@ xf_status xf_plan_build(const xf_study_config *cfg, xf_plan *plan) {
         }
         plan->n++;
     }
+    /* Resolving refused two entries of the same content, so each adds one. */
+    for (int i = 0; !st && i < cfg->n_checkpoints; i++) {
+        xf_trial *t = &trials[plan->n];
+        if ((st = checkpoint_trial(cfg, i, t))) break;
+        bool fresh = set_add(&ids, strtoull(t->id, NULL, 16));
+        XF_ASSERT(fresh);
+        plan->n++;
+    }
     free(ids.slots);
     free(drawn.slots);
     if (st) xf_plan_free(plan);
@@ -461,6 +515,10 @@ void xf_plan_free(xf_plan *plan) {
 }
 
 void xf_trial_describe(const xf_trial *t, char *buf, size_t size) {
+    if (t->is_checkpoint) {
+        snprintf(buf, size, "checkpoint %s | %s", t->label, t->upstream);
+        return;
+    }
     const xf_model_config *mc = &t->model;
     char model[96], data[96];
     switch (mc->family) {

@@ -8,6 +8,7 @@
 #ifndef XF_STUDY_PLAN_H
 #define XF_STUDY_PLAN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -17,8 +18,13 @@
 
 enum { XF_TRIAL_ID_LEN = 17 }; /* 16 hex digits + NUL */
 
+/* A trial pre-trains a model, or (checkpoint) probes an existing one:
+ * then only id, upstream, checkpoint and config_json are set. */
 typedef struct {
     char id[XF_TRIAL_ID_LEN];
+    bool is_checkpoint;
+    int checkpoint;        /* index into the study's checkpoints */
+    char label[64];        /* a checkpoint's arch, or its file name, for logs */
     char upstream[XF_STUDY_NAME_LEN];
     char family[16];
     xf_model_config model; /* input shape and classes are 0: the task sets them */
@@ -31,7 +37,8 @@ typedef struct {
 typedef struct {
     xf_trial *trials;
     int n;
-    double space; /* trials in the full grid (a random search draws n of them) */
+    double space; /* trials in the full grid (a random search draws from it), checkpoints
+                     included */
 } xf_plan;
 
 /* Largest plan accepted; a bigger grid is almost surely a mistake (a
@@ -41,7 +48,12 @@ enum { XF_PLAN_MAX_TRIALS = 1000000 };
 /* Expands cfg: for a grid, every trial of every model entry in order
  * (upstream-major, seed fastest); for a random search, `samples` distinct
  * trials drawn with search_seed (more samples later keep the earlier ones
- * as a prefix). A trial listed by two model entries appears once. */
+ * as a prefix). A trial listed by two model entries appears once. Then one
+ * trial per checkpoint entry (never sampled), whose id hashes the
+ * checkpoint's content, arch and image_size, `us_acc: measure`, the
+ * upstream and the downstream settings, but neither its path nor a US
+ * accuracy the file gives (those may change without re-probing). cfg's
+ * checkpoints must be resolved (xf_study_config_resolve). */
 xf_status xf_plan_build(const xf_study_config *cfg, xf_plan *plan);
 void xf_plan_free(xf_plan *plan);
 

@@ -33,7 +33,8 @@ xf_status xf_result_write(const char *results_dir, const xf_trial_record *rec,
               cJSON_AddNumberToObject(o, "train_flops", rec->train_flops) &&
               cJSON_AddNumberToObject(o, "seconds", rec->seconds) &&
               add_text(o, "error", rec->error) &&
-              add_text(o, "finished_at", rec->finished_at ? rec->finished_at : now);
+              add_text(o, "finished_at", rec->finished_at ? rec->finished_at : now) &&
+              (rec->resolution <= 0 || cJSON_AddNumberToObject(o, "resolution", rec->resolution));
     cJSON *probes = ok ? cJSON_AddArrayToObject(o, "probes") : NULL;
     ok = ok && probes;
     for (int i = 0; ok && i < n; i++) {
@@ -116,6 +117,10 @@ static xf_status result_read(const char *path, result *r) {
                       : !number_of(o, "seconds", &rec->seconds) ? "seconds"
                                                                 : NULL;
     rec->params = (long long)params;
+    /* Result files older than zoo studies have no resolution: unknown. */
+    double resolution = 0;
+    if (number_of(o, "resolution", &resolution) && resolution >= 1 && resolution <= 1e6)
+        rec->resolution = (int)resolution;
     const cJSON *probes = cJSON_GetObjectItemCaseSensitive(o, "probes");
     if (!bad && !cJSON_IsArray(probes)) bad = "probes";
     int count = bad ? 0 : cJSON_GetArraySize(probes);

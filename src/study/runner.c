@@ -40,6 +40,23 @@ void xf_runner_report(xf_runner *r, int kind, int trial, int status) {
     }
 }
 
+xf_status xf_study_update_us_acc(const xf_study_config *cfg, const xf_plan *plan,
+                                  xf_store *store) {
+    for (int i = 0; i < plan->n; i++) {
+        const xf_trial *t = &plan->trials[i];
+        if (!t->is_checkpoint) continue;
+        const xf_study_checkpoint *e = &cfg->checkpoints[t->checkpoint];
+        if (e->us_source == XF_US_ACC_MEASURE) continue;
+        bool changed;
+        xf_status st = xf_store_update_us_acc(store, t->id, e->us_acc, &changed);
+        if (st) return st;
+        if (changed)
+            xf_log_info("trial %s (checkpoint %s): US accuracy set to %.4f, as the study now "
+                        "gives it", t->id, t->label, e->us_acc);
+    }
+    return XF_OK;
+}
+
 xf_status xf_study_dir(const xf_study_config *cfg, const char *out_dir, char *buf, size_t size) {
     return out_dir ? xf_path_format(buf, size, "%s", out_dir)
                    : xf_path_format(buf, size, "runs/%s", cfg->name);
@@ -50,8 +67,14 @@ xf_status xf_runner_load_tasks(xf_runner *r, const int *todo, int n_todo) {
      * hours of training, not after; and forked workers share these pages. */
     xf_task_entry *unused;
     xf_status st = XF_OK;
-    for (int i = 0; i < n_todo && !st; i++)
-        st = xf_task_cache_get(&r->cache, r->plan->trials[todo[i]].upstream, &unused);
+    for (int i = 0; i < n_todo && !st; i++) {
+        const xf_trial *t = &r->plan->trials[todo[i]];
+        /* A checkpoint's US task is only a name unless its accuracy is measured. */
+        if (t->is_checkpoint &&
+            r->cfg->checkpoints[t->checkpoint].us_source != XF_US_ACC_MEASURE)
+            continue;
+        st = xf_task_cache_get(&r->cache, t->upstream, &unused);
+    }
     for (int k = 0; k < r->cfg->n_ds_tasks && n_todo > 0 && !st; k++)
         st = xf_task_cache_get(&r->cache, r->cfg->ds_tasks[k], &unused);
     return st;
@@ -67,6 +90,7 @@ static xf_status run_local(xf_runner *r, xf_study_summary *summary) {
     if ((st = xf_store_set_meta(r->store, "study", r->cfg->name)) ||
         (st = xf_store_set_meta(r->store, "planned", planned)))
         return st;
+    if ((st = xf_study_update_us_acc(r->cfg, plan, r->store))) return st;
     int *todo = xf_malloc((size_t)(plan->n ? plan->n : 1) * sizeof *todo);
     if (!todo) return XF_ENOMEM;
     int n_todo = 0;

@@ -28,6 +28,7 @@
 
 #include "study/config.h"
 #include "study/plan.h"
+#include "study/store.h"
 
 typedef struct {
     const char *out_dir;   /* the study folder; NULL: runs/<name> */
@@ -62,6 +63,13 @@ xf_status xf_study_dir(const xf_study_config *cfg, const char *out_dir, char *bu
  * trial); trial failures are counted in the summary. */
 xf_status xf_study_run(const xf_study_config *cfg, const xf_study_options *opts,
                        xf_study_summary *summary);
+
+/* Checkpoint trials finished with another US accuracy than the study file
+ * (or its results table) now gives get the new one: it is not part of
+ * their id, and the probes do not depend on it. Called by every run and
+ * Slurm submission before it looks for trials to do. */
+xf_status xf_study_update_us_acc(const xf_study_config *cfg, const xf_plan *plan,
+                                 xf_store *store);
 
 /* This array task's index, from the first set of SLURM_ARRAY_TASK_ID,
  * PBS_ARRAY_INDEX, SGE_TASK_ID and LSB_JOBINDEX; *var names it. */

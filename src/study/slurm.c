@@ -138,6 +138,7 @@ static xf_status write_todo(const xf_study_config *cfg, const char *dir, bool re
         snprintf(planned, sizeof planned, "%d", plan.n);
         st = xf_store_set_meta(store, "planned", planned);
         if (!st) st = xf_store_set_meta(store, "study", cfg->name);
+        if (!st) st = xf_study_update_us_acc(cfg, &plan, store);
     }
     for (int i = 0; i < plan.n && !st; i++) {
         xf_trial_status ts;

@@ -20,7 +20,7 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS trials("
     " id TEXT PRIMARY KEY, study TEXT, config_json TEXT, family TEXT, us_task TEXT,"
     " status TEXT, us_acc REAL, params INTEGER, flops_per_image REAL, train_flops REAL,"
-    " seconds REAL, error TEXT, finished_at TEXT);"
+    " seconds REAL, error TEXT, finished_at TEXT, resolution INTEGER);"
     "CREATE TABLE IF NOT EXISTS probes("
     " trial_id TEXT, ds_task TEXT, layer INTEGER, layer_name TEXT, n_layers INTEGER,"
     " shots INTEGER, draw INTEGER, acc REAL,"
@@ -35,6 +35,14 @@ static xf_status db_fail(xf_store *s, const char *what) {
     int rc = sqlite3_errcode(s->db) & 0xff;
     xf_status code = rc == SQLITE_FULL || rc == SQLITE_IOERR ? XF_EENV : XF_EDB;
     return xf_fail(code, "%s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
+}
+
+static bool has_resolution(sqlite3 *db) {
+    sqlite3_stmt *q = NULL;
+    bool ok = sqlite3_prepare_v2(db, "SELECT resolution FROM trials LIMIT 0", -1, &q, NULL) ==
+              SQLITE_OK;
+    sqlite3_finalize(q);
+    return ok;
 }
 
 static xf_status open_store(const char *path, bool read_only, xf_store **out) {
@@ -52,6 +60,14 @@ static xf_status open_store(const char *path, bool read_only, xf_store **out) {
      * did: an empty file left by an interrupted first run reads as empty. */
     if (!st && writable && sqlite3_exec(s->db, schema, NULL, NULL, NULL) != SQLITE_OK)
         st = db_fail(s, "cannot create the schema");
+    /* Stores older than zoo studies lack the input resolution: add it
+     * (NULL, unknown, for the trials they hold). Two processes may race to
+     * add it; the loser finds it there. */
+    if (!st && writable && !has_resolution(s->db) &&
+        sqlite3_exec(s->db, "ALTER TABLE trials ADD COLUMN resolution INTEGER", NULL, NULL,
+                     NULL) != SQLITE_OK &&
+        !has_resolution(s->db))
+        st = db_fail(s, "cannot add the resolution column");
     if (st) {
         xf_store_close(s);
         return st;
@@ -125,9 +141,9 @@ static xf_status write_rows(xf_store *s, const xf_trial_record *r, const xf_prob
 
     st = prepare(s,
                  "INSERT OR REPLACE INTO trials(id, study, config_json, family, us_task, status,"
-                 " us_acc, params, flops_per_image, train_flops, seconds, error, finished_at)"
-                 " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,"
-                 " coalesce(?13, strftime('%Y-%m-%dT%H:%M:%fZ','now')))",
+                 " us_acc, params, flops_per_image, train_flops, seconds, error, finished_at,"
+                 " resolution) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,"
+                 " coalesce(?13, strftime('%Y-%m-%dT%H:%M:%fZ','now')), ?14)",
                  &q);
     if (st) return st;
     bind_opt_text(q, 1, r->id);
@@ -143,6 +159,10 @@ static xf_status write_rows(xf_store *s, const xf_trial_record *r, const xf_prob
     sqlite3_bind_double(q, 11, r->seconds);
     bind_opt_text(q, 12, r->error);
     bind_opt_text(q, 13, r->finished_at);
+    if (r->resolution > 0)
+        sqlite3_bind_int(q, 14, r->resolution);
+    else
+        sqlite3_bind_null(q, 14);
     if (sqlite3_step(q) != SQLITE_DONE) st = db_fail(s, "cannot write a trial row");
     sqlite3_finalize(q);
     if (st || n == 0) return st;
@@ -186,6 +206,24 @@ xf_status xf_store_write_trial(xf_store *store, const xf_trial_record *record,
         return xf_fail_context(st, "trial %s: ", record->id);
     }
     return XF_OK;
+}
+
+xf_status xf_store_update_us_acc(xf_store *store, const char *id, double us_acc, bool *changed) {
+    *changed = false;
+    sqlite3_stmt *q;
+    xf_status st = prepare(store,
+                           "UPDATE trials SET us_acc = ?1 WHERE id = ?2 AND status = 'finished'"
+                           " AND us_acc IS NOT ?1",
+                           &q);
+    if (st) return st;
+    sqlite3_bind_double(q, 1, us_acc);
+    sqlite3_bind_text(q, 2, id, -1, SQLITE_STATIC);
+    if (sqlite3_step(q) != SQLITE_DONE)
+        st = db_fail(store, "cannot update a US accuracy");
+    else
+        *changed = sqlite3_changes(store->db) > 0;
+    sqlite3_finalize(q);
+    return st ? xf_fail_context(st, "trial %s: ", id) : XF_OK;
 }
 
 static void copy_text(char *dst, size_t size, const unsigned char *text) {

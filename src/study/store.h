@@ -7,7 +7,8 @@
  *   trials(id TEXT PRIMARY KEY, study TEXT, config_json TEXT, family TEXT,
  *          us_task TEXT, status TEXT  -- 'finished' | 'failed' | 'diverged'
  *          us_acc REAL, params INTEGER, flops_per_image REAL,
- *          train_flops REAL, seconds REAL, error TEXT, finished_at TEXT)
+ *          train_flops REAL, seconds REAL, error TEXT, finished_at TEXT,
+ *          resolution INTEGER  -- the model's input side in pixels; NULL: unknown)
  *   probes(trial_id TEXT, ds_task TEXT, layer INTEGER, layer_name TEXT,
  *          n_layers INTEGER, shots INTEGER, draw INTEGER, acc REAL,
  *          PRIMARY KEY (trial_id, ds_task, layer, shots, draw))
@@ -92,6 +93,7 @@ typedef struct {
     double seconds;
     const char *error;
     const char *finished_at; /* ISO 8601 UTC; NULL: now (a merge keeps the worker's time) */
+    int resolution;          /* the model's input height in pixels; 0: unknown */
 } xf_trial_record;
 
 /* One probe accuracy of a trial. */
@@ -110,6 +112,11 @@ typedef struct {
  * probes. finished_at is the record's, or the current UTC time. */
 xf_status xf_store_write_trial(xf_store *store, const xf_trial_record *record,
                                const xf_probe_row *probes, int n);
+
+/* Sets the US accuracy of a finished trial whose stored value differs (a
+ * checkpoint's US accuracy the study file or its results table changed);
+ * *changed tells whether it did. */
+xf_status xf_store_update_us_acc(xf_store *store, const char *id, double us_acc, bool *changed);
 
 /* A stored trial's row, as read back (fixed-size copies). */
 typedef struct {
@@ -204,6 +211,7 @@ typedef struct {
     char *config_json; /* owned by the table; "" when NULL in the store */
     xf_trial_status status;
     double us_acc, params, flops_per_image, train_flops, seconds;
+    double resolution; /* input height in pixels; NaN: unknown (older stores) */
 } xf_trial_full;
 
 /* One (trial, DS task, layer, shots) accuracy, averaged over draws. */

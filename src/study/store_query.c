@@ -1,3 +1,4 @@
+#include <math.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,9 +25,15 @@ static xf_status db_fail(sqlite3 *db, const char *path, const char *what) {
 
 static xf_status read_trials(sqlite3 *db, const char *path, xf_study_table *t) {
     sqlite3_stmt *q;
+    /* A store older than zoo studies, opened read-only, has no resolution. */
     if (sqlite3_prepare_v2(db,
                            "SELECT id, family, us_task, config_json, status, us_acc, params,"
-                           " flops_per_image, train_flops, seconds FROM trials ORDER BY id",
+                           " flops_per_image, train_flops, seconds, resolution FROM trials"
+                           " ORDER BY id",
+                           -1, &q, NULL) != SQLITE_OK &&
+        sqlite3_prepare_v2(db,
+                           "SELECT id, family, us_task, config_json, status, us_acc, params,"
+                           " flops_per_image, train_flops, seconds, NULL FROM trials ORDER BY id",
                            -1, &q, NULL) != SQLITE_OK)
         return db_fail(db, path, "cannot read the trials");
     int cap = 0, rc;
@@ -55,6 +62,8 @@ static xf_status read_trials(sqlite3 *db, const char *path, xf_study_table *t) {
         r->flops_per_image = sqlite3_column_double(q, 7);
         r->train_flops = sqlite3_column_double(q, 8);
         r->seconds = sqlite3_column_double(q, 9);
+        r->resolution = sqlite3_column_type(q, 10) == SQLITE_NULL ? NAN
+                                                                  : sqlite3_column_double(q, 10);
         t->n_trials++;
     }
     if (st == XF_OK && rc != SQLITE_DONE) st = db_fail(db, path, "cannot read the trials");

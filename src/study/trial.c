@@ -1,5 +1,6 @@
 /* One trial of a study: pre-train, evaluate on the US test set,
- * checkpoint, probe on every DS task, record. */
+ * checkpoint, probe on every DS task, record; or, for a checkpoint entry,
+ * import it, take its US accuracy, probe, record. */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include "study/runner_internal.h"
 #include "train/checkpoint.h"
 #include "train/train.h"
+#include "zoo/import.h"
 
 /* What one trial produced; probe rows borrow layer names from the model. */
 typedef struct {
@@ -54,10 +56,63 @@ static xf_status save_checkpoint(const xf_runner *r, const xf_trial *t, const xf
     return xf_checkpoint_save(m, path, keys, values, 4);
 }
 
+/* Probes m on every DS task of the study into o. */
+static xf_status probe_all(xf_runner *r, xf_model *m, outcome *o) {
+    const xf_study_config *cfg = r->cfg;
+    xf_probe_config pc;
+    xf_probe_config_default(&pc);
+    XF_ASSERT(cfg->n_shots <= XF_PROBE_MAX_SHOTS && cfg->n_layers <= XF_PROBE_MAX_LAYERS);
+    memcpy(pc.shots, cfg->shots, (size_t)cfg->n_shots * sizeof pc.shots[0]);
+    pc.n_shots = cfg->n_shots;
+    pc.draws = cfg->draws;
+    pc.lambda = cfg->lambda;
+    pc.test_limit = cfg->test_limit;
+    memcpy(pc.layers, cfg->layers, (size_t)cfg->n_layers * sizeof pc.layers[0]);
+    pc.n_layers = cfg->n_layers;
+    xf_status st = XF_OK;
+    for (int k = 0; k < cfg->n_ds_tasks && !st; k++) {
+        xf_task_entry *ds;
+        if ((st = xf_task_cache_get(&r->cache, cfg->ds_tasks[k], &ds))) break;
+        xf_probe_results res = {0};
+        st = xf_probe_model(m, &ds->train, &ds->test, &pc, &res);
+        if (st)
+            xf_fail_context(st, "probing on %s: ", cfg->ds_tasks[k]);
+        else
+            st = add_rows(o, m, cfg->ds_tasks[k], &res);
+        xf_probe_results_free(&res);
+    }
+    return st;
+}
+
+/* A checkpoint's trial: import it, take or measure its US accuracy, probe
+ * it. Its family, size and resolution are the imported model's. */
+static xf_status import_and_probe(xf_runner *r, const xf_trial *t, xf_model *m, bool *built,
+                                  outcome *o) {
+    const xf_study_checkpoint *e = &r->cfg->checkpoints[t->checkpoint];
+    xf_import_options opt = {.arch = e->arch[0] ? e->arch : NULL, .image_size = e->image_size};
+    bool options = opt.arch || opt.image_size;
+    xf_model_input input;
+    xf_status st = xf_model_import(e->path, options ? &opt : NULL, m, &input);
+    *built = true; /* an import that fails leaves m empty, safe to free */
+    if (st) return st;
+    o->rec.family = xf_family_name(m->config.family);
+    o->rec.params = (long long)m->n_params;
+    o->rec.flops_per_image = m->flops_per_image;
+    o->rec.resolution = m->config.height;
+    if (e->us_source == XF_US_ACC_MEASURE) {
+        xf_task_entry *us;
+        if ((st = xf_task_cache_get(&r->cache, t->upstream, &us)) ||
+            (st = xf_evaluate(m, &us->test, &o->rec.us_acc)))
+            return xf_fail_context(st, "measuring the US accuracy on %s: ", t->upstream);
+    } else {
+        o->rec.us_acc = e->us_acc;
+    }
+    return probe_all(r, m, o);
+}
+
 /* Trains, evaluates, checkpoints and probes one trial into m and o. */
 static xf_status train_and_probe(xf_runner *r, const xf_trial *t, xf_model *m, bool *built,
                                  outcome *o) {
-    const xf_study_config *cfg = r->cfg;
     xf_task_entry *us;
     xf_status st = xf_task_cache_get(&r->cache, t->upstream, &us);
     if (st) return st;
@@ -80,6 +135,7 @@ static xf_status train_and_probe(xf_runner *r, const xf_trial *t, xf_model *m, b
     mc.n_classes = train->n_classes;
     if ((st = xf_model_init(m, &mc))) goto done;
     *built = true;
+    o->rec.resolution = mc.height;
 
     xf_train_result tr;
     memset(&tr, 0, sizeof tr);
@@ -90,27 +146,7 @@ static xf_status train_and_probe(xf_runner *r, const xf_trial *t, xf_model *m, b
     if ((st = xf_evaluate(m, &us->test, &o->rec.us_acc))) goto done;
     if ((st = save_checkpoint(r, t, m, o->rec.us_acc))) goto done;
 
-    xf_probe_config pc;
-    xf_probe_config_default(&pc);
-    XF_ASSERT(cfg->n_shots <= XF_PROBE_MAX_SHOTS && cfg->n_layers <= XF_PROBE_MAX_LAYERS);
-    memcpy(pc.shots, cfg->shots, (size_t)cfg->n_shots * sizeof pc.shots[0]);
-    pc.n_shots = cfg->n_shots;
-    pc.draws = cfg->draws;
-    pc.lambda = cfg->lambda;
-    pc.test_limit = cfg->test_limit;
-    memcpy(pc.layers, cfg->layers, (size_t)cfg->n_layers * sizeof pc.layers[0]);
-    pc.n_layers = cfg->n_layers;
-    for (int k = 0; k < cfg->n_ds_tasks && !st; k++) {
-        xf_task_entry *ds;
-        if ((st = xf_task_cache_get(&r->cache, cfg->ds_tasks[k], &ds))) break;
-        xf_probe_results res = {0};
-        st = xf_probe_model(m, &ds->train, &ds->test, &pc, &res);
-        if (st)
-            xf_fail_context(st, "probing on %s: ", cfg->ds_tasks[k]);
-        else
-            st = add_rows(o, m, cfg->ds_tasks[k], &res);
-        xf_probe_results_free(&res);
-    }
+    st = probe_all(r, m, o);
 done:
     xf_dataset_free(&subset);
     return st;
@@ -141,7 +177,9 @@ xf_status xf_runner_trial_run(xf_runner *r, int index) {
     bool built = false;
     outcome o;
     memset(&o, 0, sizeof o);
-    xf_status st = train_and_probe(r, t, &m, &built, &o);
+    o.rec.family = t->family;
+    xf_status st = t->is_checkpoint ? import_and_probe(r, t, &m, &built, &o)
+                                    : train_and_probe(r, t, &m, &built, &o);
     if (st == XF_EENV) {
         if (built) xf_model_free(&m);
         free(o.rows);
@@ -153,7 +191,6 @@ xf_status xf_runner_trial_run(xf_runner *r, int index) {
     o.rec.id = t->id;
     o.rec.study = r->cfg->name;
     o.rec.config_json = t->config_json;
-    o.rec.family = t->family;
     o.rec.us_task = t->upstream;
     o.rec.status = !st ? XF_TRIAL_FINISHED
                        : st == XF_EDIVERGED ? XF_TRIAL_DIVERGED : XF_TRIAL_FAILED;

@@ -1,0 +1,434 @@
+/* Zoo studies end to end: existing checkpoints (random weights, written
+ * here by xfer itself at test time, a few KB each) probed like pre-trained
+ * trials, with their US accuracies from a results table in timm's layout;
+ * killed and resumed; moved without new trials; a bad entry refused at plan
+ * time with its file:line; the report. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "core/mem.h"
+#include "data/registry.h"
+#include "models/model.h"
+#include "study/config.h"
+#include "study/plan.h"
+#include "support.h"
+#include "train/checkpoint.h"
+#include "zoo/us_csv.h"
+
+static void need_digits(void) {
+    const xf_task_info *t = xf_task_find("digits-8x8");
+    if (!t || !xf_task_available(t)) cr_skip_test("digits-8x8 is not installed (make deps)");
+    if (access(test_xfer_bin(), X_OK) != 0) cr_skip_test("no xfer binary at %s", test_xfer_bin());
+}
+
+/* The six checkpoints: four families, two input sizes (digits are 8x8;
+ * the probe brings them to 16x16 for the others), and their rows in the
+ * results table (top1 in percent, as timm writes it). */
+enum { N_ZOO = 6 };
+static const struct {
+    const char *file, *csv_name;
+    double top1;
+} zoo[N_ZOO] = {
+    {"mlp-small.safetensors", "xf_mlp_small", 61.25},
+    {"mlp-large.safetensors", "xf_mlp_large", 68.5},
+    {"vit-8.safetensors", "xf_vit_8", 72.125},
+    {"vit-16.safetensors", "xf_vit_16", 75.75},
+    {"mixer-16.safetensors", "xf_mixer_16", 70.0},
+    {"resnet-8.safetensors", "xf_resnet_8", 77.5},
+};
+
+static void zoo_config(int i, xf_model_config *c) {
+    static const xf_family family[N_ZOO] = {XF_FAMILY_MLP,   XF_FAMILY_MLP,   XF_FAMILY_VIT,
+                                           XF_FAMILY_VIT,   XF_FAMILY_MIXER, XF_FAMILY_RESNET};
+    xf_model_config_default(c, family[i]);
+    c->height = c->width = i == 3 || i == 4 ? 16 : 8;
+    c->channels = 1;
+    c->n_classes = 10;
+    if (i < 2) {
+        c->mlp.width = i ? 32 : 16;
+        c->mlp.depth = i + 1;
+    } else if (i < 4) {
+        c->vit.patch = 4;
+        c->vit.dim = 16;
+        c->vit.depth = 2;
+        c->vit.heads = 2;
+    } else if (i == 4) {
+        c->mixer.patch = 4;
+        c->mixer.dim = 16;
+        c->mixer.depth = 2;
+        c->mixer.token_mlp_dim = 8;
+        c->mixer.channel_mlp_dim = 32;
+    } else {
+        c->resnet.stages = 2;
+        c->resnet.blocks[0] = c->resnet.blocks[1] = 1;
+        c->resnet.base_width = 4;
+    }
+}
+
+/* Writes the checkpoints into dir/ckpt/ with random weights (seed i). */
+static void write_zoo(const char *dir) {
+    char path[1024];
+    snprintf(path, sizeof path, "mkdir -p '%s/ckpt'", dir);
+    cr_assert_eq(test_system(path), 0);
+    for (int i = 0; i < N_ZOO; i++) {
+        xf_model_config c;
+        zoo_config(i, &c);
+        xf_model m;
+        cr_assert_eq(xf_model_init(&m, &c), XF_OK, "%s", xf_error_message());
+        xf_model_init_weights(&m, 100 + (uint64_t)i);
+        snprintf(path, sizeof path, "%s/ckpt/%s", dir, zoo[i].file);
+        cr_assert_eq(xf_checkpoint_save(&m, path, NULL, NULL, 0), XF_OK, "%s",
+                     xf_error_message());
+        xf_model_free(&m);
+    }
+}
+
+/* The results table, in timm's columns; `changed` gives the vit-16 row
+ * another top1. */
+static void write_csv(const char *dir, bool changed) {
+    char path[1024], text[2048];
+    int n = snprintf(text, sizeof text, "model,top1,top5,param_count,img_size,crop_pct,"
+                                        "interpolation\n");
+    for (int i = 0; i < N_ZOO; i++)
+        n += snprintf(text + n, sizeof text - (size_t)n, "%s,%.3f,90.0,0.01,%d,0.875,bicubic\n",
+                      zoo[i].csv_name, changed && i == 3 ? 80.0 : zoo[i].top1,
+                      i == 3 || i == 4 ? 16 : 8);
+    snprintf(path, sizeof path, "%s/results.csv", dir);
+    cr_assert_eq(test_write_file(path, text, strlen(text)), 0);
+}
+
+/* The study file dir/zoo.yaml over the checkpoints in dir/<folder>/. */
+static void write_study(const char *dir, const char *folder) {
+    char path[1024], text[4096];
+    int n = snprintf(text, sizeof text,
+                     "name: zoo\n"
+                     "upstream: imagenet-1k\n"
+                     "us_csv: results.csv\n"
+                     "checkpoints:\n");
+    for (int i = 0; i < N_ZOO; i++)
+        n += snprintf(text + n, sizeof text - (size_t)n, "  - {path: %s/%s, us_name: %s}\n",
+                      folder, zoo[i].file, zoo[i].csv_name);
+    snprintf(text + n, sizeof text - (size_t)n,
+             "downstream: {tasks: [digits-8x8], shots: [1, 5], draws: 2, test_limit: 100}\n");
+    snprintf(path, sizeof path, "%s/zoo.yaml", dir);
+    cr_assert_eq(test_write_file(path, text, strlen(text)), 0);
+}
+
+static long long query(const char *db, const char *sql) {
+    sqlite3 *h;
+    long long v = -1;
+    if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
+        sqlite3_busy_timeout(h, 5000);
+        sqlite3_stmt *q;
+        if (sqlite3_prepare_v2(h, sql, -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW)
+            v = sqlite3_column_int64(q, 0);
+        sqlite3_finalize(q);
+    }
+    sqlite3_close(h);
+    return v;
+}
+
+/* `xfer -q ARGS >> log 2>&1` in its own process group. */
+static pid_t start_xfer(const char *log, const char *a1, const char *a2, const char *a3,
+                        const char *a4) {
+    pid_t pid = fork();
+    if (pid == 0) {
+        setpgid(0, 0);
+        FILE *f = freopen(log, "a", stdout);
+        if (f) dup2(fileno(f), 2);
+        execl(test_xfer_bin(), test_xfer_bin(), "-q", a1, a2, a3, a4, (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+static int wait_exit(pid_t pid) {
+    int ws;
+    while (waitpid(pid, &ws, 0) < 0) {
+    }
+    return WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+}
+
+static char *slurp(const char *path) {
+    unsigned char *data = NULL;
+    size_t size = 0;
+    cr_assert_eq(xf_read_file(path, &data, &size), XF_OK, "%s", xf_error_message());
+    return (char *)data;
+}
+
+/* Every checkpoint finished once, with the top1 of its row as a fraction
+ * and its taps x 2 shots x 2 draws probe rows, nothing twice, no claims. */
+static void check_complete(const char *db, bool changed) {
+    cr_assert_eq(query(db, "SELECT count(*) FROM trials WHERE status = 'finished'"), N_ZOO);
+    cr_assert_eq(query(db, "SELECT count(*) FROM trials"), N_ZOO);
+    cr_assert_eq(query(db, "SELECT count(*) FROM probes"),
+                 query(db, "SELECT count(*) FROM (SELECT DISTINCT trial_id, ds_task, layer,"
+                           " shots, draw FROM probes)"));
+    cr_assert_eq(query(db, "SELECT count(*) FROM probes p JOIN trials t ON t.id = p.trial_id"
+                           " WHERE p.n_layers * 4 != (SELECT count(*) FROM probes q"
+                           " WHERE q.trial_id = p.trial_id)"),
+                 0, "a trial lacks probe rows");
+    cr_assert_eq(query(db, "SELECT count(*) FROM claims"), 0);
+    cr_assert_eq(query(db, "SELECT count(DISTINCT family) FROM trials"), 4);
+    cr_assert_eq(query(db, "SELECT count(*) FROM trials WHERE resolution = 16"), 2);
+    cr_assert_eq(query(db, "SELECT count(*) FROM trials WHERE us_task = 'imagenet-1k'"), N_ZOO);
+    for (int i = 0; i < N_ZOO; i++) {
+        char sql[256];
+        double top1 = changed && i == 3 ? 80.0 : zoo[i].top1;
+        snprintf(sql, sizeof sql,
+                 "SELECT count(*) FROM trials WHERE abs(us_acc - %.6f) < 1e-12 AND params > 0",
+                 top1 / 100);
+        cr_assert_eq(query(db, sql), 1, "%s", zoo[i].csv_name);
+    }
+}
+
+Test(zoo_study, six_checkpoints_killed_resumed_moved_reported, .timeout = 120) {
+    need_digits();
+    char *dir = test_tmpdir();
+    char file[700], out[700], db[800], log[700], cmd[4096];
+    snprintf(file, sizeof file, "%s/zoo.yaml", dir);
+    snprintf(out, sizeof out, "%s/s", dir);
+    snprintf(db, sizeof db, "%s/study.db", out);
+    snprintf(log, sizeof log, "%s/log", dir);
+    write_zoo(dir);
+    write_csv(dir, false);
+    write_study(dir, "ckpt");
+
+    /* Killed once the first trial is stored... */
+    pid_t pid = start_xfer(log, "study", file, "--out", out);
+    for (;;) {
+        int ws;
+        if (waitpid(pid, &ws, WNOHANG) == pid) {
+            pid = 0;
+            break;
+        }
+        if (access(db, F_OK) == 0 &&
+            query(db, "SELECT count(*) FROM trials WHERE status = 'finished'") >= 1)
+            break;
+        usleep(1000);
+    }
+    if (pid) {
+        kill(-pid, SIGKILL);
+        wait_exit(pid);
+    }
+    long long kept = query(db, "SELECT count(*) FROM trials");
+    cr_assert(pid && kept >= 1 && kept < N_ZOO, "the kill came after %lld trials", kept);
+    cr_assert_eq(query(db, "SELECT count(*) FROM trials WHERE status != 'finished'"), 0);
+
+    /* ... and resumed with two workers: the rest run, nothing twice. */
+    snprintf(cmd, sizeof cmd, "'%s' study '%s' --out '%s' -j 2 > '%s' 2>&1", test_xfer_bin(),
+             file, out, log);
+    cr_assert_eq(test_system(cmd), 0, "%s", slurp(log));
+    char *text = slurp(log);
+    char expect[64];
+    snprintf(expect, sizeof expect, "%d trials planned, %lld finished", N_ZOO, kept);
+    cr_assert(strstr(text, expect), "%s", text);
+    free(text);
+    check_complete(db, false);
+
+    /* Moved: the same trials (ids hash the content, not the path). */
+    snprintf(cmd, sizeof cmd, "mv '%s/ckpt' '%s/moved'", dir, dir);
+    cr_assert_eq(test_system(cmd), 0);
+    write_study(dir, "moved");
+    /* A corrected results table updates the stored US accuracy in place. */
+    write_csv(dir, true);
+    snprintf(cmd, sizeof cmd, "'%s' study '%s' --out '%s' > '%s' 2>&1", test_xfer_bin(), file,
+             out, log);
+    cr_assert_eq(test_system(cmd), 0, "%s", slurp(log));
+    text = slurp(log);
+    cr_assert(strstr(text, "6 trials planned, 6 finished"), "%s", text);
+    cr_assert(strstr(text, "US accuracy set to 0.8000"), "%s", text);
+    free(text);
+    check_complete(db, true);
+
+    /* The report: the zoo's points under its US task with the table's
+     * accuracies, the knobs with the resolution. */
+    snprintf(cmd, sizeof cmd, "'%s' -q report '%s' > '%s' 2>&1", test_xfer_bin(), out, log);
+    cr_assert_eq(test_system(cmd), 0, "%s", slurp(log));
+    snprintf(cmd, sizeof cmd, "%s/report/results.json", out);
+    text = slurp(cmd);
+    cr_assert(strstr(text, "\"us_task\":\t\"imagenet-1k\""), "%.2000s", text);
+    for (int i = 0; i < N_ZOO; i++) {
+        char acc[48];
+        snprintf(acc, sizeof acc, "\"us_acc\":\t%.17g", (i == 3 ? 80.0 : zoo[i].top1) / 100);
+        char *at = strstr(text, acc);
+        if (!at) { /* cJSON prints the shortest form that reads back */
+            snprintf(acc, sizeof acc, "\"us_acc\":\t%g", (i == 3 ? 80.0 : zoo[i].top1) / 100);
+            at = strstr(text, acc);
+        }
+        cr_assert(at, "%s missing from results.json", acc);
+    }
+    free(text);
+    snprintf(cmd, sizeof cmd, "%s/report/knobs.csv", out);
+    text = slurp(cmd);
+    cr_assert(strstr(text, "log resolution"), "%s", text);
+    free(text);
+    snprintf(cmd, sizeof cmd, "%s/report/index.html", out);
+    text = slurp(cmd);
+    cr_assert(strstr(text, "imagenet-1k"));
+    free(text);
+
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    test_system(cmd);
+    free(dir);
+}
+
+/* Loads a study written to dir/zoo.yaml and expects the error `needle`. */
+static void expect_refused(const char *dir, const char *yaml, const char *needle) {
+    char path[1024];
+    snprintf(path, sizeof path, "%s/zoo.yaml", dir);
+    cr_assert_eq(test_write_file(path, yaml, strlen(yaml)), 0);
+    xf_study_config *cfg = xf_malloc(sizeof *cfg);
+    xf_status st = xf_study_config_load(path, cfg);
+    cr_assert_neq(st, XF_OK, "accepted: %s", yaml);
+    cr_assert(strstr(xf_error_message(), needle), "'%s' lacks '%s'", xf_error_message(), needle);
+    free(cfg);
+}
+
+Test(zoo_study, bad_entries_are_refused_at_plan_time_with_their_line) {
+    char *dir = test_tmpdir();
+    write_zoo(dir);
+    write_csv(dir, false);
+    char msg[1200];
+    const char *head = "name: zoo\nupstream: imagenet-1k\nus_csv: results.csv\n"
+                       "downstream: {tasks: [digits-8x8]}\ncheckpoints:\n"
+                       "  - {path: ckpt/mlp-small.safetensors, us_name: xf_mlp_small}\n";
+    char yaml[2048];
+
+    snprintf(yaml, sizeof yaml, "%s  - {path: ckpt/none.safetensors, us_name: xf_vit_8}\n", head);
+    snprintf(msg, sizeof msg, "%s/zoo.yaml:7:5: checkpoints[1].path: cannot read '%s/ckpt/"
+             "none.safetensors': No such file or directory", dir, dir);
+    expect_refused(dir, yaml, msg);
+
+    snprintf(yaml, sizeof yaml, "%s  - {path: ckpt/vit-8.safetensors, us_name: vit_huge}\n", head);
+    snprintf(msg, sizeof msg, "%s/zoo.yaml:7:5: checkpoints[1].us_name: 'vit_huge' is not a "
+             "model of %s/results.csv (6 models", dir, dir);
+    expect_refused(dir, yaml, msg);
+
+    snprintf(yaml, sizeof yaml, "%s  - {path: ckpt/vit-8.safetensors, us_acc: 72.5}\n", head);
+    snprintf(msg, sizeof msg, "%s/zoo.yaml:7:44: checkpoints[1].us_acc: expected a US accuracy "
+             "as a fraction in [0, 1] or 'measure', got '72.5' (a percentage? divide by 100)",
+             dir);
+    expect_refused(dir, yaml, msg);
+
+    snprintf(yaml, sizeof yaml, "%s  - {path: ckpt/../ckpt/mlp-small.safetensors, us_acc: 0.5}\n",
+             head);
+    expect_refused(dir, yaml, "checkpoints[1].path: '");
+    expect_refused(dir, yaml, "has the same content as checkpoints[0]");
+
+    snprintf(yaml, sizeof yaml, "name: zoo\ndownstream: {tasks: [digits-8x8]}\ncheckpoints:\n"
+             "  - {path: ckpt/vit-8.safetensors, us_acc: 0.5}\n");
+    snprintf(msg, sizeof msg, "%s/zoo.yaml:4:5: checkpoints[0]: give the checkpoint its upstream",
+             dir);
+    expect_refused(dir, yaml, msg);
+
+    snprintf(yaml, sizeof yaml, "name: zoo\nupstream: u\ndownstream: {tasks: [digits-8x8]}\n"
+             "checkpoints:\n  - {path: ckpt/vit-8.safetensors, arch: vit_tiny}\n");
+    expect_refused(dir, yaml, "checkpoints[0]: no us_acc, and no us_csv");
+
+    /* A table with a percentage out of range names its line. */
+    snprintf(msg, sizeof msg, "%s/results.csv", dir);
+    const char *bad = "model,top1,top5\nxf_a,81.2,95\nxf_b,181.2,95\n";
+    cr_assert_eq(test_write_file(msg, bad, strlen(bad)), 0);
+    snprintf(yaml, sizeof yaml, "%s", head);
+    snprintf(msg, sizeof msg, "%s/zoo.yaml:3:9: us_csv: %s/results.csv: line 3: top1 of xf_b: "
+             "expected a percentage in [0, 100], got '181.2'", dir, dir);
+    expect_refused(dir, yaml, msg);
+
+    snprintf(msg, sizeof msg, "rm -rf '%s'", dir);
+    test_system(msg);
+    free(dir);
+}
+
+/* A US accuracy given in the file, and one measured on the US task (the
+ * head of a checkpoint made for digits, on the digits test set); the ids
+ * hash what the checkpoint is and how it is probed, never its path or a
+ * given US accuracy. */
+Test(zoo_study, given_and_measured_us_accuracies_and_ids, .timeout = 60) {
+    need_digits();
+    char *dir = test_tmpdir();
+    write_zoo(dir);
+    char path[1024], yaml[1024];
+    snprintf(path, sizeof path, "%s/zoo.yaml", dir);
+    const char *study = "name: zoo\nupstream: digits-8x8\n"
+                        "downstream: {tasks: [digits-8x8], shots: 1, draws: 1, test_limit: 50}\n"
+                        "checkpoints:\n"
+                        "  - {path: ckpt/mlp-small.safetensors, us_acc: %s}\n"
+                        "  - {path: ckpt/resnet-8.safetensors, us_acc: measure}\n";
+    xf_study_config *cfg = xf_malloc(sizeof *cfg);
+    xf_plan plan[2];
+    const char *given[2] = {"0.25", "0.5"};
+    for (int k = 0; k < 2; k++) {
+        snprintf(yaml, sizeof yaml, study, given[k]);
+        cr_assert_eq(test_write_file(path, yaml, strlen(yaml)), 0);
+        cr_assert_eq(xf_study_config_load(path, cfg), XF_OK, "%s", xf_error_message());
+        cr_assert_eq(xf_plan_build(cfg, &plan[k]), XF_OK, "%s", xf_error_message());
+        cr_assert_eq(plan[k].n, 2);
+    }
+    cr_assert_str_eq(plan[0].trials[0].id, plan[1].trials[0].id);
+    cr_assert(strstr(plan[0].trials[1].config_json, "\"us_acc\":\"measure\""));
+    cr_assert(strstr(plan[0].trials[0].config_json, "\"checkpoint\":{\"content\":\""));
+    cr_assert(!strstr(plan[0].trials[0].config_json, "mlp-small"), "no path in the id");
+    cr_assert_eq(plan[0].trials[0].is_checkpoint, true);
+    for (int k = 0; k < 2; k++) xf_plan_free(&plan[k]);
+    free(cfg);
+
+    char out[1100], db[1200], log[1100], cmd[4096];
+    snprintf(out, sizeof out, "%s/s", dir);
+    snprintf(db, sizeof db, "%s/study.db", out);
+    snprintf(log, sizeof log, "%s/log", dir);
+    snprintf(cmd, sizeof cmd, "'%s' -q study '%s' --out '%s' > '%s' 2>&1", test_xfer_bin(), path,
+             out, log);
+    cr_assert_eq(test_system(cmd), 0, "%s", slurp(log));
+    cr_assert_eq(query(db, "SELECT count(*) FROM trials WHERE status = 'finished'"), 2);
+    cr_assert_eq(query(db, "SELECT count(*) FROM trials WHERE us_acc = 0.5 AND family = 'mlp'"),
+                 1);
+    /* The measured one: random weights on 10 classes score near chance
+     * (the digits test set has 300 images), and the run says what it got. */
+    cr_assert_eq(query(db, "SELECT count(*) FROM trials WHERE family = 'resnet' AND"
+                           " us_acc BETWEEN 0.0 AND 0.35 AND us_acc * 300 = round(us_acc * 300)"),
+                 1);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    test_system(cmd);
+    free(dir);
+}
+
+Test(zoo_study, results_table_reader) {
+    char *dir = test_tmpdir();
+    char path[1024];
+    snprintf(path, sizeof path, "%s/t.csv", dir);
+    const char *text = "top5,model,top1\r\n99.1,\"vit_base_patch16_224.augreg2_in21k_ft_in1k\","
+                       "85.102\r\n\r\n90,\"a,b\",0\r\n";
+    cr_assert_eq(test_write_file(path, text, strlen(text)), 0);
+    xf_us_csv csv;
+    cr_assert_eq(xf_us_csv_load(path, &csv), XF_OK, "%s", xf_error_message());
+    cr_assert_eq(csv.n, 2);
+    int row = xf_us_csv_find(&csv, "vit_base_patch16_224.augreg2_in21k_ft_in1k");
+    cr_assert_eq(row, 0);
+    cr_assert_float_eq(csv.top1[row], 0.85102, 1e-15);
+    cr_assert_eq(csv.line[1], 4);
+    cr_assert_eq(xf_us_csv_find(&csv, "a,b"), 1);
+    cr_assert_eq(xf_us_csv_find(&csv, "vit_base"), -1);
+    xf_us_csv_free(&csv);
+
+    const char *twice = "model,top1\nm,1\nm,2\n";
+    cr_assert_eq(test_write_file(path, twice, strlen(twice)), 0);
+    cr_assert_neq(xf_us_csv_load(path, &csv), XF_OK);
+    cr_assert(strstr(xf_error_message(), "t.csv: line 3: model m is listed twice (first on "
+                                         "line 2)"), "%s", xf_error_message());
+    const char *no_top1 = "model,acc\nm,1\n";
+    cr_assert_eq(test_write_file(path, no_top1, strlen(no_top1)), 0);
+    cr_assert_neq(xf_us_csv_load(path, &csv), XF_OK);
+    cr_assert(strstr(xf_error_message(), "line 1: no column named 'top1'"), "%s",
+              xf_error_message());
+    snprintf(path, sizeof path, "rm -rf '%s'", dir);
+    test_system(path);
+    free(dir);
+}
