@@ -488,8 +488,12 @@ Test(study_analysis, one_us_task_and_no_sweeps) {
     /* one tap per model: no layer curves, and no depth to correlate */
     cr_assert_eq(r.layers[0].n_curves, 0);
     cr_assert(isnan(r.layers[0].best_depth) && isnan(r.layer_rho));
-    /* no flops recorded: the knob regression has no usable model */
-    cr_assert_eq(r.knobs[0].n, 0);
+    /* no flops recorded: no data size or epochs to test (as for the
+     * checkpoints of a zoo study); params and family enter, but they do
+     * not vary, and no resolution is recorded: nothing is testable */
+    cr_assert_eq(r.knobs[0].n, 5);
+    for (int k = 0; k < XF_N_KNOBS; k++)
+        cr_assert(!r.knobs[0].knob[k].testable, "%s", xf_knob_name(k));
     xf_study_results_free(&r);
     remove_temp_dir(dir);
 }
