@@ -395,6 +395,24 @@ Test(zoo_study, given_and_measured_us_accuracies_and_ids, .timeout = 60) {
     cr_assert_eq(query(db, "SELECT count(*) FROM trials WHERE family = 'resnet' AND"
                            " us_acc BETWEEN 0.0 AND 0.35 AND us_acc * 300 = round(us_acc * 300)"),
                  1);
+
+    /* As a cluster array of two tasks and a merge: the same records. */
+    char arr[1100], arr_db[1200];
+    snprintf(arr, sizeof arr, "%s/a", dir);
+    snprintf(arr_db, sizeof arr_db, "%s/study.db", arr);
+    for (int task = 0; task < 2; task++) {
+        snprintf(cmd, sizeof cmd, "SLURM_ARRAY_TASK_ID=%d '%s' -q study '%s' --out '%s' "
+                 "--array 2 > '%s' 2>&1", task, test_xfer_bin(), path, arr, log);
+        cr_assert_eq(test_system(cmd), 0, "%s", slurp(log));
+    }
+    snprintf(cmd, sizeof cmd, "'%s' -q merge '%s' > '%s' 2>&1", test_xfer_bin(), arr, log);
+    cr_assert_eq(test_system(cmd), 0, "%s", slurp(log));
+    cr_assert_eq(query(arr_db, "SELECT count(*) FROM trials WHERE status = 'finished'"), 2);
+    cr_assert_eq(query(arr_db, "SELECT count(*) FROM trials WHERE resolution = 8"), 2);
+    cr_assert_eq(query(arr_db, "SELECT count(*) FROM probes"),
+                 query(db, "SELECT count(*) FROM probes"));
+    cr_assert_eq(query(arr_db, "SELECT sum(us_acc * 1000) FROM trials"),
+                 query(db, "SELECT sum(us_acc * 1000) FROM trials"));
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     test_system(cmd);
     free(dir);
