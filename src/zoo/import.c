@@ -38,8 +38,7 @@ typedef struct {
     const char *path;
     const xf_family_info *family;
     xf_model_config c;
-    float mean[3], std[3];
-    bool has_norm;
+    float mean[3], std[3]; /* timm's _cfg of ViT, Mixer and BiT unless told: 0.5 */
     double crop_pct; /* 0: the family's default */
     xf_filter filter;
     int input_size;  /* 0: from the tensors */
@@ -77,7 +76,6 @@ static xf_status apply_setting(import_ctx *x, const char *key, const char *value
         if (st) return st;
         for (int k = 0; key[0] == 's' && k < 3; k++)
             if (!(dst[k] > 0)) return xf_fail(XF_EINVAL, "std: '%s' is not positive", value);
-        x->has_norm = true;
         return XF_OK;
     }
     if (strcmp(key, "crop_pct") == 0) {
@@ -138,7 +136,6 @@ static xf_status apply_arch(import_ctx *x, const xf_timm_arch *a) {
     }
     memcpy(x->mean, a->mean, sizeof x->mean);
     memcpy(x->std, a->std, sizeof x->std);
-    x->has_norm = true;
     x->crop_pct = a->crop_pct;
     x->input_size = a->input_size;
     return apply_setting(x, "interpolation", a->interpolation);
@@ -218,10 +215,8 @@ static void fill_input(const import_ctx *x, const xf_model *m, xf_model_input *i
     if (p->shorter < side) p->shorter = side;
     p->channels = c->channels == 1 ? 1 : 3;
     p->filter = x->filter;
-    if (x->has_norm) {
-        memcpy(input->norm.mean, x->mean, sizeof x->mean);
-        memcpy(input->norm.std, x->std, sizeof x->std);
-    }
+    memcpy(input->norm.mean, x->mean, sizeof x->mean);
+    memcpy(input->norm.std, x->std, sizeof x->std);
 }
 
 /* half and bfloat16 to float */
@@ -331,7 +326,8 @@ static void clear_family_settings(const xf_family_info *f, xf_model_config *c) {
 
 static xf_status import_timm(const xf_safetensors *file, const xf_import_options *opt,
                              xf_model *m, xf_model_input *input) {
-    import_ctx x = {.path = file->path, .filter = XF_FILTER_BICUBIC};
+    import_ctx x = {.path = file->path, .filter = XF_FILTER_BICUBIC,
+                    .mean = {0.5f, 0.5f, 0.5f}, .std = {0.5f, 0.5f, 0.5f}};
     xf_status st = XF_OK;
     const xf_timm_arch *arch = NULL;
     if (opt && opt->arch && !(arch = find_arch(opt->arch, &st))) return st;
