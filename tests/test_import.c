@@ -9,9 +9,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/mem.h"
 #include "core/safetensors.h"
+#include "data/preprocess.h"
+#include "probe/features.h"
 #include "models/model.h"
 #include "support.h"
 #include "train/checkpoint.h"
@@ -290,5 +293,76 @@ Test(import, own_checkpoint_unchanged) {
     xf_import_options opt = {.image_size = 32};
     test_expect_error(xf_model_import(path, &opt, &m, &in), XF_EINVAL,
                       "carries its own settings");
+    test_tmp_remove();
+}
+
+/* The probe's extraction with an imported model's input: pictures of
+ * another shape go through the checkpoint's pipeline (shorter side to
+ * 256, centre crop, bicubic, grey to RGB) and its mean/std; the features
+ * are the taps of a forward on images brought there by hand. */
+Test(import, features_use_the_model_input) {
+    const char *const set[] = {"heads=4", "crop_pct=0.875", "mean=0.4,0.5,0.6", "std=0.2"};
+    xf_import_options opt = {.settings = set, .n_settings = 4};
+    xf_model m;
+    xf_model_input in;
+    cr_assert_eq(xf_model_import(fixture("vit_cls.safetensors"), &opt, &m, &in), XF_OK, "%s",
+                 xf_error_message());
+    enum { N = 3, H = 30, W = 20 };
+    xf_dataset ds;
+    cr_assert_eq(xf_dataset_alloc(&ds, "grey", N, H, W, 1, 2), XF_OK);
+    for (int i = 0; i < N * H * W; i++) ds.images[i] = (uint8_t)(i * 37 % 251);
+    for (int i = 0; i < N; i++) ds.labels[i] = i % 2;
+    xf_features f;
+    cr_assert_eq(xf_features_extract_input(&m, &in, &ds, NULL, N, &f), XF_OK, "%s",
+                 xf_error_message());
+
+    size_t px = 224 * 224 * 3;
+    uint8_t *pic = malloc(px);
+    float *x = malloc(sizeof(float) * N * px), logits[N * 10];
+    for (int i = 0; i < N; i++) {
+        cr_assert_eq(xf_pipeline_apply(&in.pipeline, ds.images + (size_t)i * H * W, H, W, 1, pic),
+                     XF_OK);
+        for (size_t k = 0; k < px; k++)
+            x[i * px + k] = ((float)pic[k] / 255.0f - in.norm.mean[k % 3]) / in.norm.std[k % 3];
+    }
+    cr_assert_eq(in.pipeline.shorter, 256);
+    cr_assert_eq(xf_model_reserve(&m, N), XF_OK);
+    m.taps_enabled = true;
+    xf_model_forward(&m, x, N, logits);
+    for (int t = 0; t < m.n_taps; t++)
+        for (int k = 0; k < N * m.tap_dims[t]; k++)
+            cr_assert_float_eq(f.data[t][k], xf_model_tap(&m, t)[k], 1e-5, "tap %d entry %d", t,
+                               k);
+    xf_features_free(&f);
+    xf_dataset_free(&ds);
+    free(pic);
+    free(x);
+    xf_model_free(&m);
+}
+
+/* xfer probe's import flags reach the importer; they are refused with
+ * --features. */
+Test(import, probe_command_flags) {
+    if (access(test_xfer_bin(), X_OK) != 0) cr_skip_test("no xfer binary at %s", test_xfer_bin());
+    test_tmp_make();
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "%s probe %s --ds mnist --arch vit_base_patch16_224 > %s 2>&1",
+             test_xfer_bin(), fixture("vit_cls.safetensors"), test_tmp_path("out.txt"));
+    cr_assert_eq(test_system(cmd), 1);
+    size_t size;
+    unsigned char *out;
+    cr_assert_eq(xf_read_file(test_tmp_path("out.txt"), &out, &size), XF_OK);
+    /* The name's 12 heads do not divide the fixture's width of 64: the
+     * refusal names vit.heads, so the name reached the importer. */
+    cr_assert(strstr((char *)out, "vit.heads"), "%s", out);
+    free(out);
+    snprintf(cmd, sizeof cmd,
+             "%s probe --features a.npy --labels b.npy --test-features c.npy --test-labels d.npy "
+             "--image-size 64 > %s 2>&1",
+             test_xfer_bin(), test_tmp_path("out.txt"));
+    cr_assert_eq(test_system(cmd), 1);
+    cr_assert_eq(xf_read_file(test_tmp_path("out.txt"), &out, &size), XF_OK);
+    cr_assert(strstr((char *)out, "apply to a checkpoint, not to --features"), "%s", out);
+    free(out);
     test_tmp_remove();
 }
