@@ -28,43 +28,33 @@ static void need_digits(void) {
     if (access(test_xfer_bin(), X_OK) != 0) cr_skip_test("no xfer binary at %s", test_xfer_bin());
 }
 
-/* The six checkpoints: four families, two input sizes (digits are 8x8;
- * the probe brings them to 16x16 for the others), and their rows in the
- * results table (top1 in percent, as timm writes it). */
-enum { N_ZOO = 6 };
+/* The six checkpoints: four timm state_dicts with random weights (ViT and
+ * MLP-Mixer at 32 and 48 px, tests/fixtures/zoo/ from tools/zoo_fixtures.py)
+ * and two of xfer's own, written here with random weights (an MLP at 16 px,
+ * a ResNet at the digits' 8 px); their rows in the results table, top1 in
+ * percent as timm writes it. */
+enum { N_ZOO = 6, N_TIMM = 4 };
 static const struct {
     const char *file, *csv_name;
     double top1;
+    int resolution;
 } zoo[N_ZOO] = {
-    {"mlp-small.safetensors", "xf_mlp_small", 61.25},
-    {"mlp-large.safetensors", "xf_mlp_large", 68.5},
-    {"vit-8.safetensors", "xf_vit_8", 72.125},
-    {"vit-16.safetensors", "xf_vit_16", 75.75},
-    {"mixer-16.safetensors", "xf_mixer_16", 70.0},
-    {"resnet-8.safetensors", "xf_resnet_8", 77.5},
+    {"vit_cls32.safetensors", "xf_vit_cls32", 61.25, 32},
+    {"vit_avg32.safetensors", "xf_vit_avg32", 68.5, 32},
+    {"vit_cls48.safetensors", "xf_vit_cls48", 72.125, 48},
+    {"mixer32.safetensors", "xf_mixer32", 75.75, 32},
+    {"mlp-16.safetensors", "xf_mlp_16", 70.0, 16},
+    {"resnet-8.safetensors", "xf_resnet_8", 77.5, 8},
 };
 
-static void zoo_config(int i, xf_model_config *c) {
-    static const xf_family family[N_ZOO] = {XF_FAMILY_MLP,   XF_FAMILY_MLP,   XF_FAMILY_VIT,
-                                           XF_FAMILY_VIT,   XF_FAMILY_MIXER, XF_FAMILY_RESNET};
-    xf_model_config_default(c, family[i]);
-    c->height = c->width = i == 3 || i == 4 ? 16 : 8;
+static void own_config(int i, xf_model_config *c) {
+    xf_model_config_default(c, i == 4 ? XF_FAMILY_MLP : XF_FAMILY_RESNET);
+    c->height = c->width = zoo[i].resolution;
     c->channels = 1;
     c->n_classes = 10;
-    if (i < 2) {
-        c->mlp.width = i ? 32 : 16;
-        c->mlp.depth = i + 1;
-    } else if (i < 4) {
-        c->vit.patch = 4;
-        c->vit.dim = 16;
-        c->vit.depth = 2;
-        c->vit.heads = 2;
-    } else if (i == 4) {
-        c->mixer.patch = 4;
-        c->mixer.dim = 16;
-        c->mixer.depth = 2;
-        c->mixer.token_mlp_dim = 8;
-        c->mixer.channel_mlp_dim = 32;
+    if (i == 4) {
+        c->mlp.width = 32;
+        c->mlp.depth = 2;
     } else {
         c->resnet.stages = 2;
         c->resnet.blocks[0] = c->resnet.blocks[1] = 1;
@@ -72,14 +62,20 @@ static void zoo_config(int i, xf_model_config *c) {
     }
 }
 
-/* Writes the checkpoints into dir/ckpt/ with random weights (seed i). */
+/* Puts the checkpoints into dir/ckpt/: the timm fixtures copied, xfer's
+ * own written with random weights. */
 static void write_zoo(const char *dir) {
-    char path[1024];
+    char path[2048];
     snprintf(path, sizeof path, "mkdir -p '%s/ckpt'", dir);
     cr_assert_eq(test_system(path), 0);
-    for (int i = 0; i < N_ZOO; i++) {
+    for (int i = 0; i < N_TIMM; i++) {
+        snprintf(path, sizeof path, "cp '%s/tests/fixtures/zoo/%s' '%s/ckpt/'", test_root(),
+                 zoo[i].file, dir);
+        cr_assert_eq(test_system(path), 0);
+    }
+    for (int i = N_TIMM; i < N_ZOO; i++) {
         xf_model_config c;
-        zoo_config(i, &c);
+        own_config(i, &c);
         xf_model m;
         cr_assert_eq(xf_model_init(&m, &c), XF_OK, "%s", xf_error_message());
         xf_model_init_weights(&m, 100 + (uint64_t)i);
@@ -90,7 +86,7 @@ static void write_zoo(const char *dir) {
     }
 }
 
-/* The results table, in timm's columns; `changed` gives the vit-16 row
+/* The results table, in timm's columns; `changed` gives the mixer's row
  * another top1. */
 static void write_csv(const char *dir, bool changed) {
     char path[1024], text[2048];
@@ -99,7 +95,7 @@ static void write_csv(const char *dir, bool changed) {
     for (int i = 0; i < N_ZOO; i++)
         n += snprintf(text + n, sizeof text - (size_t)n, "%s,%.3f,90.0,0.01,%d,0.875,bicubic\n",
                       zoo[i].csv_name, changed && i == 3 ? 80.0 : zoo[i].top1,
-                      i == 3 || i == 4 ? 16 : 8);
+                      zoo[i].resolution);
     snprintf(path, sizeof path, "%s/results.csv", dir);
     cr_assert_eq(test_write_file(path, text, strlen(text)), 0);
 }
@@ -113,8 +109,10 @@ static void write_study(const char *dir, const char *folder) {
                      "us_csv: results.csv\n"
                      "checkpoints:\n");
     for (int i = 0; i < N_ZOO; i++)
-        n += snprintf(text + n, sizeof text - (size_t)n, "  - {path: %s/%s, us_name: %s}\n",
-                      folder, zoo[i].file, zoo[i].csv_name);
+        n += snprintf(text + n, sizeof text - (size_t)n, "  - {path: %s/%s, us_name: %s%s}\n",
+                      folder, zoo[i].file, zoo[i].csv_name,
+                      /* the tensors do not tell a ViT's heads */
+                      strncmp(zoo[i].file, "vit", 3) == 0 ? ", settings: {heads: 2}" : "");
     snprintf(text + n, sizeof text - (size_t)n,
              "downstream: {tasks: [digits-8x8], shots: [1, 5], draws: 2, test_limit: 100}\n");
     snprintf(path, sizeof path, "%s/zoo.yaml", dir);
@@ -177,7 +175,13 @@ static void check_complete(const char *db, bool changed) {
                  0, "a trial lacks probe rows");
     cr_assert_eq(query(db, "SELECT count(*) FROM claims"), 0);
     cr_assert_eq(query(db, "SELECT count(DISTINCT family) FROM trials"), 4);
-    cr_assert_eq(query(db, "SELECT count(*) FROM trials WHERE resolution = 16"), 2);
+    cr_assert_eq(query(db, "SELECT count(*) FROM trials WHERE family = 'vit'"), 3);
+    for (int i = 0; i < N_ZOO; i++) {
+        char sql[256];
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM trials WHERE resolution = %d",
+                 zoo[i].resolution);
+        cr_assert_eq(query(db, sql), zoo[i].resolution == 32 ? 3 : 1, "%s", sql);
+    }
     cr_assert_eq(query(db, "SELECT count(*) FROM trials WHERE us_task = 'imagenet-1k'"), N_ZOO);
     for (int i = 0; i < N_ZOO; i++) {
         char sql[256];
@@ -299,38 +303,47 @@ Test(zoo_study, bad_entries_are_refused_at_plan_time_with_their_line) {
     char msg[1200];
     const char *head = "name: zoo\nupstream: imagenet-1k\nus_csv: results.csv\n"
                        "downstream: {tasks: [digits-8x8]}\ncheckpoints:\n"
-                       "  - {path: ckpt/mlp-small.safetensors, us_name: xf_mlp_small}\n";
+                       "  - {path: ckpt/mlp-16.safetensors, us_name: xf_mlp_16}\n";
     char yaml[2048];
 
-    snprintf(yaml, sizeof yaml, "%s  - {path: ckpt/none.safetensors, us_name: xf_vit_8}\n", head);
+    snprintf(yaml, sizeof yaml, "%s  - {path: ckpt/none.safetensors, us_name: xf_vit_cls32}\n",
+             head);
     snprintf(msg, sizeof msg, "%s/zoo.yaml:7:5: checkpoints[1].path: cannot read '%s/ckpt/"
              "none.safetensors': No such file or directory", dir, dir);
     expect_refused(dir, yaml, msg);
 
-    snprintf(yaml, sizeof yaml, "%s  - {path: ckpt/vit-8.safetensors, us_name: vit_huge}\n", head);
+    snprintf(yaml, sizeof yaml, "%s  - {path: ckpt/vit_cls32.safetensors, us_name: vit_huge}\n", head);
     snprintf(msg, sizeof msg, "%s/zoo.yaml:7:5: checkpoints[1].us_name: 'vit_huge' is not a "
              "model of %s/results.csv (6 models", dir, dir);
     expect_refused(dir, yaml, msg);
 
-    snprintf(yaml, sizeof yaml, "%s  - {path: ckpt/vit-8.safetensors, us_acc: 72.5}\n", head);
-    snprintf(msg, sizeof msg, "%s/zoo.yaml:7:44: checkpoints[1].us_acc: expected a US accuracy "
+    snprintf(yaml, sizeof yaml, "%s  - {path: ckpt/vit_cls32.safetensors, us_acc: 72.5}\n",
+             head);
+    snprintf(msg, sizeof msg, "%s/zoo.yaml:7:48: checkpoints[1].us_acc: expected a US accuracy "
              "as a fraction in [0, 1] or 'measure', got '72.5' (a percentage? divide by 100)",
              dir);
     expect_refused(dir, yaml, msg);
 
-    snprintf(yaml, sizeof yaml, "%s  - {path: ckpt/../ckpt/mlp-small.safetensors, us_acc: 0.5}\n",
+    snprintf(yaml, sizeof yaml, "%s  - {path: ckpt/../ckpt/mlp-16.safetensors, us_acc: 0.5}\n",
              head);
     expect_refused(dir, yaml, "checkpoints[1].path: '");
     expect_refused(dir, yaml, "has the same content as checkpoints[0]");
 
+    /* A timm checkpoint's head and input are not xfer's: no measuring. */
+    snprintf(yaml, sizeof yaml, "%s  - {path: ckpt/mixer32.safetensors, upstream: digits-8x8,"
+             " us_acc: measure}\n", head);
+    snprintf(msg, sizeof msg, "%s/zoo.yaml:7:5: checkpoints[1].us_acc: measure needs a "
+             "checkpoint written by xfer", dir);
+    expect_refused(dir, yaml, msg);
+
     snprintf(yaml, sizeof yaml, "name: zoo\ndownstream: {tasks: [digits-8x8]}\ncheckpoints:\n"
-             "  - {path: ckpt/vit-8.safetensors, us_acc: 0.5}\n");
+             "  - {path: ckpt/vit_cls32.safetensors, us_acc: 0.5}\n");
     snprintf(msg, sizeof msg, "%s/zoo.yaml:4:5: checkpoints[0]: give the checkpoint its upstream",
              dir);
     expect_refused(dir, yaml, msg);
 
     snprintf(yaml, sizeof yaml, "name: zoo\nupstream: u\ndownstream: {tasks: [digits-8x8]}\n"
-             "checkpoints:\n  - {path: ckpt/vit-8.safetensors, arch: vit_tiny}\n");
+             "checkpoints:\n  - {path: ckpt/vit_cls32.safetensors, arch: vit_tiny}\n");
     expect_refused(dir, yaml, "checkpoints[0]: no us_acc, and no us_csv");
 
     /* A table with a percentage out of range names its line. */
@@ -360,7 +373,7 @@ Test(zoo_study, given_and_measured_us_accuracies_and_ids, .timeout = 60) {
     const char *study = "name: zoo\nupstream: digits-8x8\n"
                         "downstream: {tasks: [digits-8x8], shots: 1, draws: 1, test_limit: 50}\n"
                         "checkpoints:\n"
-                        "  - {path: ckpt/mlp-small.safetensors, us_acc: %s}\n"
+                        "  - {path: ckpt/mlp-16.safetensors, us_acc: %s}\n"
                         "  - {path: ckpt/resnet-8.safetensors, us_acc: measure}\n";
     xf_study_config *cfg = xf_malloc(sizeof *cfg);
     xf_plan plan[2];
@@ -375,7 +388,7 @@ Test(zoo_study, given_and_measured_us_accuracies_and_ids, .timeout = 60) {
     cr_assert_str_eq(plan[0].trials[0].id, plan[1].trials[0].id);
     cr_assert(strstr(plan[0].trials[1].config_json, "\"us_acc\":\"measure\""));
     cr_assert(strstr(plan[0].trials[0].config_json, "\"checkpoint\":{\"content\":\""));
-    cr_assert(!strstr(plan[0].trials[0].config_json, "mlp-small"), "no path in the id");
+    cr_assert(!strstr(plan[0].trials[0].config_json, "mlp-16"), "no path in the id");
     cr_assert_eq(plan[0].trials[0].is_checkpoint, true);
     for (int k = 0; k < 2; k++) xf_plan_free(&plan[k]);
     free(cfg);
@@ -408,7 +421,7 @@ Test(zoo_study, given_and_measured_us_accuracies_and_ids, .timeout = 60) {
     snprintf(cmd, sizeof cmd, "'%s' -q merge '%s' > '%s' 2>&1", test_xfer_bin(), arr, log);
     cr_assert_eq(test_system(cmd), 0, "%s", slurp(log));
     cr_assert_eq(query(arr_db, "SELECT count(*) FROM trials WHERE status = 'finished'"), 2);
-    cr_assert_eq(query(arr_db, "SELECT count(*) FROM trials WHERE resolution = 8"), 2);
+    cr_assert_eq(query(arr_db, "SELECT count(*) FROM trials WHERE resolution IN (8, 16)"), 2);
     cr_assert_eq(query(arr_db, "SELECT count(*) FROM probes"),
                  query(db, "SELECT count(*) FROM probes"));
     cr_assert_eq(query(arr_db, "SELECT sum(us_acc * 1000) FROM trials"),

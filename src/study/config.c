@@ -569,9 +569,52 @@ static xf_status downstream_key(const ctx *c, int index, const char *path, yaml_
 
 /* ---- checkpoints ---- */
 
-static const char *const checkpoint_keys[] = {"path",     "arch",   "us_name",   "us_csv",
-                                              "upstream", "us_acc", "image_size"};
-enum { CK_PATH, CK_ARCH, CK_US_NAME, CK_US_CSV, CK_UPSTREAM, CK_US_ACC, CK_IMAGE_SIZE };
+static const char *const checkpoint_keys[] = {"path",   "arch",       "us_name",
+                                              "us_csv", "upstream",   "us_acc",
+                                              "image_size", "settings"};
+enum {
+    CK_PATH,
+    CK_ARCH,
+    CK_US_NAME,
+    CK_US_CSV,
+    CK_UPSTREAM,
+    CK_US_ACC,
+    CK_IMAGE_SIZE,
+    CK_SETTINGS,
+    N_CHECKPOINT_KEYS
+};
+
+/* settings: a mapping of model settings to scalars, kept as sorted
+ * "key=value" texts for the importer (its table checks them) and the id. */
+static xf_status parse_settings(const ctx *c, const yaml_node_t *n, const char *key,
+                                xf_study_checkpoint *e) {
+    xf_status st = expect_kind(c, n, key, YAML_MAPPING_NODE, "a mapping of settings to values");
+    if (st) return st;
+    for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+        yaml_node_t *k = yaml_document_get_node(c->doc, p->key);
+        yaml_node_t *v = yaml_document_get_node(c->doc, p->value);
+        if (e->n_settings == XF_STUDY_MAX_SETTINGS)
+            return fail_at(c, k, key, "more than %d settings", XF_STUDY_MAX_SETTINGS);
+        char name[XF_STUDY_SETTING_LEN], value[XF_STUDY_SETTING_LEN];
+        if ((st = parse_name_as(c, k, key, name, sizeof name, false)) ||
+            (st = parse_name(c, v, key, value, sizeof value)))
+            return st;
+        char *dst = e->settings[e->n_settings];
+        size_t nl = strlen(name), vl = strlen(value);
+        if (nl + vl + 2 > XF_STUDY_SETTING_LEN)
+            return fail_at(c, k, key, "'%s=%s' is longer than %d bytes", name, value,
+                           XF_STUDY_SETTING_LEN - 1);
+        memcpy(dst, name, nl);
+        dst[nl] = '=';
+        memcpy(dst + nl + 1, value, vl + 1);
+        for (int i = 0; i < e->n_settings; i++)
+            if (strncmp(e->settings[i], dst, strlen(name) + 1) == 0)
+                return fail_at(c, k, key, "%s is given twice", name);
+        e->n_settings++;
+    }
+    qsort(e->settings, (size_t)e->n_settings, sizeof e->settings[0], cmp_name);
+    return XF_OK;
+}
 
 /* A file path: any non-empty text that fits (it never enters an id). */
 static xf_status parse_path(const ctx *c, const yaml_node_t *n, const char *key, char *out,
@@ -622,6 +665,7 @@ static xf_status checkpoint_key(const ctx *c, int index, const char *path, yaml_
     case CK_US_CSV: return parse_path(c, v, path, e->us_csv, sizeof e->us_csv);
     case CK_UPSTREAM: return parse_name(c, v, path, e->upstream, sizeof e->upstream);
     case CK_US_ACC: return parse_us_acc(c, v, path, e);
+    case CK_SETTINGS: return parse_settings(c, v, path, e);
     default:
         if ((st = parse_value(c, v, path, &image_size_setting, &x))) return st;
         e->image_size = (int)x;
@@ -649,7 +693,8 @@ static xf_status parse_checkpoints(const ctx *c, yaml_node_t *n, xf_study_config
         e->line = (int)item->start_mark.line + 1;
         e->column = (int)item->start_mark.column + 1;
         unsigned seen = 0;
-        if ((st = walk_mapping(c, item, section, checkpoint_keys, 7, checkpoint_key, e, &seen)))
+        if ((st = walk_mapping(c, item, section, checkpoint_keys, N_CHECKPOINT_KEYS,
+                               checkpoint_key, e, &seen)))
             return st;
         if (!(seen & (1u << CK_PATH))) return missing(c, item, section, "path");
         if (e->us_source != XF_US_ACC_CSV && (seen & (1u << CK_US_NAME | 1u << CK_US_CSV)))

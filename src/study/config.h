@@ -19,6 +19,7 @@
  *     - {path: vit_b16.safetensors, arch: vit_base_patch16_224.augreg_in21k,
  *        upstream: imagenet21k, us_name: vit_base_patch16_224.augreg_in21k_ft_in1k}
  *     - {path: own.safetensors, upstream: mnist, us_acc: measure}   # or a fraction
+ *     - {path: small_vit.safetensors, settings: {heads: 3}, us_acc: 0.61}
  *
  * `model: {...}` (one mapping) is the same as a `models` list of one. Every
  * scalar of `upstream`, a model entry and `train` may be a list; the space
@@ -51,6 +52,8 @@ enum {
     XF_STUDY_MAX_CHECKPOINTS = 64, /* entries of `checkpoints` */
     XF_STUDY_PATH_LEN = 512,       /* a checkpoint's or a CSV file's path */
     XF_STUDY_ARCH_LEN = 128,       /* a timm architecture or results-table name */
+    XF_STUDY_MAX_SETTINGS = 8,     /* a checkpoint entry's settings */
+    XF_STUDY_SETTING_LEN = 64,     /* one "key=value" */
 };
 
 /* One grid axis; n == 0 means "not given" for the optional ones. Axes of
@@ -114,6 +117,9 @@ typedef struct {
     xf_us_acc_source us_source;
     double us_acc;   /* given, or from the table once resolved */
     int image_size;  /* 0: the checkpoint's own resolution */
+    /* "key=value" settings the tensors cannot tell (a ViT's heads), sorted */
+    char settings[XF_STUDY_MAX_SETTINGS][XF_STUDY_SETTING_LEN];
+    int n_settings;
     char content[17]; /* once resolved: FNV-1a 64 of the file's bytes, 16 hex digits */
     int line, column; /* of the entry in the study file */
 } xf_study_checkpoint;

@@ -341,6 +341,12 @@ static void checkpoint_json(const xf_study_config *cfg, const xf_study_checkpoin
     if (e->arch[0]) str(b, "arch", e->arch);
     str(b, "content", e->content);
     if (e->image_size) inum(b, "image_size", e->image_size);
+    if (e->n_settings) {
+        key(b, "settings");
+        put(b, "[");
+        for (int i = 0; i < e->n_settings; i++) put(b, "%s\"%s\"", i ? "," : "", e->settings[i]);
+        put(b, "]");
+    }
     close_obj(b);
     downstream_json(cfg, b);
     str(b, "upstream", e->upstream);

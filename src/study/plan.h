@@ -50,7 +50,7 @@ enum { XF_PLAN_MAX_TRIALS = 1000000 };
  * trials drawn with search_seed (more samples later keep the earlier ones
  * as a prefix). A trial listed by two model entries appears once. Then one
  * trial per checkpoint entry (never sampled), whose id hashes the
- * checkpoint's content, arch and image_size, `us_acc: measure`, the
+ * checkpoint's content, arch, image_size and settings, `us_acc: measure`, the
  * upstream and the downstream settings, but neither its path nor a US
  * accuracy the file gives (those may change without re-probing). cfg's
  * checkpoints must be resolved (xf_study_config_resolve). */

@@ -56,8 +56,9 @@ static xf_status save_checkpoint(const xf_runner *r, const xf_trial *t, const xf
     return xf_checkpoint_save(m, path, keys, values, 4);
 }
 
-/* Probes m on every DS task of the study into o. */
-static xf_status probe_all(xf_runner *r, xf_model *m, outcome *o) {
+/* Probes m on every DS task of the study into o; `input` (NULL for xfer's
+ * own models) brings the pictures to an imported model's input. */
+static xf_status probe_all(xf_runner *r, xf_model *m, const xf_model_input *input, outcome *o) {
     const xf_study_config *cfg = r->cfg;
     xf_probe_config pc;
     xf_probe_config_default(&pc);
@@ -74,7 +75,7 @@ static xf_status probe_all(xf_runner *r, xf_model *m, outcome *o) {
         xf_task_entry *ds;
         if ((st = xf_task_cache_get(&r->cache, cfg->ds_tasks[k], &ds))) break;
         xf_probe_results res = {0};
-        st = xf_probe_model(m, &ds->train, &ds->test, &pc, &res);
+        st = xf_probe_model_input(m, input, &ds->train, &ds->test, &pc, &res);
         if (st)
             xf_fail_context(st, "probing on %s: ", cfg->ds_tasks[k]);
         else
@@ -89,8 +90,13 @@ static xf_status probe_all(xf_runner *r, xf_model *m, outcome *o) {
 static xf_status import_and_probe(xf_runner *r, const xf_trial *t, xf_model *m, bool *built,
                                   outcome *o) {
     const xf_study_checkpoint *e = &r->cfg->checkpoints[t->checkpoint];
-    xf_import_options opt = {.arch = e->arch[0] ? e->arch : NULL, .image_size = e->image_size};
-    bool options = opt.arch || opt.image_size;
+    const char *settings[XF_STUDY_MAX_SETTINGS];
+    for (int i = 0; i < e->n_settings; i++) settings[i] = e->settings[i];
+    xf_import_options opt = {.arch = e->arch[0] ? e->arch : NULL,
+                             .settings = settings,
+                             .n_settings = e->n_settings,
+                             .image_size = e->image_size};
+    bool options = opt.arch || opt.image_size || opt.n_settings;
     xf_model_input input;
     xf_status st = xf_model_import(e->path, options ? &opt : NULL, m, &input);
     *built = true; /* an import that fails leaves m empty, safe to free */
@@ -107,7 +113,7 @@ static xf_status import_and_probe(xf_runner *r, const xf_trial *t, xf_model *m, 
     } else {
         o->rec.us_acc = e->us_acc;
     }
-    return probe_all(r, m, o);
+    return probe_all(r, m, &input, o);
 }
 
 /* Trains, evaluates, checkpoints and probes one trial into m and o. */
@@ -146,7 +152,7 @@ static xf_status train_and_probe(xf_runner *r, const xf_trial *t, xf_model *m, b
     if ((st = xf_evaluate(m, &us->test, &o->rec.us_acc))) goto done;
     if ((st = save_checkpoint(r, t, m, o->rec.us_acc))) goto done;
 
-    st = probe_all(r, m, o);
+    st = probe_all(r, m, NULL, o);
 done:
     xf_dataset_free(&subset);
     return st;

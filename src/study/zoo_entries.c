@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "core/mem.h"
+#include "core/safetensors.h"
 #include "core/path.h"
 #include "core/progress.h"
 #include "study/config.h"
@@ -59,6 +60,24 @@ static xf_status hash_file(const char *path, xf_progress *progress, char out[17]
     free(buf);
     snprintf(out, 17, "%016llx", (unsigned long long)h);
     return st;
+}
+
+/* `us_acc: measure` runs the checkpoint's head on the US task's test set
+ * as xfer feeds its own models; a timm checkpoint's input is normalised
+ * otherwise and its head has ImageNet's classes, so only xfer's own. */
+static xf_status check_measurable(const xf_study_config *cfg, int i) {
+    const xf_study_checkpoint *e = &cfg->checkpoints[i];
+    xf_safetensors file;
+    xf_status st = xf_safetensors_open(e->path, &file);
+    if (st) return xf_fail_context(st, "%s:%d:%d: checkpoints[%d].path: ", cfg->origin, e->line,
+                                   e->column, i);
+    bool own = xf_safetensors_meta(&file, "xfer_config") != NULL;
+    xf_safetensors_free(&file);
+    if (!own)
+        return fail_entry(cfg, i, "us_acc", "measure needs a checkpoint written by xfer (its "
+                          "head on the US task's test set); '%s' is not one: give its US "
+                          "accuracy (us_acc: a fraction, or a us_csv row)", e->path);
+    return XF_OK;
 }
 
 /* The results tables the entries name, each read once. */
@@ -117,6 +136,8 @@ xf_status xf_study_config_resolve(xf_study_config *cfg, const char *base_dir) {
                                   cfg->checkpoints[j].path, cfg->checkpoints[j].line);
     }
     if (show) xf_progress_finish(&progress, NULL);
+    for (int i = 0; i < cfg->n_checkpoints && !st; i++)
+        if (cfg->checkpoints[i].us_source == XF_US_ACC_MEASURE) st = check_measurable(cfg, i);
     if (st) return st;
 
     table *tables = xf_calloc(XF_STUDY_MAX_CHECKPOINTS, sizeof *tables);
