@@ -18,6 +18,7 @@
 #include "models/model.h"
 #include "study/config.h"
 #include "study/plan.h"
+#include "study/store.h"
 #include "support.h"
 #include "train/checkpoint.h"
 #include "zoo/us_csv.h"
@@ -461,5 +462,57 @@ Test(zoo_study, results_table_reader) {
               xf_error_message());
     snprintf(path, sizeof path, "rm -rf '%s'", dir);
     test_system(path);
+    free(dir);
+}
+
+/* A store written before zoo studies has no resolution column: a writer
+ * adds it, a reader of one it cannot write reads the resolution as unknown. */
+Test(zoo_study, stores_older_than_the_resolution_column) {
+    char *dir = test_tmpdir();
+    char db[1024];
+    snprintf(db, sizeof db, "%s/study.db", dir);
+    sqlite3 *h;
+    cr_assert_eq(sqlite3_open(db, &h), SQLITE_OK);
+    cr_assert_eq(sqlite3_exec(h,
+                              "CREATE TABLE trials(id TEXT PRIMARY KEY, study TEXT, config_json"
+                              " TEXT, family TEXT, us_task TEXT, status TEXT, us_acc REAL, params"
+                              " INTEGER, flops_per_image REAL, train_flops REAL, seconds REAL,"
+                              " error TEXT, finished_at TEXT);"
+                              "CREATE TABLE probes(trial_id TEXT, ds_task TEXT, layer INTEGER,"
+                              " layer_name TEXT, n_layers INTEGER, shots INTEGER, draw INTEGER,"
+                              " acc REAL, PRIMARY KEY (trial_id, ds_task, layer, shots, draw));"
+                              "INSERT INTO trials VALUES('a', 's', '{}', 'mlp', 'u', 'finished',"
+                              " 0.5, 10, 1, 3, 1, NULL, '2026-01-01T00:00:00Z');",
+                              NULL, NULL, NULL),
+                 SQLITE_OK);
+    sqlite3_close(h);
+    xf_study_table t;
+    cr_assert_eq(xf_store_read_table(db, &t), XF_OK, "%s", xf_error_message());
+    cr_assert_eq(t.n_trials, 1);
+    cr_assert(isnan(t.trials[0].resolution));
+    xf_study_table_free(&t);
+    cr_assert_eq(query(db, "SELECT count(*) FROM pragma_table_info('trials')"
+                           " WHERE name = 'resolution'"), 0);
+
+    xf_store *store;
+    cr_assert_eq(xf_store_open(db, &store), XF_OK, "%s", xf_error_message());
+    xf_trial_record rec = {.id = "b", .study = "s", .config_json = "{}", .family = "vit",
+                           .us_task = "u", .status = XF_TRIAL_FINISHED, .us_acc = 0.6,
+                           .params = 20, .resolution = 224};
+    cr_assert_eq(xf_store_write_trial(store, &rec, NULL, 0), XF_OK, "%s", xf_error_message());
+    bool changed;
+    cr_assert_eq(xf_store_update_us_acc(store, "b", 0.6, &changed), XF_OK);
+    cr_assert(!changed);
+    cr_assert_eq(xf_store_update_us_acc(store, "b", 0.7, &changed), XF_OK);
+    cr_assert(changed);
+    xf_store_close(store);
+    cr_assert_eq(xf_store_read_table(db, &t), XF_OK, "%s", xf_error_message());
+    cr_assert_eq(t.n_trials, 2);
+    cr_assert(isnan(t.trials[0].resolution));
+    cr_assert_float_eq(t.trials[1].resolution, 224, 0);
+    cr_assert_float_eq(t.trials[1].us_acc, 0.7, 0);
+    xf_study_table_free(&t);
+    snprintf(db, sizeof db, "rm -rf '%s'", dir);
+    test_system(db);
     free(dir);
 }
