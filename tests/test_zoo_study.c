@@ -278,6 +278,7 @@ Test(zoo_study, six_checkpoints_killed_resumed_moved_reported, .timeout = 120) {
     snprintf(cmd, sizeof cmd, "%s/report/index.html", out);
     text = slurp(cmd);
     cr_assert(strstr(text, "imagenet-1k"));
+    cr_assert(strstr(text, "6 of the trials probe existing checkpoints (a zoo study)"));
     free(text);
 
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);

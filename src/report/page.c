@@ -561,6 +561,16 @@ xf_status xf_report_study_write(const char *dir, const char *study, const xf_stu
                           "%.3f hours of trial time (sum of trials.seconds); %.4g training "
                           "FLOPs (sum of trials.train_flops).</p>\n",
                    r->n_trials, r->n_finished, r->cpu_seconds / 3600, r->train_flops);
+    /* A zoo study's checkpoints were trained elsewhere: their training is
+     * in no sum above (docs/zoo.md). */
+    int checkpoints = 0;
+    for (int i = 0; i < r->table.n_trials; i++)
+        checkpoints += strncmp(r->table.trials[i].config_json, "{\"checkpoint\":", 14) == 0;
+    if (checkpoints)
+        xf_sbuf_printf(&page, "<p>%d of the trials probe existing checkpoints (a zoo study): "
+                              "their US accuracies come from the study file, a results table "
+                              "or xfer's measurement, and their training is not counted.</p>\n",
+                       checkpoints);
     if (several_us) us_tasks_note(&page, r);
     if (r->table.n_trials > 0) {
         xf_sbuf_puts(&page, "<p>Config of the first trial (the grid varies some fields):</p><pre>");
