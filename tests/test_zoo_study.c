@@ -517,3 +517,43 @@ Test(zoo_study, stores_older_than_the_resolution_column) {
     test_system(db);
     free(dir);
 }
+
+/* examples/zoo.yaml parses, and each of its checkpoints has its row in the
+ * table committed next to it (the files themselves are downloaded by the
+ * user: docs/zoo.md). */
+Test(zoo_study, the_example_and_its_table_agree) {
+    char path[1024];
+    snprintf(path, sizeof path, "%s/examples/zoo.yaml", test_root());
+    unsigned char *text = NULL;
+    size_t size = 0;
+    cr_assert_eq(xf_read_file(path, &text, &size), XF_OK, "%s", xf_error_message());
+    xf_study_config *cfg = xf_malloc(sizeof *cfg);
+    cr_assert_eq(xf_study_config_parse((const char *)text, size, path, cfg), XF_OK, "%s",
+                 xf_error_message());
+    free(text);
+    cr_assert_eq(cfg->n_models, 0);
+    cr_assert_eq(cfg->n_checkpoints, 13);
+    snprintf(path, sizeof path, "%s/examples/%s", test_root(), cfg->us_csv);
+    xf_us_csv csv;
+    cr_assert_eq(xf_us_csv_load(path, &csv), XF_OK, "%s", xf_error_message());
+    cr_assert_eq(csv.n, 13);
+    int families[3] = {0, 0, 0};
+    for (int i = 0; i < cfg->n_checkpoints; i++) {
+        const xf_study_checkpoint *e = &cfg->checkpoints[i];
+        cr_assert_eq(e->us_source, XF_US_ACC_CSV);
+        cr_assert_str_eq(e->upstream, "imagenet-1k");
+        int row = xf_us_csv_find(&csv, e->arch);
+        cr_assert_geq(row, 0, "%s", e->arch);
+        cr_assert(csv.top1[row] > 0.7 && csv.top1[row] < 0.9, "%s: %g", e->arch, csv.top1[row]);
+        bool vit = strncmp(e->arch, "vit_", 4) == 0, mixer = strncmp(e->arch, "mixer_", 6) == 0;
+        families[vit ? 0 : mixer ? 1 : 2]++;
+    }
+    cr_assert_eq(families[0], 6);
+    cr_assert_eq(families[1], 2);
+    cr_assert_eq(families[2], 5);
+    /* timm's number for ViT-B/16 AugReg (in21k, fine-tuned on in1k) */
+    int b16 = xf_us_csv_find(&csv, "vit_base_patch16_224.augreg_in21k_ft_in1k");
+    cr_assert_float_eq(csv.top1[b16], 0.84534, 1e-12);
+    xf_us_csv_free(&csv);
+    free(cfg);
+}
