@@ -16,6 +16,11 @@ logits [B, classes] F32, tap.<i> [B, width] F32 for xfer's taps in order
 (every block's output averaged over space, then the pre-logits: the final
 norm + ReLU, averaged); __metadata__.xfer_config holds the config JSON.
 
+With --weights-out the parameters are also written there under timm's
+names alone (no "param." prefix, no config): the file a timm ResNetV2's
+state_dict would be, which xfer's from_timm reads. --blocks, --base-width and
+--classes change the model (tools/check_bit_full.sh: BiT-R50x1).
+
 Usage: tools/bit_reference.py --out tests/fixtures/models/bit_224.safetensors
 """
 
@@ -40,10 +45,22 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--batch", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--blocks", help="blocks per stage, e.g. 3,4,6,3")
+    ap.add_argument("--base-width", type=int)
+    ap.add_argument("--classes", type=int)
+    ap.add_argument("--weights-out")
     args = ap.parse_args()
 
+    config = json.loads(json.dumps(CONFIG))
+    if args.blocks:
+        config["resnet"]["blocks"] = [int(v) for v in args.blocks.split(",")]
+        config["resnet"]["stages"] = len(config["resnet"]["blocks"])
+    if args.base_width:
+        config["resnet"]["base_width"] = args.base_width
+    if args.classes:
+        config["n_classes"] = args.classes
     torch.manual_seed(args.seed)
-    model = refmodels.build("resnet", CONFIG)
+    model = refmodels.build("resnet", config)
     with torch.no_grad():
         for p in model.parameters():
             if p.numel() > 1 and bool((p == p.flatten()[0]).all()):
@@ -52,7 +69,7 @@ def main():
     params = {n: p.detach().float().clone() for n, p in model.named_parameters()}
     model = model.double().eval()
 
-    b, h, w, c = args.batch, CONFIG["height"], CONFIG["width"], CONFIG["channels"]
+    b, h, w, c = args.batch, config["height"], config["width"], config["channels"]
     images = torch.randint(0, 256, (b, h, w, c), dtype=torch.uint8)
     x = images.float() / 255 * 2 - 1
     with torch.no_grad():
@@ -62,9 +79,13 @@ def main():
     out["images"] = images
     out["logits"] = logits.float()
     out.update({f"tap.{i}": t.float() for i, t in enumerate(taps)})
-    write_safetensors(args.out, out, {"xfer_config": json.dumps(CONFIG, separators=(",", ":"))})
-    print(f"{args.out}: {len(taps)} taps, logits[0] {logits[0, :3].tolist()}, "
+    write_safetensors(args.out, out, {"xfer_config": json.dumps(config, separators=(",", ":"))})
+    print(f"{args.out}: {sum(t.numel() for t in params.values())} parameters in "
+          f"{len(params)} tensors, {len(taps)} taps, logits[0] {logits[0, :3].tolist()}, "
           f"{os.path.getsize(args.out)} bytes")
+    if args.weights_out:
+        write_safetensors(args.weights_out, params, {})
+        print(f"{args.weights_out}: timm's names, {os.path.getsize(args.weights_out)} bytes")
 
 
 if __name__ == "__main__":

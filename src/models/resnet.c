@@ -420,8 +420,8 @@ static const xf_setting resnet_settings[] = {
      .field = XF_FIELD_INT, .offset = offsetof(xf_model_config, resnet.norm)},
     {.key = "block", .kind = XF_SETTING_WORD, .words = block_words, .def = "basic",
      .optional = true,
-     .help = "pre-activation basic blocks (two 3x3 convs) or bottlenecks (1x1, 3x3, 1x1; "
-             "4 x base_width outputs, as BiT)",
+     .help = "pre-activation basic blocks (two 3x3 convs) or bottlenecks as BiT (1x1, 3x3, "
+             "1x1 convs; outputs 4 x the stage's width)",
      .field = XF_FIELD_INT, .offset = offsetof(xf_model_config, resnet.block)},
     {.key = "stem", .kind = XF_SETTING_WORD, .words = stem_words, .def = "small",
      .optional = true,
