@@ -44,6 +44,14 @@ typedef struct {
         int patch, dim, depth, heads;
         double mlp_ratio;  /* MLP hidden = round(dim * mlp_ratio) */
         xf_vit_pool pool;
+        /* Variants of timm's VisionTransformer that only imported checkpoints
+         * have (zoo/import.c sets them). They are not settings: xfer's own
+         * models, study files and config JSON keep them all false. */
+        bool gap_class_token;  /* pool gap with a class token in the sequence (not pooled) */
+        bool no_qkv_bias;      /* attn.qkv without a bias */
+        bool layer_scale;      /* blocks.i.ls1.gamma, ls2.gamma scale each branch */
+        bool fc_norm;          /* LayerNorm after pooling (fc_norm.*) instead of `norm` before */
+        bool class_token_taps; /* a "block<i>_cls" tap (the class token) after each block's */
     } vit;
     struct {
         int patch, dim, depth, token_mlp_dim, channel_mlp_dim;

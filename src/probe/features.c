@@ -81,13 +81,24 @@ static xf_status alloc_features(const xf_model *m, int count, xf_features *out) 
 
 xf_status xf_features_extract(xf_model *m, const xf_dataset *ds, const int *idx, int count,
                               xf_features *out) {
+    return xf_features_extract_input(m, NULL, ds, idx, count, out);
+}
+
+xf_status xf_features_extract_input(xf_model *m, const xf_model_input *in,
+                                    const xf_dataset *source, const int *idx, int count,
+                                    xf_features *out) {
     memset(out, 0, sizeof *out);
+    /* The set with the model's normalisation, when it has its own. */
+    xf_dataset normalised = *source;
+    if (in && in->norm.std[0] > 0) normalised.norm = in->norm;
+    const xf_dataset *ds = &normalised;
     if (count < 0) return xf_fail(XF_EINVAL, "features of %s: negative image count", ds->name);
     if (m->n_taps < 1) return xf_fail(XF_EINVAL, "features of %s: the model has no taps", ds->name);
     const xf_model_config *c = &m->config;
     xf_pipeline to_model;
     xf_pipeline_default(&to_model);
     xf_pipeline_to_shape(&to_model, c->height, c->width, c->channels);
+    if (in) to_model = in->pipeline;
     bool convert = ds->height != c->height || ds->width != c->width || ds->channels != c->channels;
     for (int i = 0; idx && i < count; i++)
         if (idx[i] < 0 || idx[i] >= ds->n)
@@ -117,7 +128,7 @@ xf_status xf_features_extract(xf_model *m, const xf_dataset *ds, const int *idx,
     for (int i = 0; iota && i < batch; i++) iota[i] = i;
     if (st == XF_OK && convert) say_once(ds, c, &to_model);
     char label[sizeof "features " + sizeof ds->name];
-    snprintf(label, sizeof label, "features %s", ds->name);
+    snprintf(label, sizeof label, "features %.*s", (int)sizeof ds->name - 1, ds->name);
     xf_progress progress;
     xf_progress_init(&progress, label, "img", (size_t)count);
     for (int start = 0; st == XF_OK && start < count; start += batch) {

@@ -5,6 +5,7 @@
 
 #include "data/dataset.h"
 #include "models/model.h"
+#include "zoo/import.h"
 
 /* Images per forward pass: bounds the activation arena. */
 enum { XF_FEATURES_BATCH = 256 };
@@ -24,6 +25,16 @@ typedef struct {
  * when the pass takes long. */
 xf_status xf_features_extract(xf_model *m, const xf_dataset *ds, const int *idx, int count,
                               xf_features *out);
+
+/* xf_features_extract with the input an imported checkpoint asks for
+ * (zoo/import.h): images of another shape than the model's go through
+ * in->pipeline (a timm checkpoint's: shorter side to size / crop_pct,
+ * centre crop, its interpolation) instead of xf_pipeline_to_shape, and all
+ * are normalised with in->norm instead of the set's own when in->norm.std[0]
+ * is not 0. Images already at the model's shape are used as they are.
+ * in NULL: xf_features_extract. */
+xf_status xf_features_extract_input(xf_model *m, const xf_model_input *in, const xf_dataset *ds,
+                                    const int *idx, int count, xf_features *out);
 
 void xf_features_free(xf_features *f);
 
