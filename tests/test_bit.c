@@ -3,9 +3,10 @@
  * models' gradients against central differences in double, the float model
  * against the double one, hand counts of parameters and FLOPs, the
  * PyTorch fixtures of tools/torch_reference.py (training) and
- * tools/bit_reference.py (a BiT at 224 x 224: logits and every tap), the
- * config JSON (the new keys only when not the default), and from_timm on
- * timm state_dicts' names and shapes. */
+ * tools/bit_reference.py (a BiT at 224 x 224 as a timm state_dict, imported:
+ * logits and every tap), BiT's rows of the timm names table, the config
+ * JSON (the new keys only when not the default), study axes, and from_timm
+ * on timm state_dicts' names and shapes. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
@@ -20,6 +21,7 @@
 #include "study/config.h"
 #include "study/plan.h"
 #include "support.h"
+#include "zoo/import.h"
 #include "zoo_fixture.inc"
 
 /* ---- the max pool ---- */
@@ -239,46 +241,53 @@ static double rel_error(const float *a, const float *b, size_t n) {
     return worst / (scale > 0 ? scale : 1);
 }
 
+static const char *model_fixture(const char *name) {
+    static char path[2][1024];
+    static int next;
+    char *p = path[next++ % 2];
+    snprintf(p, sizeof path[0], "%s/tests/fixtures/models/%s", test_root(), name);
+    return p;
+}
+
 /* A BiT (bottleneck, 7x7 stem with pad and pool, GroupNorm + WS, 4 stages)
- * at 224 x 224 with timm's tensor names: the logits and every tap within
- * 1e-4 of the largest entry. */
-Test(bit, bit_at_224_logits_and_taps_match_pytorch) {
-    char path[1024];
-    snprintf(path, sizeof path, "%s/tests/fixtures/models/bit_224.safetensors", test_root());
-    xf_safetensors st;
-    cr_assert_eq(xf_safetensors_open(path, &st), XF_OK, "%s", xf_error_message());
-    xf_model_config cfg;
-    cr_assert_eq(xf_model_config_from_json(xf_safetensors_meta(&st, "xfer_config"), &cfg), XF_OK,
+ * at 224 x 224 as a timm state_dict, imported (family, config and tensors
+ * from the names and shapes): the config the reference was built with,
+ * and the logits and every tap within 1e-4 of the largest entry. */
+Test(bit, bit_at_224_imported_from_timm_names_matches_pytorch) {
+    xf_safetensors ref;
+    cr_assert_eq(xf_safetensors_open(model_fixture("bit_224.ref.safetensors"), &ref), XF_OK,
                  "%s", xf_error_message());
-    cr_assert_eq(cfg.height, 224);
-    cr_assert_eq(cfg.resnet.stem, XF_STEM_BIT);
+    xf_model_config want;
+    cr_assert_eq(xf_model_config_from_json(xf_safetensors_meta(&ref, "xfer_config"), &want),
+                 XF_OK, "%s", xf_error_message());
     xf_model m;
-    cr_assert_eq(xf_model_init(&m, &cfg), XF_OK, "%s", xf_error_message());
-    char name[XF_NAME_LEN + 8];
-    const float *data;
-    for (int t = 0; t < m.n_tensors; t++) {
-        snprintf(name, sizeof name, "param.%s", m.tensors[t].name);
-        cr_assert_eq(xf_safetensors_f32(&st, name, m.tensors[t].numel, &data), XF_OK, "%s",
-                     xf_error_message());
-        memcpy(m.params + m.tensors[t].offset, data, sizeof(float) * m.tensors[t].numel);
-    }
-    const xf_st_tensor *images = xf_safetensors_find(&st, "images");
+    xf_model_input in;
+    cr_assert_eq(xf_model_import(model_fixture("bit_224.safetensors"), NULL, &m, &in), XF_OK,
+                 "%s", xf_error_message());
+    char *got_json = xf_model_config_to_json(&m.config), *want_json = xf_model_config_to_json(&want);
+    cr_assert_str_eq(got_json, want_json);
+    free(got_json);
+    free(want_json);
+    const xf_st_tensor *images = xf_safetensors_find(&ref, "images");
     cr_assert(images && images->dtype == XF_ST_U8);
-    int batch = (int)images->shape[0];
+    int batch = (int)images->shape[0], classes = m.config.n_classes;
     size_t n = images->numel;
-    float *x = malloc(sizeof(float) * n), *logits = malloc(sizeof(float) * batch * 10);
+    float *x = malloc(sizeof(float) * n), *logits = malloc(sizeof(float) * batch * classes);
     const unsigned char *u = images->data;
-    for (size_t i = 0; i < n; i++) x[i] = (float)u[i] / 255 * 2 - 1;
+    for (size_t i = 0; i < n; i++)
+        x[i] = ((float)u[i] / 255.0f - in.norm.mean[i % 3]) / in.norm.std[i % 3];
     cr_assert_eq(xf_model_reserve(&m, batch), XF_OK, "%s", xf_error_message());
     m.taps_enabled = true;
     xf_model_forward(&m, x, batch, logits);
-    cr_assert_eq(xf_safetensors_f32(&st, "logits", (size_t)batch * 10, &data), XF_OK);
-    double err = rel_error(logits, data, (size_t)batch * 10);
+    const float *data;
+    cr_assert_eq(xf_safetensors_f32(&ref, "logits", (size_t)batch * classes, &data), XF_OK);
+    double err = rel_error(logits, data, (size_t)batch * classes);
     cr_assert_leq(err, 1e-4, "logits off by %g of their max", err);
     cr_assert_eq(m.n_taps, 5);
     for (int t = 0; t < m.n_taps; t++) {
+        char name[32];
         snprintf(name, sizeof name, "tap.%d", t);
-        cr_assert_eq(xf_safetensors_f32(&st, name, (size_t)batch * m.tap_dims[t], &data), XF_OK,
+        cr_assert_eq(xf_safetensors_f32(&ref, name, (size_t)batch * m.tap_dims[t], &data), XF_OK,
                      "%s", xf_error_message());
         err = rel_error(xf_model_tap(&m, t), data, (size_t)batch * m.tap_dims[t]);
         cr_assert_leq(err, 1e-4, "tap %s off by %g of its max", m.tap_names[t], err);
@@ -286,7 +295,41 @@ Test(bit, bit_at_224_logits_and_taps_match_pytorch) {
     free(x);
     free(logits);
     xf_model_free(&m);
-    xf_safetensors_free(&st);
+    xf_safetensors_free(&ref);
+}
+
+/* timm's names for BiT give the pretrained_cfg: the in21k_ft_in1k tags
+ * run at 448 (R152x4 480) with crop_pct 1 and bilinear resizing, the in21k
+ * ones at 224 with crop_pct 0.875; the name without a tag is timm's default
+ * tag (for R50x1 the distilled one, bicubic). */
+Test(bit, timm_names_give_bits_pretrained_cfg) {
+    static const struct {
+        const char *arch;
+        int size, shorter;
+        xf_filter filter;
+    } cases[] = {
+        {"resnetv2_50x1_bit.goog_in21k_ft_in1k", 448, 448, XF_FILTER_BILINEAR},
+        {"resnetv2_152x4_bit.goog_in21k_ft_in1k", 480, 480, XF_FILTER_BILINEAR},
+        {"resnetv2_101x3_bit.goog_in21k", 224, 256, XF_FILTER_BILINEAR},
+        {"resnetv2_50x1_bit", 224, 256, XF_FILTER_BICUBIC},
+        {"resnetv2_152x2_bit.goog_teacher_in21k_ft_in1k_384", 384, 384, XF_FILTER_BICUBIC},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        xf_import_options opt = {.arch = cases[k].arch};
+        xf_model m;
+        xf_model_input in;
+        cr_assert_eq(xf_model_import(model_fixture("bit_224.safetensors"), &opt, &m, &in), XF_OK,
+                     "%s: %s", cases[k].arch, xf_error_message());
+        cr_assert_eq(m.config.height, cases[k].size, "%s", cases[k].arch);
+        cr_assert_eq(in.pipeline.height, cases[k].size, "%s", cases[k].arch);
+        cr_assert_eq(in.pipeline.shorter, cases[k].shorter, "%s", cases[k].arch);
+        cr_assert_eq(in.pipeline.filter, cases[k].filter, "%s", cases[k].arch);
+        for (int c = 0; c < 3; c++) {
+            cr_assert_eq(in.norm.mean[c], 0.5f);
+            cr_assert_eq(in.norm.std[c], 0.5f);
+        }
+        xf_model_free(&m);
+    }
 }
 
 /* ---- config ---- */

@@ -1,9 +1,9 @@
 #!/usr/bin/python3
-"""BiT forward reference (tests/fixtures/models/bit_224.safetensors): a
-ResNetV2-BiT (bottleneck blocks, the 'fixed' 7x7 stem with zero pad and
-max pool, GroupNorm + weight standardisation) at 224 x 224, reduced in width
-so the fixture stays small, from tools/refmodels/resnet.py (timm's structure
-and state_dict names).
+"""BiT forward reference (tests/fixtures/models/bit_224.safetensors and
+bit_224.ref.safetensors): a ResNetV2-BiT (bottleneck blocks, the 'fixed' 7x7
+stem with zero pad and max pool, GroupNorm + weight standardisation) at
+224 x 224, reduced in width so the fixture stays small, from
+tools/refmodels/resnet.py (timm's structure and state_dict names).
 
 Weights: PyTorch's defaults from --seed, then N(0, 0.1) added to every
 parameter whose entries are all equal (norm weights and biases) so a
@@ -11,17 +11,17 @@ swapped one cannot pass, rounded to float32. Images: uint8, as xfer holds
 them; the model's input is v / 255 * 2 - 1 (BiT's mean 0.5, std 0.5),
 computed in float32. The forward runs in float64.
 
-Records: param.<name> F32 (timm's names and layouts), images [B,H,W,C] U8,
-logits [B, classes] F32, tap.<i> [B, width] F32 for xfer's taps in order
-(every block's output averaged over space, then the pre-logits: the final
-norm + ReLU, averaged); __metadata__.xfer_config holds the config JSON.
+--weights-out gets the parameters under timm's names and layouts, F32, and
+nothing else: the file a timm ResNetV2's state_dict would be, which xfer
+imports (zoo/import.h). --out gets images [B,H,W,C] U8, logits [B, classes]
+F32 and tap.<i> [B, width] F32 for xfer's taps in order (every block's
+output averaged over space, then the pre-logits: the final norm + ReLU,
+averaged), with __metadata__.xfer_config the config JSON. --blocks,
+--base-width and --classes change the model (tools/check_bit_full.sh:
+BiT-R50x1).
 
-With --weights-out the parameters are also written there under timm's
-names alone (no "param." prefix, no config): the file a timm ResNetV2's
-state_dict would be, which xfer's from_timm reads. --blocks, --base-width and
---classes change the model (tools/check_bit_full.sh: BiT-R50x1).
-
-Usage: tools/bit_reference.py --out tests/fixtures/models/bit_224.safetensors
+Usage: tools/bit_reference.py --out tests/fixtures/models/bit_224.ref.safetensors \
+         --weights-out tests/fixtures/models/bit_224.safetensors
 """
 
 import argparse
@@ -48,7 +48,7 @@ def main():
     ap.add_argument("--blocks", help="blocks per stage, e.g. 3,4,6,3")
     ap.add_argument("--base-width", type=int)
     ap.add_argument("--classes", type=int)
-    ap.add_argument("--weights-out")
+    ap.add_argument("--weights-out", required=True)
     args = ap.parse_args()
 
     config = json.loads(json.dumps(CONFIG))
@@ -75,17 +75,15 @@ def main():
     with torch.no_grad():
         logits, taps = model.forward_taps(x.double().permute(0, 3, 1, 2))
 
-    out = {f"param.{n}": t for n, t in params.items()}
-    out["images"] = images
+    out = {"images": images}
     out["logits"] = logits.float()
     out.update({f"tap.{i}": t.float() for i, t in enumerate(taps)})
     write_safetensors(args.out, out, {"xfer_config": json.dumps(config, separators=(",", ":"))})
-    print(f"{args.out}: {sum(t.numel() for t in params.values())} parameters in "
-          f"{len(params)} tensors, {len(taps)} taps, logits[0] {logits[0, :3].tolist()}, "
+    write_safetensors(args.weights_out, params, {})
+    print(f"{args.weights_out}: {sum(t.numel() for t in params.values())} parameters in "
+          f"{len(params)} tensors (timm's names), {os.path.getsize(args.weights_out)} bytes")
+    print(f"{args.out}: {len(taps)} taps, logits[0] {logits[0, :3].tolist()}, "
           f"{os.path.getsize(args.out)} bytes")
-    if args.weights_out:
-        write_safetensors(args.weights_out, params, {})
-        print(f"{args.weights_out}: timm's names, {os.path.getsize(args.weights_out)} bytes")
 
 
 if __name__ == "__main__":

@@ -1,10 +1,12 @@
 /* The full-size BiT check (tools/check_bit_full.sh runs it; not part of
  * make test): WEIGHTS is a timm-named ResNetV2 state_dict, REFERENCE the
  * images, logits and taps tools/bit_reference.py computed for it. The
- * config comes from the weights alone (the resnet family's from_timm at
- * 224 x 224); the tensors load by name; the logits and every tap must be
- * within 1e-4 of the reference's largest entry. Prints the config, the
- * parameter count and each error; exits 1 on a mismatch.
+ * weights are imported as a timm checkpoint (zoo/import.h: the family and
+ * config from the names and shapes, the resnet family's from_timm, at 224 x
+ * 224), and the config must be the one the reference was built with; the
+ * logits and every tap must be within 1e-4 of the reference's largest
+ * entry. Prints the config, the parameter count and each error; exits 1 on
+ * a mismatch.
  *
  * Usage: check_bit_full WEIGHTS REFERENCE */
 #include <math.h>
@@ -13,8 +15,8 @@
 #include <string.h>
 
 #include "core/safetensors.h"
-#include "models/family.h"
 #include "models/model.h"
+#include "zoo/import.h"
 
 static double rel_error(const float *a, const float *b, size_t n) {
     double worst = 0, scale = 0;
@@ -38,21 +40,20 @@ int main(int argc, char **argv) {
     xf_safetensors weights, ref;
     if (xf_safetensors_open(argv[1], &weights)) return fail("weights");
     if (xf_safetensors_open(argv[2], &ref)) return fail("reference");
-    xf_model_config cfg = {0};
-    if (xf_resnet_family.from_timm(&weights, &cfg)) return fail("from_timm");
-    char *json = xf_model_config_to_json(&cfg);
-    printf("from_timm: %s\n", json);
-    free(json);
     xf_model m;
-    if (xf_model_init(&m, &cfg)) return fail("model");
+    xf_model_input in;
+    if (xf_model_import(argv[1], NULL, &m, &in)) return fail("import");
+    const xf_model_config cfg = m.config;
+    char *json = xf_model_config_to_json(&cfg);
+    const char *want = xf_safetensors_meta(&ref, "xfer_config");
+    printf("imported: %s\n", json);
+    if (!want || strcmp(json, want) != 0) {
+        fprintf(stderr, "check_bit_full: the reference was built as %s\n", want ? want : "?");
+        return 1;
+    }
+    free(json);
     printf("parameters: %zu in %d tensors (the file: %d tensors)\n", m.n_params, m.n_tensors,
            weights.n_tensors);
-    for (int t = 0; t < m.n_tensors; t++) {
-        const float *data;
-        if (xf_safetensors_f32(&weights, m.tensors[t].name, m.tensors[t].numel, &data))
-            return fail("load");
-        memcpy(m.params + m.tensors[t].offset, data, sizeof(float) * m.tensors[t].numel);
-    }
     const xf_st_tensor *images = xf_safetensors_find(&ref, "images");
     if (!images || images->dtype != XF_ST_U8) {
         fprintf(stderr, "check_bit_full: %s: no U8 tensor 'images'\n", argv[2]);
@@ -63,20 +64,21 @@ int main(int argc, char **argv) {
     float *logits = malloc(sizeof(float) * (size_t)batch * classes);
     if (!x || !logits) return 1;
     const unsigned char *u = images->data;
-    for (size_t i = 0; i < images->numel; i++) x[i] = (float)u[i] / 255 * 2 - 1;
+    for (size_t i = 0; i < images->numel; i++)
+        x[i] = ((float)u[i] / 255.0f - in.norm.mean[i % 3]) / in.norm.std[i % 3];
     if (xf_model_reserve(&m, batch)) return fail("arena");
     m.taps_enabled = true;
     xf_model_forward(&m, x, batch, logits);
-    const float *want;
-    if (xf_safetensors_f32(&ref, "logits", (size_t)batch * classes, &want)) return fail("logits");
-    double err = rel_error(logits, want, (size_t)batch * classes), worst = err;
+    const float *data;
+    if (xf_safetensors_f32(&ref, "logits", (size_t)batch * classes, &data)) return fail("logits");
+    double err = rel_error(logits, data, (size_t)batch * classes), worst = err;
     printf("logits [%d, %d]: max error %.3g of the largest\n", batch, classes, err);
     for (int t = 0; t < m.n_taps; t++) {
         char name[32];
         snprintf(name, sizeof name, "tap.%d", t);
-        if (xf_safetensors_f32(&ref, name, (size_t)batch * m.tap_dims[t], &want))
+        if (xf_safetensors_f32(&ref, name, (size_t)batch * m.tap_dims[t], &data))
             return fail("taps");
-        err = rel_error(xf_model_tap(&m, t), want, (size_t)batch * m.tap_dims[t]);
+        err = rel_error(xf_model_tap(&m, t), data, (size_t)batch * m.tap_dims[t]);
         worst = fmax(worst, err);
         printf("tap %-9s [%d, %4d]: max error %.3g\n", m.tap_names[t], batch, m.tap_dims[t],
                err);

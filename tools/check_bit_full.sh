@@ -1,10 +1,11 @@
 #!/bin/sh
 # BiT-R50x1 at full size (by hand, not in `make test`: about 15 seconds
-# once built, 200 MB under $TMPDIR): the plain-PyTorch reference
+# once built, 100 MB under $TMPDIR): the plain-PyTorch reference
 # (tools/bit_reference.py, timm's ResNetV2 structure and names) with random
 # weights, 1000 classes, 224 x 224, two images; then tools/check_bit_full.c
-# infers the config from the weights' names and shapes (the resnet family's
-# from_timm), loads them by name and compares the logits and every tap.
+# imports the weights as a timm checkpoint (the config from their names and
+# shapes: the resnet family's from_timm) and compares the logits and every
+# tap.
 # Usage: tools/check_bit_full.sh  (from the repository root; builds first)
 set -eu
 make -s build >/dev/null
