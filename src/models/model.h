@@ -29,6 +29,8 @@ typedef enum {
 
 typedef enum { XF_POOL_GAP = 0, XF_POOL_CLS = 1 } xf_vit_pool;
 typedef enum { XF_NORM_GROUP_WS = 0, XF_NORM_BATCH = 1 } xf_resnet_norm;
+typedef enum { XF_BLOCK_BASIC = 0, XF_BLOCK_BOTTLENECK = 1 } xf_resnet_block;
+typedef enum { XF_STEM_SMALL = 0, XF_STEM_BIT = 1 } xf_resnet_stem;
 
 typedef struct {
     xf_family family;
@@ -55,10 +57,12 @@ typedef struct {
         int patch, dim, depth, token_mlp_dim, channel_mlp_dim;
     } mixer;
     struct {
-        int stages;        /* 3 */
+        int stages;        /* 1 to 4 */
         int blocks[4];     /* blocks per stage */
-        int base_width;    /* channels of stage 0; doubled each stage */
+        int base_width;    /* the stem's channels and stage 0's (inner) width; doubled each stage */
         xf_resnet_norm norm;
+        xf_resnet_block block; /* bottleneck blocks output 4 x their inner width */
+        xf_resnet_stem stem;
     } resnet;
 } xf_model_config;
 

@@ -2,8 +2,11 @@
  * family's rows merge without touching another's. Values are timm's
  * pretrained_cfg: vision_transformer.py's _cfg (input 224, crop_pct 0.9,
  * bicubic, Inception mean/std 0.5) with crop_pct 1.0 at 384; mlp_mixer.py's
- * _cfg (224, crop_pct 0.875, bicubic, mean/std 0.5). Heads: Ti 3, S 6, B 12,
- * L 16 (timm's vit_* constructors). */
+ * _cfg (224, crop_pct 0.875, bicubic, mean/std 0.5); resnetv2.py's _cfg for
+ * BiT (224, crop_pct 0.875, bilinear, mean/std 0.5) with 448 (480 for
+ * R152x4) at crop_pct 1.0 for the in21k_ft_in1k tags and bicubic for the
+ * distilled and teacher ones. Heads: Ti 3, S 6, B 12, L 16 (timm's vit_*
+ * constructors). */
 #include "zoo/timm_names.h"
 
 #include <stdbool.h>
@@ -50,6 +53,23 @@ const xf_timm_arch xf_timm_archs[] = {
     {"mixer_b16_224.goog_in21k_ft_in1k", "mixer", "", 224, 0.875, "bicubic", INCEPTION},
     {"mixer_l16_224.goog_in21k", "mixer", "", 224, 0.875, "bicubic", INCEPTION},
     {"mixer_l16_224.goog_in21k_ft_in1k", "mixer", "", 224, 0.875, "bicubic", INCEPTION},
+    /* BiT (resnetv2.py's default_cfgs, in its order, so a name without a
+     * tag gives timm's default tag): the shapes tell every setting. */
+    {"resnetv2_50x1_bit.goog_distilled_in1k", "resnet", "", 224, 0.875, "bicubic", INCEPTION},
+    {"resnetv2_152x2_bit.goog_teacher_in21k_ft_in1k", "resnet", "", 224, 0.875, "bicubic", INCEPTION},
+    {"resnetv2_152x2_bit.goog_teacher_in21k_ft_in1k_384", "resnet", "", 384, 1.0, "bicubic", INCEPTION},
+    {"resnetv2_50x1_bit.goog_in21k_ft_in1k", "resnet", "", 448, 1.0, "bilinear", INCEPTION},
+    {"resnetv2_50x3_bit.goog_in21k_ft_in1k", "resnet", "", 448, 1.0, "bilinear", INCEPTION},
+    {"resnetv2_101x1_bit.goog_in21k_ft_in1k", "resnet", "", 448, 1.0, "bilinear", INCEPTION},
+    {"resnetv2_101x3_bit.goog_in21k_ft_in1k", "resnet", "", 448, 1.0, "bilinear", INCEPTION},
+    {"resnetv2_152x2_bit.goog_in21k_ft_in1k", "resnet", "", 448, 1.0, "bilinear", INCEPTION},
+    {"resnetv2_152x4_bit.goog_in21k_ft_in1k", "resnet", "", 480, 1.0, "bilinear", INCEPTION},
+    {"resnetv2_50x1_bit.goog_in21k", "resnet", "", 224, 0.875, "bilinear", INCEPTION},
+    {"resnetv2_50x3_bit.goog_in21k", "resnet", "", 224, 0.875, "bilinear", INCEPTION},
+    {"resnetv2_101x1_bit.goog_in21k", "resnet", "", 224, 0.875, "bilinear", INCEPTION},
+    {"resnetv2_101x3_bit.goog_in21k", "resnet", "", 224, 0.875, "bilinear", INCEPTION},
+    {"resnetv2_152x2_bit.goog_in21k", "resnet", "", 224, 0.875, "bilinear", INCEPTION},
+    {"resnetv2_152x4_bit.goog_in21k", "resnet", "", 224, 0.875, "bilinear", INCEPTION},
 };
 
 const int xf_timm_n_archs = (int)(sizeof xf_timm_archs / sizeof xf_timm_archs[0]);
