@@ -7,14 +7,15 @@ tools/refmodels/resnet.py (timm's structure and state_dict names).
 
 Weights: PyTorch's defaults from --seed, then N(0, 0.1) added to every
 parameter whose entries are all equal (norm weights and biases) so a
-swapped one cannot pass, rounded to float32. Images: uint8, as xfer holds
-them; the model's input is v / 255 * 2 - 1 (BiT's mean 0.5, std 0.5),
+swapped one cannot pass, rounded to float32. Images: --images, the uint8
+pictures of tools/timm_reference.py's fixture (the other timm imports' test
+images); the model's input is (v / 255 - 0.5) / 0.5 (BiT's mean and std),
 computed in float32. The forward runs in float64.
 
 --weights-out gets the parameters under timm's names and layouts, F32, and
 nothing else: the file a timm ResNetV2's state_dict would be, which xfer
-imports (zoo/import.h). --out gets images [B,H,W,C] U8, logits [B, classes]
-F32 and tap.<i> [B, width] F32 for xfer's taps in order (every block's
+imports (zoo/import.h). --out gets logits [B, classes] F32 and tap.<i>
+[B, width] F32 for xfer's taps in order (every block's
 output averaged over space, then the pre-logits: the final norm + ReLU,
 averaged), with __metadata__.xfer_config the config JSON. --blocks,
 --base-width and --classes change the model (tools/check_bit_full.sh:
@@ -27,6 +28,7 @@ Usage: tools/bit_reference.py --out tests/fixtures/models/bit_224.ref.safetensor
 import argparse
 import json
 import os
+import struct
 import sys
 
 import torch
@@ -40,10 +42,24 @@ CONFIG = {"family": "resnet", "height": 224, "width": 224, "channels": 3, "n_cla
                      "block": "bottleneck", "stem": "bit"}}
 
 
+def read_images(path):
+    """The U8 tensor 'images' [B, H, W, C] of a safetensors file."""
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        entry = json.loads(f.read(n))["images"]
+        data = f.read()
+    if entry["dtype"] != "U8":
+        raise SystemExit(f"{path}: images are {entry['dtype']}, expected U8")
+    begin, end = entry["data_offsets"]
+    return torch.frombuffer(bytearray(data[begin:end]), dtype=torch.uint8).reshape(entry["shape"])
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", required=True)
-    ap.add_argument("--batch", type=int, default=2)
+    ap.add_argument("--images", default=os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fixtures", "models", "timm",
+        "images.safetensors"))
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--blocks", help="blocks per stage, e.g. 3,4,6,3")
     ap.add_argument("--base-width", type=int)
@@ -69,14 +85,15 @@ def main():
     params = {n: p.detach().float().clone() for n, p in model.named_parameters()}
     model = model.double().eval()
 
-    b, h, w, c = args.batch, config["height"], config["width"], config["channels"]
-    images = torch.randint(0, 256, (b, h, w, c), dtype=torch.uint8)
-    x = images.float() / 255 * 2 - 1
+    images = read_images(args.images)
+    if list(images.shape[1:]) != [config["height"], config["width"], config["channels"]]:
+        raise SystemExit(f"{args.images}: images {list(images.shape)}, expected "
+                         f"[B, {config['height']}, {config['width']}, {config['channels']}]")
+    x = (images.float() / 255 - 0.5) / 0.5
     with torch.no_grad():
         logits, taps = model.forward_taps(x.double().permute(0, 3, 1, 2))
 
-    out = {"images": images}
-    out["logits"] = logits.float()
+    out = {"logits": logits.float()}
     out.update({f"tap.{i}": t.float() for i, t in enumerate(taps)})
     write_safetensors(args.out, out, {"xfer_config": json.dumps(config, separators=(",", ":"))})
     write_safetensors(args.weights_out, params, {})

@@ -1,6 +1,7 @@
 /* The full-size BiT check (tools/check_bit_full.sh runs it; not part of
  * make test): WEIGHTS is a timm-named ResNetV2 state_dict, REFERENCE the
- * images, logits and taps tools/bit_reference.py computed for it. The
+ * logits and taps tools/bit_reference.py computed for it on the U8
+ * 'images' of IMAGES. The
  * weights are imported as a timm checkpoint (zoo/import.h: the family and
  * config from the names and shapes, the resnet family's from_timm, at 224 x
  * 224), and the config must be the one the reference was built with; the
@@ -8,7 +9,7 @@
  * entry. Prints the config, the parameter count and each error; exits 1 on
  * a mismatch.
  *
- * Usage: check_bit_full WEIGHTS REFERENCE */
+ * Usage: check_bit_full WEIGHTS REFERENCE IMAGES */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,13 +34,14 @@ static int fail(const char *what) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 3) {
-        fprintf(stderr, "usage: check_bit_full WEIGHTS REFERENCE\n");
+    if (argc != 4) {
+        fprintf(stderr, "usage: check_bit_full WEIGHTS REFERENCE IMAGES\n");
         return 2;
     }
-    xf_safetensors weights, ref;
+    xf_safetensors weights, ref, pictures;
     if (xf_safetensors_open(argv[1], &weights)) return fail("weights");
     if (xf_safetensors_open(argv[2], &ref)) return fail("reference");
+    if (xf_safetensors_open(argv[3], &pictures)) return fail("images");
     xf_model m;
     xf_model_input in;
     if (xf_model_import(argv[1], NULL, &m, &in)) return fail("import");
@@ -54,9 +56,9 @@ int main(int argc, char **argv) {
     free(json);
     printf("parameters: %zu in %d tensors (the file: %d tensors)\n", m.n_params, m.n_tensors,
            weights.n_tensors);
-    const xf_st_tensor *images = xf_safetensors_find(&ref, "images");
+    const xf_st_tensor *images = xf_safetensors_find(&pictures, "images");
     if (!images || images->dtype != XF_ST_U8) {
-        fprintf(stderr, "check_bit_full: %s: no U8 tensor 'images'\n", argv[2]);
+        fprintf(stderr, "check_bit_full: %s: no U8 tensor 'images'\n", argv[3]);
         return 1;
     }
     int batch = (int)images->shape[0], classes = cfg.n_classes;
@@ -89,5 +91,6 @@ int main(int argc, char **argv) {
     xf_model_free(&m);
     xf_safetensors_free(&weights);
     xf_safetensors_free(&ref);
+    xf_safetensors_free(&pictures);
     return worst <= 1e-4 ? 0 : 1;
 }

@@ -2,7 +2,8 @@
 # BiT-R50x1 at full size (by hand, not in `make test`: about 15 seconds
 # once built, 100 MB under $TMPDIR): the plain-PyTorch reference
 # (tools/bit_reference.py, timm's ResNetV2 structure and names) with random
-# weights, 1000 classes, 224 x 224, two images; then tools/check_bit_full.c
+# weights, 1000 classes, 224 x 224, on the two pictures of
+# tests/fixtures/models/timm/images.safetensors; then tools/check_bit_full.c
 # imports the weights as a timm checkpoint (the config from their names and
 # shapes: the resnet family's from_timm) and compares the logits and every
 # tap.
@@ -18,4 +19,5 @@ PKGS="cairo fontconfig freetype2 libpng libjpeg yaml-0.1 sqlite3 zlib gsl"
 cc -std=c11 -O2 -Isrc -I/usr/include/x86_64-linux-gnu/openblas-pthread -D_GNU_SOURCE \
   -o "$dir/check_bit_full" tools/check_bit_full.c build/libxfer.a \
   $(pkg-config --libs $PKGS | sed 's/-lgslcblas//') -lcjson -llapacke -lopenblas -lm -lpthread
-"$dir/check_bit_full" "$dir/weights.safetensors" "$dir/reference.safetensors"
+"$dir/check_bit_full" "$dir/weights.safetensors" "$dir/reference.safetensors" \
+  tests/fixtures/models/timm/images.safetensors

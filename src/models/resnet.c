@@ -22,8 +22,8 @@
 #include <string.h>
 
 #include "core/mem.h"
-#include "core/safetensors.h"
 #include "core/rng.h"
+#include "core/safetensors.h"
 #include "models/family.h"
 #include "models/tensors.h"
 #include "nn/batchnorm.h"
@@ -152,7 +152,8 @@ static int add_conv(rn_builder *b, const char *prefix, int h, int w, int cin, in
     int t = xf_tensors_add(&b->params, XF_GROUP_BODY, 4, XF_SHAPE(cout, cin, k, k), "%s.weight",
                            prefix);
     if (b->fill)
-        b->s->convs[b->nconv] = (rn_conv){t, h, w, cin, cout, k, stride, k / 2, b->what, b->stat, false};
+        b->s->convs[b->nconv] =
+            (rn_conv){t, h, w, cin, cout, k, stride, k / 2, b->what, b->stat, false};
     b->what += (size_t)cout * cin * k * k;
     b->stat += (size_t)cout;
     return b->nconv++;
@@ -528,7 +529,8 @@ static xf_status match_tensors(const xf_safetensors *st, const xf_model_config *
     }
     for (int j = 0; j < st->n_tensors && !result; j++) {
         bool known = false;
-        for (int i = 0; i < n && !known; i++) known = strcmp(want[i].name, st->tensors[j].name) == 0;
+        for (int i = 0; i < n && !known; i++)
+            known = strcmp(want[i].name, st->tensors[j].name) == 0;
         if (!known)
             result = xf_fail(XF_EFORMAT,
                              "%s: tensor '%s' is not one of a timm ResNetV2's (pre-activation, "
