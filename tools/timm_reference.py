@@ -21,7 +21,12 @@ with F.interpolate(mode='bicubic', align_corners=False, antialias=False)),
 and an MLP-Mixer. Widths are reduced (dim 64, patch 16) to keep each file
 well under 1 MB.
 
-Usage: tools/timm_reference.py [--out-dir tests/fixtures/models/timm]
+With --full, the full-size models instead (not fixtures: hundreds of MB,
+for tools/check_timm_full.sh): vit_base_patch16_224 (ViT-B/16, 21843
+classes as timm's augreg_in21k) and mixer_b16_224 (Mixer-B/16, 21843 classes
+as goog_in21k), F32, one image.
+
+Usage: tools/timm_reference.py [--out-dir tests/fixtures/models/timm] [--full]
 """
 
 import argparse
@@ -60,6 +65,14 @@ CASES = {
 }
 MIXER = dict(height=224, width=224, channels=3, classes=10, patch=16, dim=64, depth=2,
              token_dim=32, channel_dim=128)
+FULL_CASES = {
+    "vit_base_patch16_224": (dict(channels=3, patch=16, dim=768, heads=12, height=224,
+                                  width=224, classes=21843, depth=12, mlp_ratio=4),
+                             torch.float32, None),
+    "mixer_b16_224": (None, torch.float32, None),
+}
+FULL_MIXER = dict(height=224, width=224, channels=3, classes=21843, patch=16, dim=768,
+                  depth=12, token_dim=384, channel_dim=3072)
 
 
 def write_safetensors(path, tensors, metadata=None):
@@ -109,16 +122,20 @@ def main():
     ap.add_argument("--out-dir", default="tests/fixtures/models/timm")
     ap.add_argument("--images", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--full", action="store_true")
     args = ap.parse_args()
+    cases, mixer = (FULL_CASES, FULL_MIXER) if args.full else (CASES, MIXER)
+    if args.full:
+        args.images = 1
     os.makedirs(args.out_dir, exist_ok=True)
 
     images = smooth_images(args.images, 224, args.seed)
     write_safetensors(os.path.join(args.out_dir, "images.safetensors"), {"images": images})
     x = ((images.double() / 255 - 0.5) / 0.5).float().double().permute(0, 3, 1, 2)
 
-    for k, (name, (kwargs, dtype, run_at)) in enumerate(CASES.items()):
+    for k, (name, (kwargs, dtype, run_at)) in enumerate(cases.items()):
         torch.manual_seed(args.seed + k)
-        model = MlpMixer(**MIXER) if kwargs is None else VisionTransformer(**kwargs)
+        model = MlpMixer(**mixer) if kwargs is None else VisionTransformer(**kwargs)
         randomise(model, args.seed + 100 + k)
         state = {n: t.to(dtype) for n, t in model.state_dict().items()}
         ckpt = os.path.join(args.out_dir, f"{name}.safetensors")
