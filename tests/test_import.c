@@ -366,3 +366,27 @@ Test(import, probe_command_flags) {
     free(out);
     test_tmp_remove();
 }
+
+/* docs/zoo.md lists every timm name of the table with its values. */
+Test(import, docs_list_every_timm_name) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/docs/zoo.md", test_root());
+    size_t size;
+    unsigned char *doc;
+    cr_assert_eq(xf_read_file(path, &doc, &size), XF_OK, "%s", xf_error_message());
+    char *text = malloc(size + 1);
+    memcpy(text, doc, size);
+    text[size] = 0;
+    for (int i = 0; i < xf_timm_n_archs; i++) {
+        const xf_timm_arch *a = &xf_timm_archs[i];
+        char row[256], crop[16];
+        /* timm writes a whole crop_pct as 1.0 */
+        snprintf(crop, sizeof crop, a->crop_pct == 1 ? "%.1f" : "%g", a->crop_pct);
+        snprintf(row, sizeof row, "| `%s` | %s | %s%s| %d | %s | %s |", a->name, a->family,
+                 a->settings, a->settings[0] ? " " : "", a->input_size, crop, a->interpolation);
+        cr_assert(strstr(text, row), "docs/zoo.md lacks the row %s", row);
+        cr_assert_eq(xf_timm_arch_find(a->name), a, "%s is listed twice", a->name);
+    }
+    free(text);
+    free(doc);
+}
