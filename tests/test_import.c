@@ -224,8 +224,8 @@ Test(import, errors_name_the_tensor_or_setting) {
                       "vit.heads");
 }
 
-/* A checkpoint with a tensor dropped, one added and one reshaped: the
- * message names the first. */
+/* A checkpoint with a tensor missing, one extra and one reshaped: the
+ * message names it. */
 Test(import, mismatched_tensors_are_named) {
     test_tmp_make();
     /* Rename a tensor in the header: one missing, one extra. */
@@ -245,6 +245,38 @@ Test(import, mismatched_tensors_are_named) {
     xf_model_input in;
     test_expect_error(xf_model_import(path, &opt, &m, &in), XF_EFORMAT,
                       "tensor 'blocks.1.norm2.bias' is missing");
+    memcpy(at + 1, "blocks.1.norm2", 14);
+    /* The class token renamed to timm's register tokens: pos_embed's 197
+     * tokens are no square grid without it. */
+    at = strstr(header, "\"cls_token\"");
+    cr_assert(at);
+    memcpy(at + 1, "reg_token", 9);
+    path = test_tmp_write("registers.safetensors", bytes, size);
+    const char *const pool[] = {"heads=4", "pool=gap"};
+    opt.settings = pool;
+    opt.n_settings = 2;
+    test_expect_error(xf_model_import(path, &opt, &m, &in), XF_EFORMAT,
+                      "has 197 tokens, expected a square grid");
+    memcpy(at + 1, "cls_token", 9);
+    /* An extra tensor: block 0 without a qkv bias makes the model one without
+     * (timm's qkv_bias is one setting), so block 0's renamed bias is extra. */
+    at = strstr(header, "\"blocks.0.attn.qkv.bias\"");
+    cr_assert(at);
+    memcpy(at + 1, "blocks.0.attn.qkv.bxas", 22);
+    path = test_tmp_write("extra.safetensors", bytes, size);
+    opt.settings = h;
+    opt.n_settings = 1;
+    test_expect_error(xf_model_import(path, &opt, &m, &in), XF_EFORMAT,
+                      "tensor 'blocks.0.attn.qkv.bxas' is not part of the vit model");
+    memcpy(at + 1, "blocks.0.attn.qkv.bias", 22);
+    /* A transposed qkv: same size, another shape. */
+    at = strstr(header, "\"blocks.0.attn.qkv.weight\":{\"dtype\":\"F32\",\"shape\":[192,64]");
+    cr_assert(at);
+    memcpy(strstr(at, "[192,64]"), "[64,192]", 8);
+    path = test_tmp_write("transposed.safetensors", bytes, size);
+    test_expect_error(xf_model_import(path, &opt, &m, &in), XF_EFORMAT,
+                      "tensor 'blocks.0.attn.qkv.weight' has shape [64, 192], the vit model "
+                      "expects [192, 64]");
     free(bytes);
     test_tmp_remove();
 }

@@ -14,7 +14,8 @@ typedef struct {
     const char *arch;    /* a timm architecture name (e.g. "vit_base_patch16_224.augreg_in21k"),
                             or NULL: inferred from the tensors */
     const char *sidecar; /* a JSON file of settings the shapes cannot tell, or NULL */
-    const char *const *settings; /* n_settings "key=value" overrides, applied last */
+    const char *const *settings; /* n_settings "key=value" overrides, applied last (keys:
+                                    docs/zoo.md: heads, pool, mean, std, crop_pct, ...) */
     int n_settings;
     int image_size;      /* the resolution to probe at; 0: the checkpoint's own */
 } xf_import_options;
