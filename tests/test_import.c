@@ -422,3 +422,25 @@ Test(import, docs_list_every_timm_name) {
     free(text);
     free(doc);
 }
+
+/* The fuzzer's seeds are checkpoints the importer accepts (each variant),
+ * so its mutations start from the paths that matter. */
+Test(import, fuzz_seeds_import) {
+    static const char *const seeds[] = {"vit-cls-f16", "vit-avg-fcnorm-ls-noqkvbias",
+                                        "vit-headless", "mixer"};
+    static const char *const heads[] = {"heads=2"};
+    for (int i = 0; i < 4; i++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/fuzz/seeds/fuzz_import/%s", test_root(), seeds[i]);
+        xf_safetensors file;
+        cr_assert_eq(xf_safetensors_open(path, &file), XF_OK, "%s", xf_error_message());
+        xf_import_options opt = {.settings = heads, .n_settings = i < 3};
+        xf_model m;
+        xf_model_input in;
+        cr_assert_eq(xf_model_import_timm(&file, &opt, &m, &in), XF_OK, "%s: %s", seeds[i],
+                     xf_error_message());
+        cr_assert_eq(m.config.height, 8);
+        xf_model_free(&m);
+        xf_safetensors_free(&file);
+    }
+}

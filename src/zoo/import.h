@@ -5,6 +5,7 @@
 #ifndef XF_IMPORT_H
 #define XF_IMPORT_H
 
+#include "core/safetensors.h"
 #include "core/status.h"
 #include "data/dataset.h"
 #include "data/preprocess.h"
@@ -31,5 +32,11 @@ typedef struct {
  * or of the wrong shape. On failure *m is empty (xf_model_free is safe). */
 xf_status xf_model_import(const char *path, const xf_import_options *opt, xf_model *m,
                           xf_model_input *input);
+
+/* The timm half of xf_model_import, on a file already parsed
+ * (core/safetensors.h; file->path names it in messages): for callers that
+ * hold the bytes, and the fuzzer. */
+xf_status xf_model_import_timm(const xf_safetensors *file, const xf_import_options *opt,
+                               xf_model *m, xf_model_input *input);
 
 #endif
