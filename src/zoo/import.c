@@ -436,6 +436,13 @@ static xf_status import_timm(const xf_safetensors *file, const xf_import_options
     for (int i = 0; i < m->n_tensors; i++)
         if ((st = load_tensor(file, m, &m->tensors[i], headless, g))) return st;
     fill_input(&x, m, input);
+    char how[256];
+    xf_pipeline_describe(&input->pipeline, how, sizeof how);
+    xf_log_info("%s: timm %s, %zu parameters, %d taps%s, %dx%d input (%s; mean %g,%g,%g, std "
+                "%g,%g,%g)", file->path, x.family->name, m->n_params, m->n_taps,
+                headless ? ", no head" : "", m->config.height, m->config.width, how,
+                input->norm.mean[0], input->norm.mean[1], input->norm.mean[2],
+                input->norm.std[0], input->norm.std[1], input->norm.std[2]);
     return XF_OK;
 }
 
