@@ -62,12 +62,12 @@ static void assert_close(const float *a, const float *b, size_t n, double tol, c
 
 /* Imports fixture `name` (with `settings`), runs the images at the model's
  * size and checks logits and taps, by name and order, against the
- * reference. */
-static void check_case(const char *name, const char *const *settings, int n_settings,
-                       int image_size, int want_taps) {
+ * reference `answer`. */
+static void check_answer(const char *name, const char *answer, const char *const *settings,
+                         int n_settings, int image_size, int want_taps) {
     char ckpt[64], ref[64];
     snprintf(ckpt, sizeof ckpt, "%s.safetensors", name);
-    snprintf(ref, sizeof ref, "%s.ref.safetensors", name);
+    snprintf(ref, sizeof ref, "%s.ref.safetensors", answer);
     xf_import_options opt = {.settings = settings, .n_settings = n_settings,
                              .image_size = image_size};
     xf_model m;
@@ -118,6 +118,11 @@ static void check_case(const char *name, const char *const *settings, int n_sett
     xf_model_free(&m);
 }
 
+static void check_case(const char *name, const char *const *settings, int n_settings,
+                       int image_size, int want_taps) {
+    check_answer(name, name, settings, n_settings, image_size, want_taps);
+}
+
 static const char *const heads4[] = {"heads=4"};
 
 Test(import, vit_class_token_matches_reference) {
@@ -134,6 +139,10 @@ Test(import, vit_layer_scale_matches_reference) { check_case("vit_layerscale", h
 Test(import, vit_headless_gives_taps) { check_case("vit_headless", heads4, 1, 0, 3); }
 Test(import, vit_pos_embed_resampled_matches_reference) {
     check_case("vit_resampled", heads4, 1, 224, 3);
+}
+Test(import, vit_pos_embed_resampled_antialiased_matches_reference) {
+    static const char *const aa[] = {"heads=4", "pos_embed_antialias=true"};
+    check_answer("vit_resampled", "vit_resampled_aa", aa, 2, 224, 3);
 }
 Test(import, mixer_matches_reference) { check_case("mixer", NULL, 0, 0, 3); }
 
@@ -285,7 +294,7 @@ Test(import, mismatched_tensors_are_named) {
  * token kept; a constant grid stays constant; the same grid is copied. */
 Test(import, pos_embed_resample) {
     float src[1 + 4] = {7, 0, 1, 2, 3}, dst[1 + 16];
-    xf_pos_embed_resample(src, 1, 2, 2, dst, 4, 4, 1);
+    cr_assert_eq(xf_pos_embed_resample(src, 1, 2, 2, dst, 4, 4, 1, false), XF_OK);
     cr_assert_eq(dst[0], 7);
     /* x positions (i + 0.5) / 2 - 0.5 = -0.25, 0.25, 0.75, 1.25; with the
      * border clamped a two-point ramp 0, 1 becomes cubic-weighted values,
@@ -295,10 +304,25 @@ Test(import, pos_embed_resample) {
             cr_assert_float_eq(dst[1 + y * 4 + x] + dst[1 + (3 - y) * 4 + (3 - x)], 3.0f, 1e-6);
     float flat[1 + 9], out[1 + 25];
     for (int i = 0; i < 10; i++) flat[i] = 0.5f;
-    xf_pos_embed_resample(flat, 1, 3, 3, out, 5, 5, 1);
+    cr_assert_eq(xf_pos_embed_resample(flat, 1, 3, 3, out, 5, 5, 1, false), XF_OK);
     for (int i = 0; i < 26; i++) cr_assert_float_eq(out[i], 0.5f, 1e-6);
-    xf_pos_embed_resample(src, 1, 2, 2, dst, 2, 2, 1);
+    cr_assert_eq(xf_pos_embed_resample(src, 1, 2, 2, dst, 2, 2, 1, false), XF_OK);
     for (int i = 0; i < 5; i++) cr_assert_float_eq(dst[i], src[i], 1e-7);
+    /* PyTorch 1.13: F.interpolate(arange(4).reshape(1, 1, 2, 2), size=(4, 4),
+     * mode='bicubic', align_corners=False, antialias=True), first row and
+     * last row. */
+    static const float want_first[4] = {-0.2647f, 0.0307f, 0.6164f, 0.9118f};
+    static const float want_last[4] = {2.0882f, 2.3836f, 2.9693f, 3.2647f};
+    cr_assert_eq(xf_pos_embed_resample(src, 1, 2, 2, dst, 4, 4, 1, true), XF_OK);
+    for (int x = 0; x < 4; x++) {
+        cr_assert_float_eq(dst[1 + x], want_first[x], 1e-4);
+        cr_assert_float_eq(dst[1 + 12 + x], want_last[x], 1e-4);
+    }
+    /* Shrinking widens the kernel: a 6-wide constant stays constant at 2. */
+    float wide[36], small[4];
+    for (int i = 0; i < 36; i++) wide[i] = 0.25f;
+    cr_assert_eq(xf_pos_embed_resample(wide, 0, 6, 6, small, 2, 2, 1, true), XF_OK);
+    for (int i = 0; i < 4; i++) cr_assert_float_eq(small[i], 0.25f, 1e-6);
 }
 
 /* xfer's own checkpoints still import as before, and refuse timm options. */

@@ -17,7 +17,8 @@ The cases cover the variants timm checkpoints come in: a class token read by
 the head, average pooling with fc_norm (timm's default for 'avg') and without,
 qkv without bias, LayerScale, no head, a position embedding resampled to
 another grid (checkpoint at 192 px, run at 224: timm's resample_abs_pos_embed
-with F.interpolate(mode='bicubic', align_corners=False, antialias=False)),
+with F.interpolate(mode='bicubic', align_corners=False, antialias=False), and
+in vit_resampled_aa.ref.safetensors with antialias=True, timm's default),
 and an MLP-Mixer. Widths are reduced (dim 64, patch 16) to keep each file
 well under 1 MB.
 
@@ -148,19 +149,29 @@ def main():
             new = run_at // kwargs["patch"]
             run = VisionTransformer(**dict(kwargs, height=run_at, width=run_at)).double().eval()
             sd = model.state_dict()
+            model_sd_before = dict(sd)
             sd["pos_embed"] = resample_pos_embed(sd["pos_embed"], model.prefix, (old, old),
                                                  (new, new))
             run.load_state_dict(sd)
             model = run
-        with torch.no_grad():
-            logits, taps = model.forward_taps(x)
-        out = {f"taps.{t}": v.float() for t, v in taps.items()}
-        if logits is not taps["prelogits"]:
-            out["logits"] = logits.float()
-        ref = os.path.join(args.out_dir, f"{name}.ref.safetensors")
-        write_safetensors(ref, out, {"tap_order": ",".join(taps)})
-        print(f"{name}: {os.path.getsize(ckpt)} + {os.path.getsize(ref)} bytes, "
-              f"{len(taps)} taps, logits {'yes' if 'logits' in out else 'none (headless)'}")
+        answers = [(name, model)]
+        if run_at is not None:
+            # timm's own default, antialias=True, as a second answer.
+            aa = VisionTransformer(**dict(kwargs, height=run_at, width=run_at)).double().eval()
+            sd = dict(sd, pos_embed=resample_pos_embed(
+                model_sd_before["pos_embed"], run.prefix, (old, old), (new, new), antialias=True))
+            aa.load_state_dict(sd)
+            answers.append((name + "_aa", aa))
+        for ref_name, net in answers:
+            with torch.no_grad():
+                logits, taps = net.forward_taps(x)
+            out = {f"taps.{t}": v.float() for t, v in taps.items()}
+            if logits is not taps["prelogits"]:
+                out["logits"] = logits.float()
+            ref = os.path.join(args.out_dir, f"{ref_name}.ref.safetensors")
+            write_safetensors(ref, out, {"tap_order": ",".join(taps)})
+            print(f"{ref_name}: {os.path.getsize(ckpt)} + {os.path.getsize(ref)} bytes, "
+                  f"{len(taps)} taps, logits {'yes' if 'logits' in out else 'none (headless)'}")
 
 
 if __name__ == "__main__":

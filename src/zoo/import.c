@@ -42,6 +42,7 @@ typedef struct {
     double crop_pct; /* 0: the family's default */
     xf_filter filter;
     int input_size;  /* 0: from the tensors */
+    bool pos_antialias; /* resample pos_embed as timm's antialias=True */
 } import_ctx;
 
 static xf_status parse_triple(const char *key, const char *text, float out[3]) {
@@ -93,6 +94,14 @@ static xf_status apply_setting(import_ctx *x, const char *key, const char *value
                            value);
         return XF_OK;
     }
+    if (strcmp(key, "pos_embed_antialias") == 0) {
+        bool on = strcmp(value, "true") == 0 || strcmp(value, "1") == 0;
+        if (!on && strcmp(value, "false") != 0 && strcmp(value, "0") != 0)
+            return xf_fail(XF_EINVAL, "pos_embed_antialias: expected true or false, got '%s'",
+                           value);
+        x->pos_antialias = on;
+        return XF_OK;
+    }
     if (strcmp(key, "input_size") == 0) {
         long v = strtol(value, &end, 10);
         if (end == value || *end || v < 1 || v > 4096)
@@ -106,7 +115,8 @@ static xf_status apply_setting(import_ctx *x, const char *key, const char *value
     if (!s || s->kind == XF_SETTING_INTS)
         return xf_fail(XF_EINVAL,
                        "'%s' is not a setting of a %s checkpoint (mean, std, crop_pct, "
-                       "interpolation, input_size, or a %s setting the tensors do not tell)",
+                       "interpolation, input_size, pos_embed_antialias, or a %s setting the "
+                       "tensors do not tell)",
                        key, f->name, f->name);
     double v;
     xf_status st = xf_setting_parse(s, value, &v, NULL);
@@ -178,6 +188,8 @@ static xf_status apply_sidecar(import_ctx *x, const char *path) {
         char value[128];
         if (cJSON_IsString(item)) {
             snprintf(value, sizeof value, "%s", item->valuestring);
+        } else if (cJSON_IsBool(item)) {
+            snprintf(value, sizeof value, "%s", cJSON_IsTrue(item) ? "true" : "false");
         } else if (cJSON_IsNumber(item)) {
             snprintf(value, sizeof value, "%.17g", item->valuedouble);
         } else if (cJSON_IsArray(item) && cJSON_GetArraySize(item) == 3) {
@@ -188,7 +200,8 @@ static xf_status apply_sidecar(import_ctx *x, const char *path) {
             }
             snprintf(value, sizeof value, "%.9g,%.9g,%.9g", v[0], v[1], v[2]);
         } else {
-            st = xf_fail(XF_EFORMAT, "%s: field '%s': expected a string, a number or 3 numbers",
+            st = xf_fail(XF_EFORMAT, "%s: field '%s': expected a string, a number, true/false or "
+                         "3 numbers",
                          path, item->string);
             break;
         }
@@ -274,6 +287,7 @@ static bool starts_with(const char *s, const char *prefix) {
  * grid than the checkpoint's: prefix (class) tokens and the file's grid. */
 typedef struct {
     int prefix, grid_h, grid_w; /* grid_h 0: not a ViT */
+    bool antialias;             /* pos_embed_antialias */
 } pos_grid;
 
 /* Whether tensor t of a model can be read from the file: present (or a
@@ -349,11 +363,13 @@ static xf_status load_tensor(const xf_safetensors *file, const xf_model *m,
     if (!src) return XF_ENOMEM;
     to_float(e, src);
     int patch = m->config.vit.patch, nh = m->config.height / patch, nw = m->config.width / patch;
-    xf_pos_embed_resample(src, g.prefix, g.grid_h, g.grid_w, dst, nh, nw, t->shape[2]);
+    st = xf_pos_embed_resample(src, g.prefix, g.grid_h, g.grid_w, dst, nh, nw, t->shape[2],
+                               g.antialias);
     free(src);
-    xf_log_info("%s: pos_embed resampled from a %dx%d grid to %dx%d (bicubic)", file->path,
-                g.grid_h, g.grid_w, nh, nw);
-    return XF_OK;
+    if (st == XF_OK)
+        xf_log_info("%s: pos_embed resampled from a %dx%d grid to %dx%d (bicubic%s)",
+                    file->path, g.grid_h, g.grid_w, nh, nw, g.antialias ? ", antialiased" : "");
+    return st;
 }
 
 static bool file_has_head(const xf_safetensors *file) {
@@ -416,7 +432,7 @@ static xf_status import_timm(const xf_safetensors *file, const xf_import_options
     if ((st = x.family->from_timm(file, &x.c)) != XF_OK) return st;
     if (x.c.n_classes == 0) x.c.n_classes = 2; /* headless: a zero head, taps only */
     /* The grid the checkpoint's pos_embed holds, before another size. */
-    pos_grid g = {0, 0, 0};
+    pos_grid g = {0, 0, 0, x.pos_antialias};
     if (family == XF_FAMILY_VIT) {
         g.prefix = x.c.vit.pool == XF_POOL_CLS || x.c.vit.gap_class_token;
         g.grid_h = x.c.height / x.c.vit.patch;
