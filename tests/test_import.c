@@ -62,12 +62,12 @@ static void assert_close(const float *a, const float *b, size_t n, double tol, c
 
 /* Imports fixture `name` (with `settings`), runs the images at the model's
  * size and checks logits and taps, by name and order, against the
- * reference. */
-static void check_case(const char *name, const char *const *settings, int n_settings,
-                       int image_size, int want_taps) {
+ * reference `answer`. */
+static void check_answer(const char *name, const char *answer, const char *const *settings,
+                         int n_settings, int image_size, int want_taps) {
     char ckpt[64], ref[64];
     snprintf(ckpt, sizeof ckpt, "%s.safetensors", name);
-    snprintf(ref, sizeof ref, "%s.ref.safetensors", name);
+    snprintf(ref, sizeof ref, "%s.ref.safetensors", answer);
     xf_import_options opt = {.settings = settings, .n_settings = n_settings,
                              .image_size = image_size};
     xf_model m;
@@ -118,6 +118,11 @@ static void check_case(const char *name, const char *const *settings, int n_sett
     xf_model_free(&m);
 }
 
+static void check_case(const char *name, const char *const *settings, int n_settings,
+                       int image_size, int want_taps) {
+    check_answer(name, name, settings, n_settings, image_size, want_taps);
+}
+
 static const char *const heads4[] = {"heads=4"};
 
 Test(import, vit_class_token_matches_reference) {
@@ -134,6 +139,10 @@ Test(import, vit_layer_scale_matches_reference) { check_case("vit_layerscale", h
 Test(import, vit_headless_gives_taps) { check_case("vit_headless", heads4, 1, 0, 3); }
 Test(import, vit_pos_embed_resampled_matches_reference) {
     check_case("vit_resampled", heads4, 1, 224, 3);
+}
+Test(import, vit_pos_embed_resampled_antialiased_matches_reference) {
+    static const char *const aa[] = {"heads=4", "pos_embed_antialias=true"};
+    check_answer("vit_resampled", "vit_resampled_aa", aa, 2, 224, 3);
 }
 Test(import, mixer_matches_reference) { check_case("mixer", NULL, 0, 0, 3); }
 
@@ -224,8 +233,8 @@ Test(import, errors_name_the_tensor_or_setting) {
                       "vit.heads");
 }
 
-/* A checkpoint with a tensor dropped, one added and one reshaped: the
- * message names the first. */
+/* A checkpoint with a tensor missing, one extra and one reshaped: the
+ * message names it. */
 Test(import, mismatched_tensors_are_named) {
     test_tmp_make();
     /* Rename a tensor in the header: one missing, one extra. */
@@ -245,6 +254,38 @@ Test(import, mismatched_tensors_are_named) {
     xf_model_input in;
     test_expect_error(xf_model_import(path, &opt, &m, &in), XF_EFORMAT,
                       "tensor 'blocks.1.norm2.bias' is missing");
+    memcpy(at + 1, "blocks.1.norm2", 14);
+    /* The class token renamed to timm's register tokens: pos_embed's 197
+     * tokens are no square grid without it. */
+    at = strstr(header, "\"cls_token\"");
+    cr_assert(at);
+    memcpy(at + 1, "reg_token", 9);
+    path = test_tmp_write("registers.safetensors", bytes, size);
+    const char *const pool[] = {"heads=4", "pool=gap"};
+    opt.settings = pool;
+    opt.n_settings = 2;
+    test_expect_error(xf_model_import(path, &opt, &m, &in), XF_EFORMAT,
+                      "has 197 tokens, expected a square grid");
+    memcpy(at + 1, "cls_token", 9);
+    /* An extra tensor: block 0 without a qkv bias makes the model one without
+     * (timm's qkv_bias is one setting), so block 0's renamed bias is extra. */
+    at = strstr(header, "\"blocks.0.attn.qkv.bias\"");
+    cr_assert(at);
+    memcpy(at + 1, "blocks.0.attn.qkv.bxas", 22);
+    path = test_tmp_write("extra.safetensors", bytes, size);
+    opt.settings = h;
+    opt.n_settings = 1;
+    test_expect_error(xf_model_import(path, &opt, &m, &in), XF_EFORMAT,
+                      "tensor 'blocks.0.attn.qkv.bxas' is not part of the vit model");
+    memcpy(at + 1, "blocks.0.attn.qkv.bias", 22);
+    /* A transposed qkv: same size, another shape. */
+    at = strstr(header, "\"blocks.0.attn.qkv.weight\":{\"dtype\":\"F32\",\"shape\":[192,64]");
+    cr_assert(at);
+    memcpy(strstr(at, "[192,64]"), "[64,192]", 8);
+    path = test_tmp_write("transposed.safetensors", bytes, size);
+    test_expect_error(xf_model_import(path, &opt, &m, &in), XF_EFORMAT,
+                      "tensor 'blocks.0.attn.qkv.weight' has shape [64, 192], the vit model "
+                      "expects [192, 64]");
     free(bytes);
     test_tmp_remove();
 }
@@ -253,7 +294,7 @@ Test(import, mismatched_tensors_are_named) {
  * token kept; a constant grid stays constant; the same grid is copied. */
 Test(import, pos_embed_resample) {
     float src[1 + 4] = {7, 0, 1, 2, 3}, dst[1 + 16];
-    xf_pos_embed_resample(src, 1, 2, 2, dst, 4, 4, 1);
+    cr_assert_eq(xf_pos_embed_resample(src, 1, 2, 2, dst, 4, 4, 1, false), XF_OK);
     cr_assert_eq(dst[0], 7);
     /* x positions (i + 0.5) / 2 - 0.5 = -0.25, 0.25, 0.75, 1.25; with the
      * border clamped a two-point ramp 0, 1 becomes cubic-weighted values,
@@ -263,10 +304,25 @@ Test(import, pos_embed_resample) {
             cr_assert_float_eq(dst[1 + y * 4 + x] + dst[1 + (3 - y) * 4 + (3 - x)], 3.0f, 1e-6);
     float flat[1 + 9], out[1 + 25];
     for (int i = 0; i < 10; i++) flat[i] = 0.5f;
-    xf_pos_embed_resample(flat, 1, 3, 3, out, 5, 5, 1);
+    cr_assert_eq(xf_pos_embed_resample(flat, 1, 3, 3, out, 5, 5, 1, false), XF_OK);
     for (int i = 0; i < 26; i++) cr_assert_float_eq(out[i], 0.5f, 1e-6);
-    xf_pos_embed_resample(src, 1, 2, 2, dst, 2, 2, 1);
+    cr_assert_eq(xf_pos_embed_resample(src, 1, 2, 2, dst, 2, 2, 1, false), XF_OK);
     for (int i = 0; i < 5; i++) cr_assert_float_eq(dst[i], src[i], 1e-7);
+    /* PyTorch 1.13: F.interpolate(arange(4).reshape(1, 1, 2, 2), size=(4, 4),
+     * mode='bicubic', align_corners=False, antialias=True), first row and
+     * last row. */
+    static const float want_first[4] = {-0.2647f, 0.0307f, 0.6164f, 0.9118f};
+    static const float want_last[4] = {2.0882f, 2.3836f, 2.9693f, 3.2647f};
+    cr_assert_eq(xf_pos_embed_resample(src, 1, 2, 2, dst, 4, 4, 1, true), XF_OK);
+    for (int x = 0; x < 4; x++) {
+        cr_assert_float_eq(dst[1 + x], want_first[x], 1e-4);
+        cr_assert_float_eq(dst[1 + 12 + x], want_last[x], 1e-4);
+    }
+    /* Shrinking widens the kernel: a 6-wide constant stays constant at 2. */
+    float wide[36], small[4];
+    for (int i = 0; i < 36; i++) wide[i] = 0.25f;
+    cr_assert_eq(xf_pos_embed_resample(wide, 0, 6, 6, small, 2, 2, 1, true), XF_OK);
+    for (int i = 0; i < 4; i++) cr_assert_float_eq(small[i], 0.25f, 1e-6);
 }
 
 /* xfer's own checkpoints still import as before, and refuse timm options. */
@@ -365,4 +421,50 @@ Test(import, probe_command_flags) {
     cr_assert(strstr((char *)out, "apply to a checkpoint, not to --features"), "%s", out);
     free(out);
     test_tmp_remove();
+}
+
+/* docs/zoo.md lists every timm name of the table with its values. */
+Test(import, docs_list_every_timm_name) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/docs/zoo.md", test_root());
+    size_t size;
+    unsigned char *doc;
+    cr_assert_eq(xf_read_file(path, &doc, &size), XF_OK, "%s", xf_error_message());
+    char *text = malloc(size + 1);
+    memcpy(text, doc, size);
+    text[size] = 0;
+    for (int i = 0; i < xf_timm_n_archs; i++) {
+        const xf_timm_arch *a = &xf_timm_archs[i];
+        char row[256], crop[16];
+        /* timm writes a whole crop_pct as 1.0 */
+        snprintf(crop, sizeof crop, a->crop_pct == 1 ? "%.1f" : "%g", a->crop_pct);
+        snprintf(row, sizeof row, "| `%s` | %s | %s%s| %d | %s | %s |", a->name, a->family,
+                 a->settings, a->settings[0] ? " " : "", a->input_size, crop, a->interpolation);
+        cr_assert(strstr(text, row), "docs/zoo.md lacks the row %s", row);
+        cr_assert_eq(xf_timm_arch_find(a->name), a, "%s is listed twice", a->name);
+    }
+    free(text);
+    free(doc);
+}
+
+/* The fuzzer's seeds are checkpoints the importer accepts (each variant),
+ * so its mutations start from the paths that matter. */
+Test(import, fuzz_seeds_import) {
+    static const char *const seeds[] = {"vit-cls-f16", "vit-avg-fcnorm-ls-noqkvbias",
+                                        "vit-headless", "mixer"};
+    static const char *const heads[] = {"heads=2"};
+    for (int i = 0; i < 4; i++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/fuzz/seeds/fuzz_import/%s", test_root(), seeds[i]);
+        xf_safetensors file;
+        cr_assert_eq(xf_safetensors_open(path, &file), XF_OK, "%s", xf_error_message());
+        xf_import_options opt = {.settings = heads, .n_settings = i < 3};
+        xf_model m;
+        xf_model_input in;
+        cr_assert_eq(xf_model_import_timm(&file, &opt, &m, &in), XF_OK, "%s: %s", seeds[i],
+                     xf_error_message());
+        cr_assert_eq(m.config.height, 8);
+        xf_model_free(&m);
+        xf_safetensors_free(&file);
+    }
 }

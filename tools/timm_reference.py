@@ -17,11 +17,17 @@ The cases cover the variants timm checkpoints come in: a class token read by
 the head, average pooling with fc_norm (timm's default for 'avg') and without,
 qkv without bias, LayerScale, no head, a position embedding resampled to
 another grid (checkpoint at 192 px, run at 224: timm's resample_abs_pos_embed
-with F.interpolate(mode='bicubic', align_corners=False, antialias=False)),
+with F.interpolate(mode='bicubic', align_corners=False, antialias=False), and
+in vit_resampled_aa.ref.safetensors with antialias=True, timm's default),
 and an MLP-Mixer. Widths are reduced (dim 64, patch 16) to keep each file
 well under 1 MB.
 
-Usage: tools/timm_reference.py [--out-dir tests/fixtures/models/timm]
+With --full, the full-size models instead (not fixtures: hundreds of MB,
+for tools/check_timm_full.sh): vit_base_patch16_224 (ViT-B/16, 21843
+classes as timm's augreg_in21k) and mixer_b16_224 (Mixer-B/16, 21843 classes
+as goog_in21k), F32, one image.
+
+Usage: tools/timm_reference.py [--out-dir tests/fixtures/models/timm] [--full]
 """
 
 import argparse
@@ -60,6 +66,14 @@ CASES = {
 }
 MIXER = dict(height=224, width=224, channels=3, classes=10, patch=16, dim=64, depth=2,
              token_dim=32, channel_dim=128)
+FULL_CASES = {
+    "vit_base_patch16_224": (dict(channels=3, patch=16, dim=768, heads=12, height=224,
+                                  width=224, classes=21843, depth=12, mlp_ratio=4),
+                             torch.float32, None),
+    "mixer_b16_224": (None, torch.float32, None),
+}
+FULL_MIXER = dict(height=224, width=224, channels=3, classes=21843, patch=16, dim=768,
+                  depth=12, token_dim=384, channel_dim=3072)
 
 
 def write_safetensors(path, tensors, metadata=None):
@@ -109,16 +123,20 @@ def main():
     ap.add_argument("--out-dir", default="tests/fixtures/models/timm")
     ap.add_argument("--images", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--full", action="store_true")
     args = ap.parse_args()
+    cases, mixer = (FULL_CASES, FULL_MIXER) if args.full else (CASES, MIXER)
+    if args.full:
+        args.images = 1
     os.makedirs(args.out_dir, exist_ok=True)
 
     images = smooth_images(args.images, 224, args.seed)
     write_safetensors(os.path.join(args.out_dir, "images.safetensors"), {"images": images})
     x = ((images.double() / 255 - 0.5) / 0.5).float().double().permute(0, 3, 1, 2)
 
-    for k, (name, (kwargs, dtype, run_at)) in enumerate(CASES.items()):
+    for k, (name, (kwargs, dtype, run_at)) in enumerate(cases.items()):
         torch.manual_seed(args.seed + k)
-        model = MlpMixer(**MIXER) if kwargs is None else VisionTransformer(**kwargs)
+        model = MlpMixer(**mixer) if kwargs is None else VisionTransformer(**kwargs)
         randomise(model, args.seed + 100 + k)
         state = {n: t.to(dtype) for n, t in model.state_dict().items()}
         ckpt = os.path.join(args.out_dir, f"{name}.safetensors")
@@ -131,19 +149,29 @@ def main():
             new = run_at // kwargs["patch"]
             run = VisionTransformer(**dict(kwargs, height=run_at, width=run_at)).double().eval()
             sd = model.state_dict()
+            model_sd_before = dict(sd)
             sd["pos_embed"] = resample_pos_embed(sd["pos_embed"], model.prefix, (old, old),
                                                  (new, new))
             run.load_state_dict(sd)
             model = run
-        with torch.no_grad():
-            logits, taps = model.forward_taps(x)
-        out = {f"taps.{t}": v.float() for t, v in taps.items()}
-        if logits is not taps["prelogits"]:
-            out["logits"] = logits.float()
-        ref = os.path.join(args.out_dir, f"{name}.ref.safetensors")
-        write_safetensors(ref, out, {"tap_order": ",".join(taps)})
-        print(f"{name}: {os.path.getsize(ckpt)} + {os.path.getsize(ref)} bytes, "
-              f"{len(taps)} taps, logits {'yes' if 'logits' in out else 'none (headless)'}")
+        answers = [(name, model)]
+        if run_at is not None:
+            # timm's own default, antialias=True, as a second answer.
+            aa = VisionTransformer(**dict(kwargs, height=run_at, width=run_at)).double().eval()
+            sd = dict(sd, pos_embed=resample_pos_embed(
+                model_sd_before["pos_embed"], run.prefix, (old, old), (new, new), antialias=True))
+            aa.load_state_dict(sd)
+            answers.append((name + "_aa", aa))
+        for ref_name, net in answers:
+            with torch.no_grad():
+                logits, taps = net.forward_taps(x)
+            out = {f"taps.{t}": v.float() for t, v in taps.items()}
+            if logits is not taps["prelogits"]:
+                out["logits"] = logits.float()
+            ref = os.path.join(args.out_dir, f"{ref_name}.ref.safetensors")
+            write_safetensors(ref, out, {"tap_order": ",".join(taps)})
+            print(f"{ref_name}: {os.path.getsize(ckpt)} + {os.path.getsize(ref)} bytes, "
+                  f"{len(taps)} taps, logits {'yes' if 'logits' in out else 'none (headless)'}")
 
 
 if __name__ == "__main__":

@@ -202,7 +202,7 @@ static int parse_options(int argc, char **argv, options *o) {
                  "and input pipeline the tensors do not tell"},
         {.name = "--sidecar", .value = "FILE", .kind = CLI_STRING, .dest = &o->import.sidecar,
          .help = "a JSON object of those settings (heads, pool, mean, std, crop_pct, "
-                 "interpolation, input_size; arch)"},
+                 "interpolation, input_size, pos_embed_antialias; arch)"},
         {.name = "--set", .value = "KEY=VALUE", .kind = CLI_CUSTOM, .parse = parse_set,
          .dest = o,
          .help = "one such setting, applied last (repeat for more): --set heads=12 --set "

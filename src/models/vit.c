@@ -308,9 +308,9 @@ static xf_status vit_from_timm(const xf_safetensors *st, xf_model_config *c) {
     c->vit.class_token_taps = cls;
     long long grid = pos->shape[1] - cls, side = llround(sqrt((double)grid));
     if (pos->shape[0] != 1 || pos->shape[2] != D || grid < 1 || side * side != grid)
-        return xf_fail(XF_EFORMAT, "%s: tensor 'pos_embed' has %lld tokens, expected %s a "
+        return xf_fail(XF_EFORMAT, "%s: tensor 'pos_embed' has %lld tokens, expected %sa "
                        "square grid of patches", st->path, (long long)pos->shape[1],
-                       cls ? "the class token and" : "");
+                       cls ? "the class token and " : "");
     if (!c->height) c->height = c->width = (int)side * c->vit.patch;
     else if (c->height != side * c->vit.patch || c->width != c->height)
         return xf_fail(XF_EINVAL, "%s: input_size %d, but pos_embed holds a %lldx%lld grid of "

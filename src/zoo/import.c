@@ -42,6 +42,7 @@ typedef struct {
     double crop_pct; /* 0: the family's default */
     xf_filter filter;
     int input_size;  /* 0: from the tensors */
+    bool pos_antialias; /* resample pos_embed as timm's antialias=True */
 } import_ctx;
 
 static xf_status parse_triple(const char *key, const char *text, float out[3]) {
@@ -93,6 +94,14 @@ static xf_status apply_setting(import_ctx *x, const char *key, const char *value
                            value);
         return XF_OK;
     }
+    if (strcmp(key, "pos_embed_antialias") == 0) {
+        bool on = strcmp(value, "true") == 0 || strcmp(value, "1") == 0;
+        if (!on && strcmp(value, "false") != 0 && strcmp(value, "0") != 0)
+            return xf_fail(XF_EINVAL, "pos_embed_antialias: expected true or false, got '%s'",
+                           value);
+        x->pos_antialias = on;
+        return XF_OK;
+    }
     if (strcmp(key, "input_size") == 0) {
         long v = strtol(value, &end, 10);
         if (end == value || *end || v < 1 || v > 4096)
@@ -106,7 +115,8 @@ static xf_status apply_setting(import_ctx *x, const char *key, const char *value
     if (!s || s->kind == XF_SETTING_INTS)
         return xf_fail(XF_EINVAL,
                        "'%s' is not a setting of a %s checkpoint (mean, std, crop_pct, "
-                       "interpolation, input_size, or a %s setting the tensors do not tell)",
+                       "interpolation, input_size, pos_embed_antialias, or a %s setting the "
+                       "tensors do not tell)",
                        key, f->name, f->name);
     double v;
     xf_status st = xf_setting_parse(s, value, &v, NULL);
@@ -178,6 +188,8 @@ static xf_status apply_sidecar(import_ctx *x, const char *path) {
         char value[128];
         if (cJSON_IsString(item)) {
             snprintf(value, sizeof value, "%s", item->valuestring);
+        } else if (cJSON_IsBool(item)) {
+            snprintf(value, sizeof value, "%s", cJSON_IsTrue(item) ? "true" : "false");
         } else if (cJSON_IsNumber(item)) {
             snprintf(value, sizeof value, "%.17g", item->valuedouble);
         } else if (cJSON_IsArray(item) && cJSON_GetArraySize(item) == 3) {
@@ -188,7 +200,8 @@ static xf_status apply_sidecar(import_ctx *x, const char *path) {
             }
             snprintf(value, sizeof value, "%.9g,%.9g,%.9g", v[0], v[1], v[2]);
         } else {
-            st = xf_fail(XF_EFORMAT, "%s: field '%s': expected a string, a number or 3 numbers",
+            st = xf_fail(XF_EFORMAT, "%s: field '%s': expected a string, a number, true/false or "
+                         "3 numbers",
                          path, item->string);
             break;
         }
@@ -266,47 +279,97 @@ static void shape_text(const int64_t *shape, int ndim, char *buf, size_t cap) {
     if ((size_t)len < cap) snprintf(buf + len, cap - len, "]");
 }
 
-/* The model's tensor t from the file: converted to float, and pos_embed
- * resampled when the model runs on another grid. */
-static xf_status load_tensor(const xf_safetensors *file, const xf_model *m,
-                             const xf_tensor_info *t, int prefix, int grid_h, int grid_w) {
+static bool starts_with(const char *s, const char *prefix) {
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* Where the model's pos_embed comes from when the model runs on another
+ * grid than the checkpoint's: prefix (class) tokens and the file's grid. */
+typedef struct {
+    int prefix, grid_h, grid_w; /* grid_h 0: not a ViT */
+    bool antialias;             /* pos_embed_antialias */
+} pos_grid;
+
+/* Whether tensor t of a model can be read from the file: present (or a
+ * head.* of a headless file), F32/F16/BF16, of t's shape (or pos_embed on
+ * g's grid, to be resampled). *resample says which. */
+static xf_status check_tensor(const xf_safetensors *file, const char *family,
+                              const xf_tensor_info *t, bool headless, pos_grid g,
+                              bool *resample) {
+    *resample = false;
     const xf_st_tensor *e = xf_safetensors_find(file, t->name);
-    XF_ASSERT(e);
+    if (!e) {
+        if (headless && starts_with(t->name, "head.")) return XF_OK; /* stays 0 */
+        return xf_fail(XF_EFORMAT, "%s: tensor '%s' is missing (a timm %s checkpoint has it)",
+                       file->path, t->name, family);
+    }
     if (e->dtype != XF_ST_F32 && e->dtype != XF_ST_F16 && e->dtype != XF_ST_BF16)
         return xf_fail(XF_EFORMAT, "%s: tensor '%s': dtype %s, expected F32, F16 or BF16",
                        file->path, t->name, xf_st_dtype_name(e->dtype));
-    float *dst = m->params + t->offset;
     bool same = e->ndim == t->ndim;
     for (int d = 0; same && d < t->ndim; d++) same = e->shape[d] == t->shape[d];
-    if (same) {
-        to_float(e, dst);
-        return XF_OK;
-    }
+    if (same) return XF_OK;
+    *resample = strcmp(t->name, "pos_embed") == 0 && g.grid_h > 0 && e->ndim == 3 &&
+                e->shape[0] == 1 && e->shape[2] == t->shape[2] &&
+                e->shape[1] == g.prefix + (int64_t)g.grid_h * g.grid_w;
+    if (*resample) return XF_OK;
     int64_t want[XF_MAX_DIMS];
     for (int d = 0; d < t->ndim; d++) want[d] = t->shape[d];
     char got_s[96], want_s[96];
     shape_text(e->shape, e->ndim, got_s, sizeof got_s);
     shape_text(want, t->ndim, want_s, sizeof want_s);
-    bool resample = strcmp(t->name, "pos_embed") == 0 && grid_h > 0 && e->ndim == 3 &&
-                    e->shape[0] == 1 && e->shape[2] == t->shape[2] &&
-                    e->shape[1] == prefix + (int64_t)grid_h * grid_w;
-    if (!resample)
-        return xf_fail(XF_EFORMAT, "%s: tensor '%s' has shape %s, the %s model expects %s",
-                       file->path, t->name, got_s, xf_family_name(m->config.family), want_s);
+    return xf_fail(XF_EFORMAT, "%s: tensor '%s' has shape %s, the %s model expects %s",
+                   file->path, t->name, got_s, family, want_s);
+}
+
+/* Every tensor of a model of config c against the file, before anything
+ * the size of the model is allocated: the tables only (the family's build),
+ * so a file that names a huge model but holds small tensors is refused by
+ * name instead of costing its memory. */
+static xf_status check_tensors(const xf_safetensors *file, const xf_family_info *f,
+                               const xf_model_config *c, bool headless, pos_grid g) {
+    xf_status st = xf_model_config_check_settings(c);
+    if (st == XF_OK) st = f->validate(c);
+    if (st != XF_OK) return xf_fail_context(st, "%s: ", file->path);
+    xf_model shape = {.config = *c, .ops = f->ops};
+    st = f->ops->build(&shape);
+    for (int i = 0; st == XF_OK && i < shape.n_tensors; i++) {
+        bool resample;
+        st = check_tensor(file, f->name, &shape.tensors[i], headless, g, &resample);
+    }
+    for (int i = 0; st == XF_OK && i < file->n_tensors; i++)
+        if (!xf_model_find_tensor(&shape, file->tensors[i].name))
+            st = xf_fail(XF_EFORMAT, "%s: tensor '%s' is not part of the %s model xfer reads",
+                         file->path, file->tensors[i].name, f->name);
+    xf_model_free(&shape);
+    return st;
+}
+
+/* The model's tensor t from the file (check_tensor passed): converted to
+ * float, pos_embed resampled when the model runs on another grid. */
+static xf_status load_tensor(const xf_safetensors *file, const xf_model *m,
+                             const xf_tensor_info *t, bool headless, pos_grid g) {
+    bool resample;
+    xf_status st = check_tensor(file, xf_family_name(m->config.family), t, headless, g,
+                                &resample);
+    const xf_st_tensor *e = xf_safetensors_find(file, t->name);
+    if (st != XF_OK || !e) return st; /* absent: a headless file's zero head */
+    float *dst = m->params + t->offset;
+    if (!resample) {
+        to_float(e, dst);
+        return XF_OK;
+    }
     float *src = xf_malloc(sizeof(float) * e->numel);
     if (!src) return XF_ENOMEM;
     to_float(e, src);
-    int patch = m->config.vit.patch;
-    xf_pos_embed_resample(src, prefix, grid_h, grid_w, dst, m->config.height / patch,
-                          m->config.width / patch, t->shape[2]);
+    int patch = m->config.vit.patch, nh = m->config.height / patch, nw = m->config.width / patch;
+    st = xf_pos_embed_resample(src, g.prefix, g.grid_h, g.grid_w, dst, nh, nw, t->shape[2],
+                               g.antialias);
     free(src);
-    xf_log_info("%s: pos_embed resampled from a %dx%d grid to %dx%d (bicubic)", file->path,
-                grid_h, grid_w, m->config.height / patch, m->config.width / patch);
-    return XF_OK;
-}
-
-static bool starts_with(const char *s, const char *prefix) {
-    return strncmp(s, prefix, strlen(prefix)) == 0;
+    if (st == XF_OK)
+        xf_log_info("%s: pos_embed resampled from a %dx%d grid to %dx%d (bicubic%s)",
+                    file->path, g.grid_h, g.grid_w, nh, nw, g.antialias ? ", antialiased" : "");
+    return st;
 }
 
 static bool file_has_head(const xf_safetensors *file) {
@@ -322,6 +385,18 @@ static void clear_family_settings(const xf_family_info *f, xf_model_config *c) {
         if (s->field == XF_FIELD_INTS) continue;
         xf_setting_set(s, c, s->kind == XF_SETTING_WORD ? -1 : 0);
     }
+}
+
+static xf_status import_timm(const xf_safetensors *file, const xf_import_options *opt,
+                             xf_model *m, xf_model_input *input);
+
+xf_status xf_model_import_timm(const xf_safetensors *file, const xf_import_options *opt,
+                               xf_model *m, xf_model_input *input) {
+    memset(m, 0, sizeof *m);
+    memset(input, 0, sizeof *input);
+    xf_status st = import_timm(file, opt, m, input);
+    if (st != XF_OK) xf_model_free(m);
+    return st;
 }
 
 static xf_status import_timm(const xf_safetensors *file, const xf_import_options *opt,
@@ -357,11 +432,11 @@ static xf_status import_timm(const xf_safetensors *file, const xf_import_options
     if ((st = x.family->from_timm(file, &x.c)) != XF_OK) return st;
     if (x.c.n_classes == 0) x.c.n_classes = 2; /* headless: a zero head, taps only */
     /* The grid the checkpoint's pos_embed holds, before another size. */
-    int prefix = 0, grid_h = 0, grid_w = 0;
+    pos_grid g = {0, 0, 0, x.pos_antialias};
     if (family == XF_FAMILY_VIT) {
-        prefix = x.c.vit.pool == XF_POOL_CLS || x.c.vit.gap_class_token;
-        grid_h = x.c.height / x.c.vit.patch;
-        grid_w = x.c.width / x.c.vit.patch;
+        g.prefix = x.c.vit.pool == XF_POOL_CLS || x.c.vit.gap_class_token;
+        g.grid_h = x.c.height / x.c.vit.patch;
+        g.grid_w = x.c.width / x.c.vit.patch;
     }
     if (opt && opt->image_size && (opt->image_size != x.c.height || opt->image_size != x.c.width)) {
         if (family != XF_FAMILY_VIT && family != XF_FAMILY_RESNET)
@@ -371,22 +446,19 @@ static xf_status import_timm(const xf_safetensors *file, const xf_import_options
                            file->path, x.family->name, x.c.height, x.c.width, opt->image_size);
         x.c.height = x.c.width = opt->image_size;
     }
-    if ((st = xf_model_init(m, &x.c)) != XF_OK) return xf_fail_context(st, "%s: ", file->path);
     bool headless = !file_has_head(file);
-    for (int i = 0; i < m->n_tensors; i++) {
-        const xf_tensor_info *t = &m->tensors[i];
-        if (!xf_safetensors_find(file, t->name)) {
-            if (headless && starts_with(t->name, "head.")) continue; /* stays 0 */
-            return xf_fail(XF_EFORMAT, "%s: tensor '%s' is missing (a timm %s checkpoint has it)",
-                           file->path, t->name, x.family->name);
-        }
-        if ((st = load_tensor(file, m, t, prefix, grid_h, grid_w))) return st;
-    }
-    for (int i = 0; i < file->n_tensors; i++)
-        if (!xf_model_find_tensor(m, file->tensors[i].name))
-            return xf_fail(XF_EFORMAT, "%s: tensor '%s' is not part of the %s model xfer reads",
-                           file->path, file->tensors[i].name, x.family->name);
+    if ((st = check_tensors(file, x.family, &x.c, headless, g)) != XF_OK) return st;
+    if ((st = xf_model_init(m, &x.c)) != XF_OK) return xf_fail_context(st, "%s: ", file->path);
+    for (int i = 0; i < m->n_tensors; i++)
+        if ((st = load_tensor(file, m, &m->tensors[i], headless, g))) return st;
     fill_input(&x, m, input);
+    char how[256];
+    xf_pipeline_describe(&input->pipeline, how, sizeof how);
+    xf_log_info("%s: timm %s, %zu parameters, %d taps%s, %dx%d input (%s; mean %g,%g,%g, std "
+                "%g,%g,%g)", file->path, x.family->name, m->n_params, m->n_taps,
+                headless ? ", no head" : "", m->config.height, m->config.width, how,
+                input->norm.mean[0], input->norm.mean[1], input->norm.mean[2],
+                input->norm.std[0], input->norm.std[1], input->norm.std[2]);
     return XF_OK;
 }
 
@@ -399,9 +471,8 @@ xf_status xf_model_import(const char *path, const xf_import_options *opt, xf_mod
     if (st != XF_OK) return st;
     bool own = xf_safetensors_meta(&file, "xfer_config") != NULL;
     if (!own) {
-        st = import_timm(&file, opt, m, input);
+        st = xf_model_import_timm(&file, opt, m, input);
         xf_safetensors_free(&file);
-        if (st != XF_OK) xf_model_free(m);
         return st;
     }
     xf_safetensors_free(&file);

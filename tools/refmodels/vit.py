@@ -130,13 +130,13 @@ class VisionTransformer(nn.Module):
         return self.head(pre), taps
 
 
-def resample_pos_embed(pos_embed, prefix, old_grid, new_grid):
-    """timm's resample_abs_pos_embed with antialias=False: the prefix tokens
-    kept, the grid resized bicubically."""
+def resample_pos_embed(pos_embed, prefix, old_grid, new_grid, antialias=False):
+    """timm's resample_abs_pos_embed: the prefix tokens kept, the grid resized
+    bicubically (timm's own default is antialias=True)."""
     dim = pos_embed.shape[-1]
     grid = pos_embed[:, prefix:].reshape(1, old_grid[0], old_grid[1], dim).permute(0, 3, 1, 2)
     grid = F.interpolate(grid, size=new_grid, mode="bicubic", align_corners=False,
-                         antialias=False)
+                         antialias=antialias)
     grid = grid.permute(0, 2, 3, 1).reshape(1, -1, dim)
     return torch.cat([pos_embed[:, :prefix], grid], dim=1)
 
