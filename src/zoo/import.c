@@ -423,6 +423,9 @@ static xf_status import_timm(const xf_safetensors *file, const xf_import_options
         return xf_fail(XF_EINVAL, "%s: timm name %s is a %s, the tensors are a %s", file->path,
                        arch->name, arch->family, x.family->name);
     x.c.family = family;
+    /* timm's resnetv2.py _cfg resizes bilinear; vision_transformer.py and
+     * mlp_mixer.py bicubic. */
+    if (family == XF_FAMILY_RESNET) x.filter = XF_FILTER_BILINEAR;
     clear_family_settings(x.family, &x.c);
     if (arch && (st = apply_arch(&x, arch))) return st;
     if (opt && opt->sidecar && (st = apply_sidecar(&x, opt->sidecar))) return st;
