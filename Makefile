@@ -90,11 +90,14 @@ test: deps
 
 test-fast: $(BUILD)/xfer $(BUILD)/xfer-tests
 	$(TEST_ENV) XFER_BIN=$(CURDIR)/$(BUILD)/xfer $(BUILD)/xfer-tests --jobs 2
+	$(TEST_ENV) XFER_BIN=$(CURDIR)/$(BUILD)/xfer tests/kernel_paths.sh $(BUILD)
 
 test-san:
 	$(MAKE) BUILD=build-san OPT="$(SAN_FLAGS)" build-san/xfer build-san/xfer-tests
 	$(TEST_ENV) XFER_BIN=$(CURDIR)/build-san/xfer ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
 	  UBSAN_OPTIONS=print_stacktrace=1 build-san/xfer-tests --jobs 2
+	$(TEST_ENV) XFER_BIN=$(CURDIR)/build-san/xfer ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
+	  UBSAN_OPTIONS=print_stacktrace=1 tests/kernel_paths.sh build-san
 
 demo: deps
 	$(MAKE) demo-run
