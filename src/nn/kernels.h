@@ -36,8 +36,10 @@ typedef struct {
      * floats, at least one zero-padded image. */
     void (*conv_direct_forward)(const xf_conv2d_geom *g, const float *x, const float *wd,
                                 const float *r, float *y, float *scratch, size_t cap);
-    /* dwt += the weight gradient ([k, k, cout, cin], or [k, k, cin, cout]
-     * for a grayscale stride-1 layer without dx), dx (NULL: none) = (or +=
+    /* Whether conv_direct_backward gives the weight gradient as [k, k, cin,
+     * cout] rather than [k, k, cout, cin] (dx: whether it gives dx too). */
+    bool (*conv_dw_by_outputs)(const xf_conv2d_geom *g, bool dx);
+    /* dwt += the weight gradient (in the layout conv_dw_by_outputs says), dx (NULL: none) = (or +=
      * with dx_add) the input gradient through wdx ([k, k, cout, cin], taps
      * reversed for stride 1); scratch as xf_conv2d_cols_size reserves. */
     void (*conv_direct_backward)(const xf_conv2d_geom *g, const float *x, const float *wdx,
