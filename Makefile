@@ -124,8 +124,11 @@ paper-mini-run: $(BUILD)/xfer
 bench: tools-deps
 	$(MAKE) bench-run
 
+# The bench also trains each model with a PORTABLE=1 build (its cost
+# against -march=native) and once per kernel path (XFER_ISA).
 bench-run: $(BUILD)/xfer
-	bench/run.sh $(BUILD)/xfer
+	$(MAKE) PORTABLE=1 BUILD=build-portable build-portable/xfer
+	XFER_BENCH_PORTABLE=build-portable/xfer bench/run.sh $(BUILD)/xfer
 
 # Fuzzing: the library is built once with clang, ASan and UBSan (every
 # report fatal), and each fuzz/fuzz_*.c links against it. `make fuzz` runs

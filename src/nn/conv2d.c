@@ -35,17 +35,30 @@ static int chunk_images(const xf_conv2d_geom *g, size_t cols_cap) {
     return n > (size_t)g->batch ? g->batch : (int)n;
 }
 
+/* The direct kernels stream the whole weight for every tile of positions,
+ * so past what L2 holds beside the image, im2col + sgemm (which OpenBLAS
+ * blocks for the caches) wins: single-threaded on the AVX2 EPYC, 3x3
+ * convs forward/backward GFLOP/s direct -> im2col: 64 -> 64 channels at
+ * 56 x 56 72/57 (direct kept), 128 -> 128 at 28 x 28 47/48 -> 60/63,
+ * 256 at 14 x 14 37/36 -> 57/63, 512 at 7 x 7 7.5/12 -> 63/43. In floats:
+ * 256 KB. */
+enum { DIRECT_MAX_WEIGHT = 65536 };
+
+static bool direct_weight_fits(const xf_conv2d_geom *g) {
+    return (size_t)g->k * g->k * g->cin * g->cout <= DIRECT_MAX_WEIGHT;
+}
+
 /* The direct kernels (conv2d_direct.inc, one build per instruction set:
  * nn/kernels.h) take a conv whose output channels come in blocks of 16. */
 static bool direct_ok(const xf_conv2d_geom *g) {
-    return g->cout % 16 == 0 && !is_pointwise(g) && g->k <= DIRECT_MAX_K;
+    return g->cout % 16 == 0 && !is_pointwise(g) && g->k <= DIRECT_MAX_K && direct_weight_fits(g);
 }
 
 /* The backward's vectors run over input channels (dx, and dw_image's
  * rows) and its broadcasts over output channels in groups of 8; or, with
  * no dx to give, dw_rows_image's over output channels in blocks of 16. */
 static bool direct_backward_ok(const xf_conv2d_geom *g, bool dx) {
-    if (is_pointwise(g) || g->k > DIRECT_MAX_K) return false;
+    if (is_pointwise(g) || g->k > DIRECT_MAX_K || !direct_weight_fits(g)) return false;
     if (!dx && dw_by_rows(g)) return g->cout % 16 == 0 && g->k <= xf_kernels()->conv_rows_max_k;
     return g->cin % 16 == 0 && g->cout % 8 == 0;
 }
