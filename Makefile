@@ -13,7 +13,26 @@ PKGS     := cairo fontconfig freetype2 libpng libjpeg yaml-0.1 sqlite3 zlib gsl
 # GSL calls CBLAS; OpenBLAS provides it, so GSL's slow reference CBLAS is left out.
 # -O3: GCC 12's -O2 vectorises no loop whose length is unknown (its very-cheap
 # cost model); ISO C mode keeps FMA contraction off, so results are the same bits.
+# -march=native builds for this machine's CPU. PORTABLE=1 builds the rest of
+# the code for baseline x86-64 instead, into build-portable/, so that one
+# binary runs on every node of a cluster whose CPUs differ; the hot kernels
+# are dispatched at run time either way (below). docs/models.md "Speed" says
+# what it costs.
+ifeq ($(PORTABLE),1)
+OPT      ?= -O3 -march=x86-64 -mtune=generic
+BUILD    ?= build-portable
+else
 OPT      ?= -O3 -march=native
+endif
+# xfer's vector kernels (src/nn/kernels.h) are compiled once per instruction
+# set, src/nn/kernels_<isa>.c with ISA_FLAGS_<isa> added to OPT, and chosen
+# at run time from cpuid (src/core/cpu.h; XFER_ISA forces one). Each set
+# lowers or raises -march's: the plain path must not use AVX even under
+# -march=native, the AVX2 path not AVX-512.
+ISA_FLAGS_plain  := -mno-avx
+ISA_FLAGS_avx2   := -mavx2 -mfma -mno-avx512f
+ISA_FLAGS_avx512 := -mavx2 -mfma -mavx512f
+isa_flags = $(foreach isa,plain avx2 avx512,$(if $(filter %/kernels_$(isa).c,$<),$(ISA_FLAGS_$(isa))))
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 PKGS_OK  := $(shell pkg-config --exists $(PKGS) 2>/dev/null && echo yes)
 CPPFLAGS := -Isrc -I/usr/include/x86_64-linux-gnu/openblas-pthread -D_GNU_SOURCE \
@@ -58,9 +77,9 @@ $(BUILD)/xfer-tests: $(TEST_OBJ) $(BUILD)/src/cli/args.o $(BUILD)/libxfer.a
 $(BUILD)/%.o: %.c
 	$(if $(PKGS_OK),,$(error pkg-config does not know all of: $(PKGS); run `make deps` (or any public target: make demo, make test) to install the -dev packages))
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(isa_flags) -MMD -MP -c $< -o $@
 
--include $(shell find $(BUILD) build-san build-fuzz -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) build-san build-fuzz build-portable -name '*.d' 2>/dev/null)
 
 # The suite runs twice: optimised, then under AddressSanitizer and UBSan.
 # Tests find the xfer binary and fixtures through these variables.
@@ -71,11 +90,14 @@ test: deps
 
 test-fast: $(BUILD)/xfer $(BUILD)/xfer-tests
 	$(TEST_ENV) XFER_BIN=$(CURDIR)/$(BUILD)/xfer $(BUILD)/xfer-tests --jobs 2
+	$(TEST_ENV) XFER_BIN=$(CURDIR)/$(BUILD)/xfer tests/kernel_paths.sh $(BUILD)
 
 test-san:
 	$(MAKE) BUILD=build-san OPT="$(SAN_FLAGS)" build-san/xfer build-san/xfer-tests
 	$(TEST_ENV) XFER_BIN=$(CURDIR)/build-san/xfer ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
 	  UBSAN_OPTIONS=print_stacktrace=1 build-san/xfer-tests --jobs 2
+	$(TEST_ENV) XFER_BIN=$(CURDIR)/build-san/xfer ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
+	  UBSAN_OPTIONS=print_stacktrace=1 tests/kernel_paths.sh build-san
 
 demo: deps
 	$(MAKE) demo-run
@@ -102,8 +124,11 @@ paper-mini-run: $(BUILD)/xfer
 bench: tools-deps
 	$(MAKE) bench-run
 
+# The bench also trains each model with a PORTABLE=1 build (its cost
+# against -march=native) and once per kernel path (XFER_ISA).
 bench-run: $(BUILD)/xfer
-	bench/run.sh $(BUILD)/xfer
+	$(MAKE) PORTABLE=1 BUILD=build-portable build-portable/xfer
+	XFER_BENCH_PORTABLE=build-portable/xfer bench/run.sh $(BUILD)/xfer
 
 # Fuzzing: the library is built once with clang, ASan and UBSan (every
 # report fatal), and each fuzz/fuzz_*.c links against it. `make fuzz` runs
@@ -120,7 +145,7 @@ FUZZ_OBJ := $(LIB_SRC:%.c=build-fuzz/%.o)
 
 build-fuzz/src/%.o: src/%.c
 	@mkdir -p $(dir $@)
-	clang $(CPPFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+	clang $(CPPFLAGS) $(FUZZ_FLAGS) $(isa_flags) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
 
 build-fuzz/libxfer.a: $(FUZZ_OBJ)
 	@rm -f $@
@@ -137,4 +162,4 @@ fuzz-run: $(FUZZ_TARGETS)
 	  fuzz/run.sh $(FUZZ_SECONDS) $(if $(FUZZ),build-fuzz/$(FUZZ),$(FUZZ_TARGETS))
 
 clean:
-	rm -rf build build-san build-fuzz
+	rm -rf build build-san build-fuzz build-portable

@@ -63,9 +63,9 @@ header=$(cat <<HEAD
 ## $stamp: $cpu_model
 
 - CPU: $cpu_model, $(nproc) cores; $(cpu_flag_summary)
-- xfer: $(build_flags)
+- xfer: $(build_flags); kernels: $(env -u XFER_ISA "$xfer" info | sed -n 's/^xfer kernels: *//p') (this CPU runs: $(env -u XFER_ISA "$xfer" info | sed -n 's/^kernels (cpu): *//p'))
 - commit: $(commit)
-- threads: $threads; \`bench/run.sh $xfer\`$(env | grep -o '^XFER_BENCH_[A-Z_]*=[^ ]*' | sort | sed 's/^/ /' | tr -d '\n')
+- threads: $threads; \`bench/run.sh $xfer\`$(env | grep -o '^XFER_BENCH_[A-Z_]*=[^ ]*' | sort | sed 's/^/ /' | tr -d '\n')${XFER_BENCH_PORTABLE:+; portable build: $(xfer=$XFER_BENCH_PORTABLE build_flags)}
 HEAD
 )
 

@@ -18,6 +18,11 @@
 # N); the one with the most training img/s runs the measurement, and the
 # table names it. ATen chooses its own vector kernels (ATEN_CPU_CAPABILITY
 # is unset: forcing one the CPU lacks kills the process).
+# Each model is also trained by xfer once per kernel path this CPU runs,
+# forced with XFER_ISA (rows model/avx2, model/plain: what a CPU without
+# the wider vectors gets), and by XFER_BENCH_PORTABLE, a `make PORTABLE=1`
+# binary, if set (row model/portable: the cost of a baseline x86-64 build);
+# these rows share the PyTorch numbers of the model's main row.
 # env:   XFER_BENCH_THREADS (default 2); XFER_BENCH_FRACTION_<MODEL> overrides
 #        the share of the training set a model trains on (mlp: 1 = one epoch;
 #        the others default to 0.1, i.e. 46 steps, to keep the run short);
@@ -98,13 +103,45 @@ echo "   PyTorch settings tried per model (OpenBLAS core, torch threads t, OpenB
 have_torch=1
 /usr/bin/python3 -c 'import torch' 2>/dev/null || have_torch=0
 
+# run_xfer MODEL NAME FRACTION BINARY [VAR=VALUE...]: trains MODEL with
+# BINARY (in the environment given) into $tmp/NAME.{xfer,err,time}.
+run_xfer() {
+  local model=$1 name=$2 fraction=$3 bin=$4
+  shift 4
+  # shellcheck disable=SC2046
+  env -u OPENBLAS_CORETYPE -u XFER_ISA OPENBLAS_NUM_THREADS="$threads" "$@" \
+    /usr/bin/time -v -o "$tmp/$name.time" \
+    "$bin" -q pretrain --us fashion-mnist --out "$tmp/$name.safetensors" --batch 128 \
+    --data-fraction "$fraction" $(flags_for "$model") >"$tmp/$name.xfer" 2>"$tmp/$name.err"
+}
+
+# row LABEL NAME: the table row of xfer's run $tmp/NAME against this
+# model's PyTorch numbers (t_*, peer, mflops).
+row() {
+  local f=$tmp/$2 x_train x_infer x_acc x_mb
+  x_train=$(awk '/^training:/ {for (i = 1; i < NF; i++) if ($(i + 1) == "img/s,") print $i}' "$f.xfer")
+  x_infer=$(awk '/^evaluation:/ {for (i = 1; i < NF; i++) if ($(i + 1) == "img/s") print $i}' "$f.xfer")
+  x_acc=$(sed -n 's/^US test accuracy: \([0-9.]*\)%/\1/p' "$f.xfer")
+  x_mb=$(awk -F: '/Maximum resident/ {printf "%.0f", $2 / 1024}' "$f.time")
+  awk -v m="$1" -v xt="$x_train" -v tt="$t_train" -v xi="$x_infer" -v ti="$t_infer" \
+    -v f="$mflops" -v p="$peak" -v xm="$x_mb" -v tm="$t_mb" -v xa="$x_acc" -v ta="$t_acc" -v pr="$peer" 'BEGIN {
+      rt = tt == "NA" ? "NA" : sprintf("%.2fx", xt / tt)
+      ri = ti == "NA" ? "NA" : sprintf("%.2fx", xi / ti)
+      gt = 3 * f * xt / 1e3; gi = f * xi / 1e3
+      printf "%-15s %8.0f %8s %6s | %8.0f %8s %6s | %6.1f %5.1f%% %6.1f | %5s %5s | %6s %6s | %s",
+        m, xt, tt == "NA" ? "NA" : sprintf("%.0f", tt), rt, xi, ti == "NA" ? "NA" : sprintf("%.0f", ti), ri,
+        gt, 100 * gt / p, gi, xm, tm, xa, ta, pr }'
+}
+
+# The kernel paths this CPU runs (xfer info), each forced in a row of its own.
+isas=$(env -u XFER_ISA "$xfer" info | sed -n 's/^kernels (cpu): *//p')
+echo "   xfer kernel paths: $(env -u XFER_ISA "$xfer" info | sed -n 's/^xfer kernels: *//p') by default;" \
+  "rows per path: ${isas:-none}${XFER_BENCH_PORTABLE:+; portable build: $XFER_BENCH_PORTABLE}"
+
 rows=()
 for model in "${models[@]}"; do
   fraction=$(fraction_for "$model")
-  # shellcheck disable=SC2046
-  if ! env -u OPENBLAS_CORETYPE OPENBLAS_NUM_THREADS="$threads" /usr/bin/time -v -o "$tmp/$model.time" \
-      "$xfer" -q pretrain --us fashion-mnist --out "$tmp/$model.safetensors" --batch 128 \
-      --data-fraction "$fraction" $(flags_for "$model") >"$tmp/$model.xfer" 2>"$tmp/$model.err"; then
+  if ! run_xfer "$model" "$model" "$fraction" "$xfer"; then
     echo "-- $model: skipped, xfer cannot build it yet: $(tail -1 "$tmp/$model.err")"
     continue
   fi
@@ -112,10 +149,6 @@ for model in "${models[@]}"; do
   sed 's/^/   /' "$tmp/$model.xfer"
   config=$(sed -n 's/^model: \({.*}\), [0-9]* params.*/\1/p' "$tmp/$model.xfer")
   mflops=$(sed -n 's/.* params, \([0-9.e+]*\) MFLOPs\/image.*/\1/p' "$tmp/$model.xfer")
-  x_train=$(awk '/^training:/ {for (i = 1; i < NF; i++) if ($(i + 1) == "img/s,") print $i}' "$tmp/$model.xfer")
-  x_infer=$(awk '/^evaluation:/ {for (i = 1; i < NF; i++) if ($(i + 1) == "img/s") print $i}' "$tmp/$model.xfer")
-  x_acc=$(sed -n 's/^US test accuracy: \([0-9.]*\)%/\1/p' "$tmp/$model.xfer")
-  x_mb=$(awk -F: '/Maximum resident/ {printf "%.0f", $2 / 1024}' "$tmp/$model.time")
   t_train=NA t_infer=NA t_acc=NA t_mb=NA
   start=()
   # xfer's initial weights: one step at lr 1e-30 (one image per class; the
@@ -164,19 +197,25 @@ for model in "${models[@]}"; do
       echo "   torch failed: $(tail -1 "$tmp/$model.terr")"
     fi
   fi
-  rows+=("$(awk -v m="$model" -v xt="$x_train" -v tt="$t_train" -v xi="$x_infer" -v ti="$t_infer" \
-    -v f="$mflops" -v p="$peak" -v xm="$x_mb" -v tm="$t_mb" -v xa="$x_acc" -v ta="$t_acc" -v pr="$peer" 'BEGIN {
-      rt = tt == "NA" ? "NA" : sprintf("%.2fx", xt / tt)
-      ri = ti == "NA" ? "NA" : sprintf("%.2fx", xi / ti)
-      gt = 3 * f * xt / 1e3; gi = f * xi / 1e3
-      printf "%-7s %8.0f %8s %6s | %8.0f %8s %6s | %6.1f %5.1f%% %6.1f | %5s %5s | %6s %6s | %s",
-        m, xt, tt == "NA" ? "NA" : sprintf("%.0f", tt), rt, xi, ti == "NA" ? "NA" : sprintf("%.0f", ti), ri,
-        gt, 100 * gt / p, gi, xm, tm, xa, ta, pr }')")
+  rows+=("$(row "$model" "$model")")
+  # The same model on each kernel path, and from the portable build.
+  variants=()
+  for isa in $isas; do variants+=("$model/$isa:$isa:$xfer"); done
+  [ -z "${XFER_BENCH_PORTABLE:-}" ] || variants+=("$model/portable::$XFER_BENCH_PORTABLE")
+  for variant in "${variants[@]}"; do
+    IFS=: read -r name isa bin <<<"$variant"
+    if run_xfer "$model" "${name//\//-}" "$fraction" "$bin" ${isa:+XFER_ISA=$isa}; then
+      echo "   $name: $(grep -h '^training:\|^evaluation:' "$tmp/${name//\//-}.xfer" | paste -sd ';' | sed 's/;/; /')"
+      rows+=("$(row "$name" "${name//\//-}")")
+    else
+      echo "   $name: failed: $(tail -1 "$tmp/${name//\//-}.err")"
+    fi
+  done
 done
 
 echo
 echo "== images/s (xfer, PyTorch, xfer/PyTorch); xfer GFLOP/s (train, % of sgemm peak, inference);"
 echo "   peak RSS MB (xfer, PyTorch); test accuracy % (xfer, PyTorch); PyTorch's setting"
-printf "%-7s %8s %8s %6s | %8s %8s %6s | %6s %6s %6s | %5s %5s | %6s %6s | %s\n" model train torch ratio \
+printf "%-15s %8s %8s %6s | %8s %8s %6s | %6s %6s %6s | %5s %5s | %6s %6s | %s\n" model train torch ratio \
   infer torch ratio GF/s peak% GF/s MB MB acc acc "torch setting"
 for r in "${rows[@]}"; do echo "$r"; done

@@ -163,7 +163,8 @@ static double max_rel_err(const float *a, const double *ref, size_t n) {
  * scattered tap by tap (strides 2 and 3, padding past k - 1, 1x1), weight
  * gradients over kernel rows of 1, 3 and 5 taps; with no dx asked for, a
  * grayscale first layer's weight gradient with vectors over output
- * channels. Then shapes the direct paths leave to im2col + gemm. Each with
+ * channels. Then shapes the direct paths leave to im2col + gemm (a 96 ->
+ * 96 channel conv among them, for its weight's size). Each with
  * 1 and 3 threads, the later ones summing their own share of the weight
  * gradient; and with a residual added to y (held apart or in y) and dx
  * accumulated. */
@@ -175,8 +176,10 @@ Test(ops_conv, conv2d_direct_kernels_match_double_reference) {
         {2, 8, 8, 16, 32, 1, 2, 0}, {2, 5, 6, 16, 16, 3, 1, 3},  {1, 9, 11, 16, 16, 5, 1, 2},
         {2, 10, 7, 16, 16, 3, 3, 1}, {2, 10, 7, 16, 8, 3, 3, 1}, {2, 4, 1, 16, 16, 3, 1, 1},
         {2, 9, 30, 1, 32, 3, 1, 1}, {2, 6, 7, 1, 16, 5, 1, 2},
-        /* left to im2col + gemm, forward or backward or both */
+        /* left to im2col + gemm, forward or backward or both; the last for
+         * its weight, larger than the direct kernels stream well */
         {2, 6, 5, 3, 16, 3, 1, 0},  {1, 4, 4, 1, 16, 3, 1, 1},   {2, 5, 5, 8, 12, 3, 1, 1},
+        {1, 4, 3, 96, 96, 3, 1, 1},
     };
     int threads_were = xf_blas_threads();
     for (size_t t = 0; t < sizeof direct_geoms / sizeof direct_geoms[0]; t++) {

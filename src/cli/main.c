@@ -9,6 +9,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "core/blas.h"
+#include "core/cpu.h"
 #include "core/log.h"
 
 typedef struct {
@@ -65,6 +66,12 @@ int main(int argc, char **argv) {
         return 2;
     }
     if (level) xf_log_set_level((xf_log_level)v);
+    /* The kernels' instruction set: XFER_ISA, if set, must be one this CPU
+     * runs. */
+    if (xf_cpu_isa_init() != XF_OK) {
+        fprintf(stderr, "xfer: %s\n", xf_error_message());
+        return 2;
+    }
     int i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {
         if (strcmp(argv[i], "-v") == 0)

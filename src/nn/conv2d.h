@@ -12,7 +12,10 @@
  * the backward (weight gradient, and dx as the transposed convolution or
  * scattered tap by tap) of one whose input channels come in blocks of 16
  * and output channels in 8s, or whose input is a single channel with
- * stride 1 and no dx is asked for (a grayscale first layer). The naive
+ * stride 1 and no dx is asked for (a grayscale first layer); up to a
+ * weight of 65536 floats (beyond it, 128 channels and more at 3 x 3,
+ * im2col + sgemm is faster). The kernels are compiled per instruction set
+ * and chosen at run time (nn/kernels.h). The naive
  * direct convolution is the reference the tests hold the fast paths to.
  * Each function also exists as _f64 (double, same code). */
 #ifndef XF_NN_CONV2D_H

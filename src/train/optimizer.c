@@ -5,10 +5,7 @@
 #include <string.h>
 
 #include "core/mem.h"
-
-#if defined(__AVX2__)
-#include <immintrin.h>
-#endif
+#include "nn/kernels.h"
 
 xf_status xf_adamw_init(xf_adamw *opt, size_t n_params, double beta1, double beta2, double eps) {
     memset(opt, 0, sizeof *opt);
@@ -31,45 +28,12 @@ void xf_adamw_free(xf_adamw *opt) {
     memset(opt, 0, sizeof *opt);
 }
 
-/* The coefficients come in as floats computed in double (1 - b1, not
- * 1 - (float)b1, which is off by 1e-5 relative for b2 = 0.999), as torch
- * computes them. */
-typedef struct {
-    float decay, b1, one_minus_b1, b2, one_minus_b2, step, inv_sqrt_bc2, eps;
-} coefficients;
-
-/* The AVX loop does the scalar loop's operations in its order, each
- * correctly rounded (mul, add, sqrt, div; no FMA, as -std=c11 keeps GCC from
- * contracting the scalar one), so both give the same bits. */
-static void update(float *restrict p, const float *restrict g, float *restrict m,
-                   float *restrict v, size_t n, const coefficients *k) {
-    const coefficients c = *k;
-    size_t i = 0;
-#if defined(__AVX2__)
-    const __m256 decay = _mm256_set1_ps(c.decay), b1 = _mm256_set1_ps(c.b1);
-    const __m256 omb1 = _mm256_set1_ps(c.one_minus_b1), b2 = _mm256_set1_ps(c.b2);
-    const __m256 omb2 = _mm256_set1_ps(c.one_minus_b2), step = _mm256_set1_ps(c.step);
-    const __m256 ibc2 = _mm256_set1_ps(c.inv_sqrt_bc2), eps = _mm256_set1_ps(c.eps);
-    for (; i + 8 <= n; i += 8) {
-        __m256 pi = _mm256_mul_ps(_mm256_loadu_ps(p + i), decay);
-        __m256 gi = _mm256_loadu_ps(g + i);
-        __m256 mi = _mm256_add_ps(_mm256_mul_ps(b1, _mm256_loadu_ps(m + i)),
-                                  _mm256_mul_ps(omb1, gi));
-        __m256 vi = _mm256_add_ps(_mm256_mul_ps(b2, _mm256_loadu_ps(v + i)),
-                                  _mm256_mul_ps(_mm256_mul_ps(omb2, gi), gi));
-        _mm256_storeu_ps(m + i, mi);
-        _mm256_storeu_ps(v + i, vi);
-        __m256 den = _mm256_add_ps(_mm256_mul_ps(_mm256_sqrt_ps(vi), ibc2), eps);
-        _mm256_storeu_ps(p + i, _mm256_sub_ps(pi, _mm256_div_ps(_mm256_mul_ps(step, mi), den)));
-    }
-#endif
-    for (; i < n; i++) {
-        float pi = p[i] * c.decay;
-        m[i] = c.b1 * m[i] + c.one_minus_b1 * g[i];
-        v[i] = c.b2 * v[i] + c.one_minus_b2 * g[i] * g[i];
-        p[i] = pi - c.step * m[i] / (sqrtf(v[i]) * c.inv_sqrt_bc2 + c.eps);
-    }
-}
+/* The coefficients (nn/kernels.h's xf_adamw_coefficients) come in as
+ * floats computed in double (1 - b1, not 1 - (float)b1, which is off by
+ * 1e-5 relative for b2 = 0.999), as torch computes them. The update is the
+ * kernels' (an AVX loop where the CPU has it, the same bits as the scalar
+ * one). */
+typedef xf_adamw_coefficients coefficients;
 
 /* fn(job, offset, count, group) for the part of every tensor inside
  * [p0, p1): the offset serves params, grads and the optimizer's state. */
@@ -115,8 +79,8 @@ typedef struct {
 
 static void adamw_range(void *job, size_t o, size_t count, xf_param_group group) {
     adamw_job *j = job;
-    update(j->m->params + o, j->m->grads + o, j->opt->m + o, j->opt->v + o, count,
-           &j->k[group]);
+    xf_kernels()->adamw_update(j->m->params + o, j->m->grads + o, j->opt->m + o, j->opt->v + o,
+                               count, &j->k[group]);
 }
 
 void xf_adamw_step(xf_adamw *opt, xf_model *m, double lr_scale, xf_pool *pool) {
