@@ -107,7 +107,7 @@ demo-run: $(BUILD)/xfer
 	$(BUILD)/xfer report runs/quick
 	@echo "report: runs/quick/report/index.html"
 
-# The reference study of docs/FINDINGS.md (about 1.5 hours on 2 cores;
+# The reference study of docs/FINDINGS.md (about 2 hours on 2 cores;
 # resumable: run it again after an interruption). Its figures and tables
 # are copied into docs/paper-mini/, where they are committed.
 JOBS ?= $(shell nproc)
