@@ -102,8 +102,12 @@ paper-mini-run: $(BUILD)/xfer
 bench: tools-deps
 	$(MAKE) bench-run
 
-bench-run: $(BUILD)/xfer
+bench-run: $(BUILD)/xfer $(BUILD)/bench-features
 	bench/run.sh $(BUILD)/xfer
+
+# bench/features.sh's driver: xfer's feature extraction on random images.
+$(BUILD)/bench-features: bench/features.c $(BUILD)/libxfer.a
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libxfer.a $(LDLIBS)
 
 # Fuzzing: the library is built once with clang, ASan and UBSan (every
 # report fatal), and each fuzz/fuzz_*.c links against it. `make fuzz` runs

@@ -79,10 +79,26 @@ static xf_status alloc_features(const xf_model *m, int count, xf_features *out) 
     return XF_OK;
 }
 
+int xf_features_batch(const xf_model *m) {
+    xf_model forward_only = *m;
+    forward_only.forward_only = true;
+    size_t per_image = sizeof(float) * m->ops->arena_size(&forward_only, 1);
+    size_t fits = XF_FEATURES_ARENA_BYTES / (per_image ? per_image : 1);
+    return fits >= XF_FEATURES_BATCH ? XF_FEATURES_BATCH : fits < 1 ? 1 : (int)fits;
+}
+
 xf_status xf_features_extract(xf_model *m, const xf_dataset *ds, const int *idx, int count,
                               xf_features *out) {
+    return xf_features_extract_batched(m, ds, idx, count, xf_features_batch(m), out);
+}
+
+xf_status xf_features_extract_batched(xf_model *m, const xf_dataset *ds, const int *idx,
+                                      int count, int batch_size, xf_features *out) {
     memset(out, 0, sizeof *out);
     if (count < 0) return xf_fail(XF_EINVAL, "features of %s: negative image count", ds->name);
+    if (batch_size < 1)
+        return xf_fail(XF_EINVAL, "features of %s: batch %d, expected >= 1", ds->name,
+                       batch_size);
     if (m->n_taps < 1) return xf_fail(XF_EINVAL, "features of %s: the model has no taps", ds->name);
     const xf_model_config *c = &m->config;
     xf_pipeline to_model;
@@ -103,9 +119,10 @@ xf_status xf_features_extract(xf_model *m, const xf_dataset *ds, const int *idx,
     }
     if (count == 0) return XF_OK;
 
-    int batch = count < XF_FEATURES_BATCH ? count : XF_FEATURES_BATCH;
-    bool taps_were = m->taps_enabled;
+    int batch = count < batch_size ? count : batch_size;
+    bool taps_were = m->taps_enabled, forward_only_was = m->forward_only;
     m->taps_enabled = true;
+    m->forward_only = true;
     xf_replicas team;
     st = xf_replicas_init(&team, m, xf_blas_threads(), batch);
     size_t image_floats = (size_t)c->height * c->width * c->channels;
@@ -134,6 +151,7 @@ xf_status xf_features_extract(xf_model *m, const xf_dataset *ds, const int *idx,
         xf_progress_finish(&progress, NULL);
     xf_replicas_free(&team);
     m->taps_enabled = taps_were;
+    m->forward_only = forward_only_was;
     free(x);
     free(logits);
     free(rows);
