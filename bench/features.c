@@ -89,13 +89,11 @@ int main(int argc, char **argv) {
         return fail("timed batches");
     double seconds = xf_now() - start;
 
-    /* The arenas as the extraction reserved them: m keeps its own (in the
-     * mode it was reserved in); each other slice had one of the same size. */
+    /* The arenas as the extraction reserved them: m keeps its own (forward
+     * only); each other slice had one of the same size. */
     int slices = threads < batch ? threads : batch;
-    xf_model as_reserved = m;
-    as_reserved.forward_only = m.arena_forward_only;
-    double arena_mb = sizeof(float) * (double)m.ops->arena_size(&as_reserved, m.reserved_batch) *
-                      slices / (1 << 20);
+    double arena_mb = sizeof(float) * (double)m.ops->arena_size(&m, m.reserved_batch) * slices /
+                      (1 << 20);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     printf("img_s=%.2f seconds=%.2f images=%d gflops_per_image=%.2f weights_mb=%.0f "

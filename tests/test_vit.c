@@ -40,6 +40,83 @@ Test(vit, cls_gradients_match_central_differences_in_double) {
     test_grad_case_free(&c);
 }
 
+/* The variants only imported timm checkpoints have (model.h): each alone
+ * and all together, gradients against central differences. */
+static void check_variant(void (*set)(xf_model_config *c), xf_vit_pool pool) {
+    xf_model_config cfg = small_config(pool);
+    set(&cfg);
+    test_grad_case c;
+    test_grad_case_init(&c, &cfg, BATCH, 23);
+    test_check_gradients(&c, 1e-5, 1e-6, NULL);
+    test_float_gap gap = test_float_against_double(&c, BATCH);
+    cr_assert_lt(gap.worst / gap.scale, 1e-5);
+    test_grad_case_free(&c);
+}
+static void no_qkv_bias(xf_model_config *c) { c->vit.no_qkv_bias = true; }
+static void layer_scale(xf_model_config *c) { c->vit.layer_scale = true; }
+static void fc_norm(xf_model_config *c) { c->vit.fc_norm = true; }
+static void class_token_avg(xf_model_config *c) {
+    c->vit.gap_class_token = true;
+    c->vit.class_token_taps = true;
+}
+static void all_variants(xf_model_config *c) {
+    no_qkv_bias(c);
+    layer_scale(c);
+    fc_norm(c);
+    class_token_avg(c);
+}
+
+Test(vit, variant_gradients_match_central_differences) {
+    check_variant(no_qkv_bias, XF_POOL_CLS);
+    check_variant(layer_scale, XF_POOL_GAP);
+    check_variant(fc_norm, XF_POOL_GAP);
+    check_variant(fc_norm, XF_POOL_CLS);
+    check_variant(class_token_avg, XF_POOL_GAP);
+    check_variant(all_variants, XF_POOL_GAP);
+}
+
+/* The variants' tensors carry timm's names and shapes; the class-token taps
+ * interleave with the blocks' and hold token 0 of each block's output. */
+Test(vit, variant_tensors_and_class_token_taps) {
+    xf_model_config cfg = small_config(XF_POOL_GAP);
+    all_variants(&cfg);
+    xf_model m;
+    cr_assert_eq(xf_model_init(&m, &cfg), XF_OK, "%s", xf_error_message());
+    cr_assert_null(xf_model_find_tensor(&m, "blocks.0.attn.qkv.bias"));
+    cr_assert_null(xf_model_find_tensor(&m, "norm.weight"));
+    cr_assert_eq(xf_model_find_tensor(&m, "blocks.1.ls2.gamma")->shape[0], 8);
+    cr_assert_eq(xf_model_find_tensor(&m, "fc_norm.bias")->shape[0], 8);
+    cr_assert_eq(xf_model_find_tensor(&m, "pos_embed")->shape[1], 7); /* 6 patches + class */
+    cr_assert_eq(m.n_taps, 5);
+    static const char *const names[] = {"block0", "block0_cls", "block1", "block1_cls",
+                                        "prelogits"};
+    for (int t = 0; t < 5; t++) cr_assert_str_eq(m.tap_names[t], names[t]);
+    xf_model_init_weights(&m, 4);
+    cr_assert_eq(m.params[xf_model_find_tensor(&m, "blocks.0.ls1.gamma")->offset], 1.0f);
+    /* With every block's LayerScale 0 the blocks are the identity: each
+     * class-token tap is cls_token + pos_embed[0]. */
+    for (int i = 0; i < 2; i++) {
+        char name[64];
+        for (int k = 1; k <= 2; k++) {
+            snprintf(name, sizeof name, "blocks.%d.ls%d.gamma", i, k);
+            const xf_tensor_info *g = xf_model_find_tensor(&m, name);
+            memset(m.params + g->offset, 0, sizeof(float) * g->numel);
+        }
+    }
+    float x[4 * 6 * 2], logits[3];
+    for (int i = 0; i < 48; i++) x[i] = (float)(i % 7) / 7.0f - 0.5f;
+    cr_assert_eq(xf_model_reserve(&m, 1), XF_OK);
+    m.taps_enabled = true;
+    xf_model_forward(&m, x, 1, logits);
+    const float *cls = m.params + xf_model_find_tensor(&m, "cls_token")->offset;
+    const float *pos = m.params + xf_model_find_tensor(&m, "pos_embed")->offset;
+    for (int j = 0; j < 8; j++) {
+        cr_assert_float_eq(xf_model_tap(&m, 1)[j], cls[j] + pos[j], 1e-6);
+        cr_assert_float_eq(xf_model_tap(&m, 3)[j], cls[j] + pos[j], 1e-6);
+    }
+    xf_model_free(&m);
+}
+
 Test(vit, float_model_matches_double_instance) {
     for (int pool = 0; pool < 2; pool++) {
         test_grad_case c;

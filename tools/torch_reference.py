@@ -31,8 +31,8 @@ import refmodels  # noqa: E402
 
 
 def write_safetensors(path, tensors, metadata):
-    """tensors: name -> torch tensor (float32 or int32), in writing order."""
-    dtypes = {torch.float32: "F32", torch.int32: "I32"}
+    """tensors: name -> torch tensor (float32, int32 or uint8), in writing order."""
+    dtypes = {torch.float32: "F32", torch.int32: "I32", torch.uint8: "U8"}
     header, blobs, offset = {"__metadata__": metadata}, [], 0
     for name, t in tensors.items():
         data = t.detach().contiguous().cpu().numpy().tobytes()

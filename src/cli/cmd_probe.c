@@ -16,15 +16,17 @@
 #include "data/registry.h"
 #include "probe/probe.h"
 #include "probe/probe_settings.h"
-#include "train/checkpoint.h"
+#include "zoo/import.h"
 
 static const cli_command command = {
     .name = "probe",
     .usage = "xfer probe CKPT --ds TASK[,TASK...] [--shots 1,5,10,25|all] [--draws 3] "
              "[--lambda 1024[,L...]|loo] [--layers all|last|LIST] [--test-limit N] [--json]\n"
+             "       [--arch TIMM_NAME] [--sidecar FILE] [--set KEY=VALUE]... [--image-size N]\n"
              "       xfer probe --features TRAIN.npy[,...] --labels TRAIN_LABELS.npy "
              "--test-features TEST.npy[,...] --test-labels TEST_LABELS.npy [options as above]",
-    .about = "Few-shot linear probes of a pre-trained checkpoint (docs/protocol.md):\n"
+    .about = "Few-shot linear probes of a pre-trained checkpoint (docs/protocol.md), xfer's own\n"
+             "or a timm ViT / MLP-Mixer / ResNetV2 state_dict in safetensors (docs/zoo.md):\n"
              "for every downstream task, every layer (tap) of the model, every shot count and\n"
              "draw, a closed-form ridge head on k images per class of the task's training set,\n"
              "scored on its test set. The limits are those of a study file's downstream keys.",
@@ -35,7 +37,7 @@ static const cli_command command = {
     .max_operands = 1,
 };
 
-enum { MAX_TASKS = 64 };
+enum { MAX_TASKS = 64, MAX_SETS = 32 };
 
 typedef struct {
     const char *checkpoint;
@@ -45,6 +47,8 @@ typedef struct {
     int n_features, n_test_features;
     const char *labels, *test_labels;
     xf_probe_config cfg;
+    xf_import_options import;
+    const char *sets[MAX_SETS];
     bool json;
     bool header_printed;
 } options;
@@ -131,6 +135,16 @@ static xf_status parse_layers(const char *text, void *dest) {
     return st ? xf_fail_context(st, "all, last or ") : XF_OK;
 }
 
+/* --set KEY=VALUE, once per setting. */
+static xf_status parse_set(const char *text, void *dest) {
+    options *o = dest;
+    if (!strchr(text, '=')) return xf_fail(XF_EINVAL, "expected KEY=VALUE, got '%s'", text);
+    if (o->import.n_settings == MAX_SETS)
+        return xf_fail(XF_EINVAL, "more than %d settings", MAX_SETS);
+    o->sets[o->import.n_settings++] = text;
+    return XF_OK;
+}
+
 /* Returns -1 when the options are fine, else the exit status to return. */
 static int parse_options(int argc, char **argv, options *o) {
     memset(o, 0, sizeof *o);
@@ -182,11 +196,27 @@ static int parse_options(int argc, char **argv, options *o) {
         cli_setting_option(probe_setting("test_limit"), &o->cfg, text[1]),
         {.name = "--json", .kind = CLI_FLAG, .dest = &o->json,
          .help = "print one JSON document with every draw instead of the table"},
+        {.name = "--arch", .value = "NAME", .kind = CLI_STRING, .dest = &o->import.arch,
+         .section = "timm checkpoints (docs/zoo.md):",
+         .help = "timm's architecture name (vit_base_patch16_224.augreg_in21k): the settings "
+                 "and input pipeline the tensors do not tell"},
+        {.name = "--sidecar", .value = "FILE", .kind = CLI_STRING, .dest = &o->import.sidecar,
+         .help = "a JSON object of those settings (heads, pool, mean, std, crop_pct, "
+                 "interpolation, input_size; arch)"},
+        {.name = "--set", .value = "KEY=VALUE", .kind = CLI_CUSTOM, .parse = parse_set,
+         .dest = o,
+         .help = "one such setting, applied last (repeat for more): --set heads=12 --set "
+                 "mean=0.485,0.456,0.406"},
+        {.name = "--image-size", .value = "N", .kind = CLI_INT, .dest = &o->import.image_size,
+         .lo = 1, .hi = 4096,
+         .help = "probe at N x N instead of the checkpoint's size (a ViT's pos_embed is "
+                 "resampled bicubically)"},
     };
     int n_operands;
     int rc = cli_parse(&command, opts, (int)(sizeof opts / sizeof opts[0]), argc, argv,
                        &o->checkpoint, &n_operands);
     if (rc >= 0) return rc;
+    o->import.settings = o->sets;
     bool by_features = o->n_features || o->labels || o->n_test_features || o->test_labels;
     if (by_features) {
         if (o->checkpoint || o->n_tasks || !o->n_features || !o->labels ||
@@ -290,20 +320,18 @@ static void print_table(const char *task, const char *const *layer_names, option
 
 /* Loads one task (at the model's input shape where its reader can decode
  * straight to it) and probes it. */
-static int probe_task(const char *task, xf_model *m, options *o, cJSON *json_results) {
+static int probe_task(const char *task, xf_model *m, const xf_model_input *input, options *o,
+                      cJSON *json_results) {
     /* The messages of task loading and the probes name the task already. */
     const char *context = "probe";
     xf_dataset train, test;
-    xf_pipeline target;
-    xf_pipeline_default(&target);
-    xf_pipeline_to_shape(&target, m->config.height, m->config.width, m->config.channels);
-    xf_status st = xf_task_load_at(task, &target, &train, &test);
+    xf_status st = xf_task_load_at(task, &input->pipeline, &train, &test);
     if (st != XF_OK) return cli_fail(st, context);
     int rc = 0;
     xf_probe_results res;
     const char **names = xf_malloc(sizeof(char *) * (m->n_taps > 0 ? m->n_taps : 1));
     for (int t = 0; names && t < m->n_taps; t++) names[t] = m->tap_names[t];
-    st = names ? xf_probe_model(m, &train, &test, &o->cfg, &res) : XF_ENOMEM;
+    st = names ? xf_probe_model_input(m, input, &train, &test, &o->cfg, &res) : XF_ENOMEM;
     if (st != XF_OK) {
         rc = cli_fail(st, context);
     } else {
@@ -444,9 +472,14 @@ int cmd_probe(int argc, char **argv) {
     int rc = parse_options(argc, argv, &o);
     if (rc >= 0) return rc;
     xf_model m = {0};
+    xf_model_input input;
     if (!o.n_features) {
-        xf_status st = xf_checkpoint_load(o.checkpoint, &m);
+        xf_status st = xf_model_import(o.checkpoint, &o.import, &m, &input);
         if (st != XF_OK) return cli_fail(st, "probe");
+    } else if (o.import.arch || o.import.sidecar || o.import.n_settings ||
+               o.import.image_size) {
+        return cli_fail(xf_fail(XF_EINVAL, "--arch, --sidecar, --set and --image-size apply "
+                                "to a checkpoint, not to --features"), "probe");
     }
 
     cJSON *doc = cJSON_CreateObject();
@@ -464,7 +497,7 @@ int cmd_probe(int argc, char **argv) {
     }
 
     rc = o.n_features ? probe_features(&o, results) : 0;
-    for (int i = 0; i < o.n_tasks && rc == 0; i++) rc = probe_task(o.tasks[i], &m, &o, results);
+    for (int i = 0; i < o.n_tasks && rc == 0; i++) rc = probe_task(o.tasks[i], &m, &input, &o, results);
     if (rc == 0 && o.json) rc = print_json(doc);
 done:
     free(features);

@@ -44,6 +44,9 @@ typedef struct {
     const char *def;              /* the default as a user writes it; NULL: see follows */
     const char *follows;          /* the default is this other setting's value */
     bool required;                /* a study file must give it */
+    bool optional;                /* config JSON (checkpoints) holds it only when it is not
+                                     the default, and an absent one is the default: a setting
+                                     added later leaves older configs' bytes as they were */
     const char *help;             /* one line, for --help and the docs */
     xf_setting_field field;
     size_t offset;

@@ -31,8 +31,11 @@ typedef struct {
     xf_status (*validate)(const xf_model_config *c);
     /* Sets the family's settings that a timm state_dict's tensor names and
      * shapes determine (zoo/import.c), including the input size; settings
-     * they cannot tell (ViT heads) keep the values c holds. Errors name the
-     * file and the first tensor that does not fit. NULL: not importable. */
+     * they cannot tell (ViT heads) keep the values c holds: what a timm
+     * name, sidecar or --set told, else 0 (-1 for a word; height and width
+     * 0 unless an input_size was told). n_classes: the head's, 0 without a
+     * head. Errors name the file and the first tensor that does not fit.
+     * NULL: not importable. */
     xf_status (*from_timm)(const xf_safetensors *st, xf_model_config *c);
 } xf_family_info;
 

@@ -106,7 +106,7 @@ static mixer_layout mixer_layout_of(const xf_model_config *c, int batch, bool fo
 }
 
 static size_t mixer_arena_size(const xf_model *m, int batch) {
-    return mixer_layout_of(&m->config, batch, m->forward_only).total;
+    return mixer_layout_of(&m->config, batch, xf_model_forward_only(m)).total;
 }
 
 #define XF_PASSES "models/mixer_pass.inc"
@@ -175,6 +175,47 @@ static xf_status mixer_validate(const xf_model_config *c) {
     return XF_OK;
 }
 
+/* timm's MlpMixer from its state_dict: patch and width from stem.proj,
+ * the patch count (a square grid) from the token MLP, its widths, depth
+ * from the blocks, classes from head (0 without one). */
+static xf_status mixer_from_timm(const xf_safetensors *st, xf_model_config *c) {
+    static const char *const needed[] = {"stem.proj.weight", "blocks.0.mlp_tokens.fc1.weight",
+                                         "blocks.0.mlp_channels.fc1.weight"};
+    const xf_st_tensor *e[3];
+    for (int k = 0; k < 3; k++) {
+        e[k] = xf_safetensors_find(st, needed[k]);
+        if (!e[k] || e[k]->ndim != (k ? 2 : 4))
+            return xf_fail(XF_EFORMAT, "%s: tensor '%s' is %s (a timm MLP-Mixer has it, %d-D)",
+                           st->path, needed[k], e[k] ? "of another rank" : "missing",
+                           k ? 2 : 4);
+    }
+    if (e[0]->shape[2] != e[0]->shape[3])
+        return xf_fail(XF_EFORMAT, "%s: tensor 'stem.proj.weight': patches are not square",
+                       st->path);
+    c->mixer.dim = (int)e[0]->shape[0];
+    c->channels = (int)e[0]->shape[1];
+    c->mixer.patch = (int)e[0]->shape[2];
+    c->mixer.token_mlp_dim = (int)e[1]->shape[0];
+    c->mixer.channel_mlp_dim = (int)e[2]->shape[0];
+    long long n = e[1]->shape[1], side = llround(sqrt((double)n));
+    if (side * side != n)
+        return xf_fail(XF_EFORMAT, "%s: tensor 'blocks.0.mlp_tokens.fc1.weight' mixes %lld "
+                       "tokens, not a square grid", st->path, n);
+    if (!c->height) c->height = c->width = (int)side * c->mixer.patch;
+    else if (c->height != side * c->mixer.patch || c->width != c->height)
+        return xf_fail(XF_EINVAL, "%s: input_size %d, but the token MLP mixes a %lldx%lld grid "
+                       "of %d-pixel patches", st->path, c->height, side, side, c->mixer.patch);
+    int depth = 0;
+    for (char name[64];; depth++) {
+        snprintf(name, sizeof name, "blocks.%d.norm1.weight", depth);
+        if (!xf_safetensors_find(st, name)) break;
+    }
+    c->mixer.depth = depth;
+    const xf_st_tensor *head = xf_safetensors_find(st, "head.weight");
+    c->n_classes = head && head->ndim == 2 ? (int)head->shape[0] : 0;
+    return XF_OK;
+}
+
 const xf_family_info xf_mixer_family = {
     .name = "mixer",
     .summary = "patch embedding, depth token- and channel-mixing blocks, head",
@@ -182,4 +223,5 @@ const xf_family_info xf_mixer_family = {
     .settings = mixer_settings,
     .n_settings = sizeof mixer_settings / sizeof mixer_settings[0],
     .validate = mixer_validate,
+    .from_timm = mixer_from_timm,
 };

@@ -29,6 +29,8 @@ typedef enum {
 
 typedef enum { XF_POOL_GAP = 0, XF_POOL_CLS = 1 } xf_vit_pool;
 typedef enum { XF_NORM_GROUP_WS = 0, XF_NORM_BATCH = 1 } xf_resnet_norm;
+typedef enum { XF_BLOCK_BASIC = 0, XF_BLOCK_BOTTLENECK = 1 } xf_resnet_block;
+typedef enum { XF_STEM_SMALL = 0, XF_STEM_BIT = 1 } xf_resnet_stem;
 
 typedef struct {
     xf_family family;
@@ -42,15 +44,25 @@ typedef struct {
         int patch, dim, depth, heads;
         double mlp_ratio;  /* MLP hidden = round(dim * mlp_ratio) */
         xf_vit_pool pool;
+        /* Variants of timm's VisionTransformer that only imported checkpoints
+         * have (zoo/import.c sets them). They are not settings: xfer's own
+         * models, study files and config JSON keep them all false. */
+        bool gap_class_token;  /* pool gap with a class token in the sequence (not pooled) */
+        bool no_qkv_bias;      /* attn.qkv without a bias */
+        bool layer_scale;      /* blocks.i.ls1.gamma, ls2.gamma scale each branch */
+        bool fc_norm;          /* LayerNorm after pooling (fc_norm.*) instead of `norm` before */
+        bool class_token_taps; /* a "block<i>_cls" tap (the class token) after each block's */
     } vit;
     struct {
         int patch, dim, depth, token_mlp_dim, channel_mlp_dim;
     } mixer;
     struct {
-        int stages;        /* 3 */
+        int stages;        /* 1 to 4 */
         int blocks[4];     /* blocks per stage */
-        int base_width;    /* channels of stage 0; doubled each stage */
+        int base_width;    /* the stem's channels and stage 0's (inner) width; doubled each stage */
         xf_resnet_norm norm;
+        xf_resnet_block block; /* bottleneck blocks output 4 x their inner width */
+        xf_resnet_stem stem;
     } resnet;
 } xf_model_config;
 
@@ -127,7 +139,7 @@ struct xf_model {
      * 32: about 0.4 GB instead of 4.4). Set it before xf_model_reserve;
      * xf_model_backward is refused while it is set. */
     bool forward_only;
-    bool arena_forward_only; /* the arena was sized with forward_only set */
+    bool arena_forward_only; /* the arena was sized for forward-only passes */
     bool params_shared;     /* params belong to the model this one copies */
     void *impl;             /* the family's own state (shapes), if it keeps any */
     /* Non-trainable tensors (BatchNorm's running_mean, running_var and
@@ -157,6 +169,13 @@ void xf_model_init_weights(xf_model *m, uint64_t seed);
 /* Sizes the arena for batches up to `batch` in m->forward_only's mode; a
  * larger arena, or a full one when forward_only is set, is kept. */
 xf_status xf_model_reserve(xf_model *m, int batch);
+
+/* Whether m's passes keep nothing for a backward: forward_only is set, or
+ * the arena was reserved that way (a forward after feature extraction runs
+ * in the arena it left). The families lay out their arena by this. */
+static inline bool xf_model_forward_only(const xf_model *m) {
+    return m->forward_only || m->arena_forward_only;
+}
 void xf_model_forward(xf_model *m, const float *x, int batch, float *logits);
 void xf_model_backward(xf_model *m, const float *dlogits, int batch);
 void xf_model_zero_grad(xf_model *m);

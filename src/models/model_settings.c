@@ -49,10 +49,20 @@ void xf_model_config_default(xf_model_config *cfg, xf_family f) {
     xf_settings_apply_defaults(family->settings, family->n_settings, cfg);
 }
 
+/* A scalar setting at its default value. */
+static bool is_default(const xf_setting *s, const xf_model_config *c) {
+    double def = 0;
+    XF_ASSERT(s->def && s->field != XF_FIELD_INTS);
+    xf_status st = xf_setting_parse(s, s->def, &def, NULL);
+    XF_ASSERT(st == XF_OK);
+    return xf_setting_get(s, c) == def;
+}
+
 bool xf_family_settings_to_json(const xf_family_info *f, const xf_model_config *c, cJSON *obj) {
     for (int i = 0; i < f->n_settings; i++) {
         const xf_setting *s = &f->settings[i];
         bool ok;
+        if (s->optional && is_default(s, c)) continue;
         if (s->field == XF_FIELD_INTS) {
             int n = *(const int *)((const char *)c + s->count_offset);
             cJSON *list = cJSON_CreateIntArray((const int *)((const char *)c + s->offset), n);
@@ -127,6 +137,9 @@ xf_status xf_family_settings_from_json(const xf_family_info *f, const cJSON *obj
         xf_status st = XF_OK;
         if (s->field == XF_FIELD_INTS) {
             st = ints_from_json(f, s, obj, c);
+        } else if (!item && s->optional) {
+            double def = 0;
+            if (!(st = xf_setting_parse(s, s->def, &def, NULL))) xf_setting_set(s, c, def);
         } else if (!item) {
             st = xf_fail(XF_EFORMAT, "model config: missing field '%s'", field);
         } else if (s->kind == XF_SETTING_WORD) {

@@ -89,12 +89,30 @@ int xf_features_batch(const xf_model *m) {
 
 xf_status xf_features_extract(xf_model *m, const xf_dataset *ds, const int *idx, int count,
                               xf_features *out) {
-    return xf_features_extract_batched(m, ds, idx, count, xf_features_batch(m), out);
+    return xf_features_extract_input(m, NULL, ds, idx, count, out);
 }
 
+static xf_status extract(xf_model *m, const xf_model_input *in, const xf_dataset *source,
+                         const int *idx, int count, int batch_size, xf_features *out);
+
 xf_status xf_features_extract_batched(xf_model *m, const xf_dataset *ds, const int *idx,
-                                      int count, int batch_size, xf_features *out) {
+                                      int count, int batch, xf_features *out) {
+    return extract(m, NULL, ds, idx, count, batch, out);
+}
+
+xf_status xf_features_extract_input(xf_model *m, const xf_model_input *in,
+                                    const xf_dataset *source, const int *idx, int count,
+                                    xf_features *out) {
+    return extract(m, in, source, idx, count, xf_features_batch(m), out);
+}
+
+static xf_status extract(xf_model *m, const xf_model_input *in, const xf_dataset *source,
+                         const int *idx, int count, int batch_size, xf_features *out) {
     memset(out, 0, sizeof *out);
+    /* The set with the model's normalisation, when it has its own. */
+    xf_dataset normalised = *source;
+    if (in && in->norm.std[0] > 0) normalised.norm = in->norm;
+    const xf_dataset *ds = &normalised;
     if (count < 0) return xf_fail(XF_EINVAL, "features of %s: negative image count", ds->name);
     if (batch_size < 1)
         return xf_fail(XF_EINVAL, "features of %s: batch %d, expected >= 1", ds->name,
@@ -104,6 +122,7 @@ xf_status xf_features_extract_batched(xf_model *m, const xf_dataset *ds, const i
     xf_pipeline to_model;
     xf_pipeline_default(&to_model);
     xf_pipeline_to_shape(&to_model, c->height, c->width, c->channels);
+    if (in) to_model = in->pipeline;
     bool convert = ds->height != c->height || ds->width != c->width || ds->channels != c->channels;
     for (int i = 0; idx && i < count; i++)
         if (idx[i] < 0 || idx[i] >= ds->n)
@@ -134,7 +153,7 @@ xf_status xf_features_extract_batched(xf_model *m, const xf_dataset *ds, const i
     for (int i = 0; iota && i < batch; i++) iota[i] = i;
     if (st == XF_OK && convert) say_once(ds, c, &to_model);
     char label[sizeof "features " + sizeof ds->name];
-    snprintf(label, sizeof label, "features %s", ds->name);
+    snprintf(label, sizeof label, "features %.*s", (int)sizeof ds->name - 1, ds->name);
     xf_progress progress;
     xf_progress_init(&progress, label, "img", (size_t)count);
     for (int start = 0; st == XF_OK && start < count; start += batch) {

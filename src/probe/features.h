@@ -5,6 +5,7 @@
 
 #include "data/dataset.h"
 #include "models/model.h"
+#include "zoo/import.h"
 
 /* Images per forward pass, at most; bounds the activation arena. */
 enum { XF_FEATURES_BATCH = 256 };
@@ -39,6 +40,16 @@ xf_status xf_features_extract_batched(xf_model *m, const xf_dataset *ds, const i
  * that many would need more than XF_FEATURES_ARENA_BYTES of activations
  * (a ViT-B/16 at 224 px needs about 12 MB an image). */
 int xf_features_batch(const xf_model *m);
+
+/* xf_features_extract with the input an imported checkpoint asks for
+ * (zoo/import.h): images of another shape than the model's go through
+ * in->pipeline (a timm checkpoint's: shorter side to size / crop_pct,
+ * centre crop, its interpolation) instead of xf_pipeline_to_shape, and all
+ * are normalised with in->norm instead of the set's own when in->norm.std[0]
+ * is not 0. Images already at the model's shape are used as they are.
+ * in NULL: xf_features_extract. */
+xf_status xf_features_extract_input(xf_model *m, const xf_model_input *in, const xf_dataset *ds,
+                                    const int *idx, int count, xf_features *out);
 
 void xf_features_free(xf_features *f);
 

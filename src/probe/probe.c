@@ -259,6 +259,12 @@ xf_status xf_probe_tap(const xf_probe_data *data, const xf_probe_config *cfg, in
 
 xf_status xf_probe_model(xf_model *m, const xf_dataset *train, const xf_dataset *test,
                          const xf_probe_config *cfg, xf_probe_results *out) {
+    return xf_probe_model_input(m, NULL, train, test, cfg, out);
+}
+
+xf_status xf_probe_model_input(xf_model *m, const xf_model_input *in, const xf_dataset *train,
+                               const xf_dataset *test, const xf_probe_config *cfg,
+                               xf_probe_results *out) {
     memset(out, 0, sizeof *out);
     xf_status st = xf_probe_config_check(cfg);
     if (st == XF_OK) st = check_layers(cfg, m->n_taps);
@@ -286,8 +292,8 @@ xf_status xf_probe_model(xf_model *m, const xf_dataset *train, const xf_dataset 
         st = XF_ENOMEM;
         goto done;
     }
-    if ((st = xf_features_extract(m, train, p.used, p.n_used, &ftrain)) != XF_OK ||
-        (st = xf_features_extract(m, test, test_idx, n_test, &ftest)) != XF_OK)
+    if ((st = xf_features_extract_input(m, in, train, p.used, p.n_used, &ftrain)) != XF_OK ||
+        (st = xf_features_extract_input(m, in, test, test_idx, n_test, &ftest)) != XF_OK)
         goto done;
 
     char label[sizeof "probes " + sizeof train->name];

@@ -11,6 +11,7 @@
 
 #include "data/dataset.h"
 #include "models/model.h"
+#include "zoo/import.h"
 
 enum { XF_PROBE_MAX_SHOTS = 16, XF_PROBE_MAX_LAMBDAS = 32, XF_PROBE_MAX_LAYERS = 64 };
 
@@ -61,6 +62,11 @@ void xf_probe_results_free(xf_probe_results *r);
  * forward pass each) and runs every (tap, shots, draw) probe. */
 xf_status xf_probe_model(xf_model *m, const xf_dataset *train, const xf_dataset *test,
                          const xf_probe_config *cfg, xf_probe_results *out);
+/* xf_probe_model with the input an imported checkpoint asks for
+ * (xf_features_extract_input; in NULL: as xf_probe_model). */
+xf_status xf_probe_model_input(xf_model *m, const xf_model_input *in, const xf_dataset *train,
+                               const xf_dataset *test, const xf_probe_config *cfg,
+                               xf_probe_results *out);
 
 /* The features of one tap that the probes use. */
 typedef struct {

@@ -237,7 +237,8 @@ static const struct {
     {"heads", MAXIS(heads)},         {"mlp_ratio", MAXIS(mlp_ratio)},
     {"pool", MAXIS(pool)},           {"token_mlp_dim", MAXIS(token_mlp_dim)},
     {"channel_mlp_dim", MAXIS(channel_mlp_dim)}, {"base_width", MAXIS(base_width)},
-    {"norm", MAXIS(norm)},
+    {"norm", MAXIS(norm)},           {"block", MAXIS(block)},
+    {"stem", MAXIS(stem)},
 };
 
 static xf_study_axis *model_axis(xf_study_model *m, const char *key) {

@@ -73,7 +73,7 @@ typedef struct {
     xf_study_axis width, depth;             /* mlp; depth also vit, mixer */
     xf_study_axis patch, dim, heads, mlp_ratio, pool; /* vit; patch, dim also mixer */
     xf_study_axis token_mlp_dim, channel_mlp_dim;     /* mixer */
-    xf_study_axis base_width, norm;                   /* resnet */
+    xf_study_axis base_width, norm, block, stem;      /* resnet */
     int blocks[XF_STUDY_MAX_VALUES][XF_STUDY_MAX_STAGES]; /* resnet: blocks per stage */
     int n_stages[XF_STUDY_MAX_VALUES];                    /* stages of each blocks value */
     int n_blocks;                                         /* values of the blocks axis */

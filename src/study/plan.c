@@ -73,6 +73,8 @@ static void entry_space(const xf_study_model *m, space *s) {
         add_axis(s, NULL, AX_BLOCKS);
         add_axis(s, &m->base_width, AX_PLAIN);
         add_axis(s, &m->norm, AX_PLAIN);
+        add_axis(s, &m->block, AX_PLAIN);
+        add_axis(s, &m->stem, AX_PLAIN);
         break;
     }
     const xf_study_train *tr = &m->train;
@@ -123,6 +125,8 @@ static void fill_trial(const xf_study_model *m, const space *s, const int *at, x
         memcpy(mc->resnet.blocks, m->blocks[b], (size_t)m->n_stages[b] * sizeof(int));
         mc->resnet.base_width = (int)pick(&m->base_width, at, s, 0);
         mc->resnet.norm = (xf_resnet_norm)(int)pick(&m->norm, at, s, defaults.resnet.norm);
+        mc->resnet.block = (xf_resnet_block)(int)pick(&m->block, at, s, defaults.resnet.block);
+        mc->resnet.stem = (xf_resnet_stem)(int)pick(&m->stem, at, s, defaults.resnet.stem);
     }
 
     xf_train_config *tc = &t->train;
@@ -256,6 +260,10 @@ static void model_json(json_buf *b, const xf_model_config *mc) {
         break;
     default:
         inum(b, "base_width", mc->resnet.base_width);
+        /* block and stem came later: at their defaults they are left out,
+         * so the ids of studies written before stay as they were. */
+        if (mc->resnet.block != XF_BLOCK_BASIC)
+            str(b, "block", model_word(XF_FAMILY_RESNET, "block", mc->resnet.block));
         key(b, "blocks");
         put(b, "[");
         for (int i = 0; i < mc->resnet.stages; i++)
@@ -263,6 +271,8 @@ static void model_json(json_buf *b, const xf_model_config *mc) {
         put(b, "]");
         str(b, "family", "resnet");
         str(b, "norm", model_word(XF_FAMILY_RESNET, "norm", mc->resnet.norm));
+        if (mc->resnet.stem != XF_STEM_SMALL)
+            str(b, "stem", model_word(XF_FAMILY_RESNET, "stem", mc->resnet.stem));
         break;
     }
     close_obj(b);
@@ -476,7 +486,10 @@ void xf_trial_describe(const xf_trial *t, char *buf, size_t size) {
                  mc->mixer.depth);
         break;
     default: {
-        int n = snprintf(model, sizeof model, "resnet w%d b", mc->resnet.base_width);
+        int n = snprintf(model, sizeof model, "resnet%s%s w%d b",
+                         mc->resnet.block == XF_BLOCK_BOTTLENECK ? " bottleneck" : "",
+                         mc->resnet.stem == XF_STEM_BIT ? " bit-stem" : "",
+                         mc->resnet.base_width);
         for (int i = 0; i < mc->resnet.stages && n > 0 && (size_t)n < sizeof model; i++)
             n += snprintf(model + n, sizeof model - (size_t)n, "%s%d", i ? "-" : "",
                           mc->resnet.blocks[i]);

@@ -33,6 +33,18 @@ class MlpMixer(nn.Module):
         x = self.norm(self.blocks(self.stem(x)))
         return self.head(x.mean(dim=1))
 
+    def forward_taps(self, x):
+        """(logits, taps): each block's output averaged over tokens ("block<i>"),
+        then the final norm averaged over tokens ("prelogits")."""
+        taps = {}
+        x = self.stem(x)
+        for i, block in enumerate(self.blocks):
+            x = block(x)
+            taps[f"block{i}"] = x.mean(dim=1)
+        pre = self.norm(x).mean(dim=1)
+        taps["prelogits"] = pre
+        return self.head(pre), taps
+
 
 def build(config):
     m = config["mixer"]

@@ -1,7 +1,11 @@
-"""xfer's BiT-style pre-activation ResNet (src/models/resnet.h) in plain
-PyTorch, with timm's ResNetV2 module names: stem.conv, stages.s.blocks.j
-(PreActBasicBlock: downsample.conv, norm1, conv1, norm2, conv2), norm,
-head.fc (a 1x1 conv, as timm's ResNetV2 head).
+"""xfer's pre-activation ResNet (src/models/resnet.h) in plain PyTorch,
+written from timm's ResNetV2 (timm/models/resnetv2.py) with its module names:
+stem.conv (and for BiT's stem, timm's stem_type 'fixed': ConstantPad2d(1, 0)
+then MaxPool2d(3, stride 2)), stages.s.blocks.j (PreActBasic: downsample.conv,
+norm1, conv1, norm2, conv2; PreActBottleneck: downsample.conv, norm1, conv1
+1x1, norm2, conv2 3x3 with the stride, norm3, conv3 1x1, four times the inner
+width out), norm, head.fc (a 1x1 conv, as timm's ResNetV2 head). The config's
+"block" and "stem" keys are optional: "basic" and "small" when absent.
 
 norm "group_ws" ("group" in older configs): GroupNormAct with gcd(32,
 channels) groups, eps 1e-5, and StdConv2d (per output channel (w - mean) /
@@ -81,11 +85,37 @@ class PreActBasicBlock(nn.Module):
         return self.conv2(self.norm2(self.conv1(a))) + shortcut
 
 
+class PreActBottleneck(nn.Module):
+    """timm's PreActBottleneck: the stride on the 3x3 conv; a downsample
+    (on the pre-activation) in the first block of every stage."""
+
+    def __init__(self, layers, cin, cout, stride):
+        super().__init__()
+        mid = cout // 4
+        if stride != 1 or cin != cout:
+            self.downsample = DownsampleConv(layers, cin, cout, stride)
+        else:
+            self.downsample = None
+        self.norm1 = layers.norm(cin)
+        self.conv1 = layers.conv(cin, mid, 1)
+        self.norm2 = layers.norm(mid)
+        self.conv2 = layers.conv(mid, mid, 3, stride)
+        self.norm3 = layers.norm(mid)
+        self.conv3 = layers.conv(mid, cout, 1)
+
+    def forward(self, x):
+        a = self.norm1(x)
+        shortcut = x if self.downsample is None else self.downsample(a)
+        x = self.conv1(a)
+        x = self.conv2(self.norm2(x))
+        return self.conv3(self.norm3(x)) + shortcut
+
+
 class ResNetStage(nn.Module):
-    def __init__(self, layers, cin, cout, depth, stride):
+    def __init__(self, layers, block, cin, cout, depth, stride):
         super().__init__()
         self.blocks = nn.Sequential(*[
-            PreActBasicBlock(layers, cin if j == 0 else cout, cout, stride if j == 0 else 1)
+            block(layers, cin if j == 0 else cout, cout, stride if j == 0 else 1)
             for j in range(depth)])
 
     def forward(self, x):
@@ -102,15 +132,24 @@ class Head(nn.Module):
 
 
 class ResNetV2(nn.Module):
-    def __init__(self, channels, classes, stages, blocks, base_width, norm):
+    def __init__(self, channels, classes, stages, blocks, base_width, norm, block="basic",
+                 stem="small"):
         super().__init__()
         layers = Layers(norm)
         self.stem = nn.Sequential()
-        self.stem.add_module("conv", layers.conv(channels, base_width, 3))
+        if stem == "bit":
+            self.stem.add_module("conv", layers.conv(channels, base_width, 7, 2))
+            self.stem.add_module("pad", nn.ConstantPad2d(1, 0.0))
+            self.stem.add_module("pool", nn.MaxPool2d(kernel_size=3, stride=2, padding=0))
+        else:
+            self.stem.add_module("conv", layers.conv(channels, base_width, 3))
+        block_cls = PreActBottleneck if block == "bottleneck" else PreActBasicBlock
+        expansion = 4 if block == "bottleneck" else 1
         width, stage_list = base_width, []
         for s in range(stages):
-            cout = base_width << s
-            stage_list.append(ResNetStage(layers, width, cout, blocks[s], 2 if s > 0 else 1))
+            cout = (base_width << s) * expansion
+            stage_list.append(ResNetStage(layers, block_cls, width, cout, blocks[s],
+                                          2 if s > 0 else 1))
             width = cout
         self.stages = nn.Sequential(*stage_list)
         self.norm = layers.norm(width)
@@ -120,8 +159,22 @@ class ResNetV2(nn.Module):
         """x: NCHW."""
         return self.head(self.norm(self.stages(self.stem(x))))
 
+    def forward_taps(self, x):
+        """x: NCHW. The logits and xfer's taps in its order: every block's
+        output averaged over space, then the pre-logits (the final norm and
+        ReLU, averaged)."""
+        x = self.stem(x)
+        taps = []
+        for stage in self.stages:
+            for blk in stage.blocks:
+                x = blk(x)
+                taps.append(x.mean(dim=(2, 3)))
+        x = self.norm(x)
+        taps.append(x.mean(dim=(2, 3)))
+        return self.head(x), taps
+
 
 def build(config):
     r = config["resnet"]
     return ResNetV2(config["channels"], config["n_classes"], r["stages"], r["blocks"],
-                    r["base_width"], r["norm"])
+                    r["base_width"], r["norm"], r.get("block", "basic"), r.get("stem", "small"))
