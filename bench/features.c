@@ -10,7 +10,9 @@
  *   then BATCHES batches are timed in one extraction call, as a probe
  *   extracts one task. Threads: OPENBLAS_NUM_THREADS.
  *
- * Prints one line of key=value pairs: img_s (timed images per second),
+ * Prints the model's config JSON in full (every setting, as the PyTorch
+ * peer reads it) on a line "config: {...}", then one line of key=value
+ * pairs: img_s (timed images per second),
  * seconds, images, gflops_per_image (xfer's FLOP count of the forward),
  * weights_mb, arena_mb (the activation arenas of all slices, as reserved),
  * peak_rss_mb (getrusage's ru_maxrss: the whole process, at exit),
@@ -96,6 +98,10 @@ int main(int argc, char **argv) {
                       (1 << 20);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
+    char *json = xf_model_config_to_json(&cfg);
+    if (!json) return fail("config");
+    printf("config: %s\n", json);
+    free(json);
     printf("img_s=%.2f seconds=%.2f images=%d gflops_per_image=%.2f weights_mb=%.0f "
            "arena_mb=%.0f peak_rss_mb=%.0f blas_core=%s\n",
            batch * batches / seconds, seconds, batch * batches, m.flops_per_image / 1e9,

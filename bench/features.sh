@@ -85,7 +85,9 @@ for model in "${models[@]}"; do
     echo "-- $model: skipped, xfer cannot run it: $(tail -1 "$tmp/$model.err")"
     continue
   fi
-  echo "-- $model: xfer: $(cat "$tmp/$model.xfer")"
+  echo "-- $model: xfer: $(grep -v '^config: ' "$tmp/$model.xfer")"
+  # The config in full, as xfer completed it (every setting), for the peer.
+  config=$(sed -n 's/^config: //p' "$tmp/$model.xfer")
   t_rate=NA t_mb=NA peer=NA
   if [ $have_torch = 1 ]; then
     best=${settings[0]} best_rate=0 tried=()

@@ -49,8 +49,9 @@ enum {
 static int block_tensor(int i) { return 2 + B_COUNT * i; }
 
 /* Per-block buffers are `depth` slabs, or, forward only, one slab every
- * block reuses (the residual stream h alternating between two); the taps
- * keep a slab per block either way. */
+ * block reuses, the residual stream h included (a block reads its input
+ * only before it writes its output); the taps keep a slab per block
+ * either way. */
 typedef struct {
     size_t cols, h, ln1, mu1, rs1, tf1, ta, mid, ln2, mu2, rs2, cf1, ca;
     size_t lnf, muf, rsf, pooled, taps, dh, dtmp, dta, dca, dpooled, total;
@@ -61,9 +62,7 @@ typedef struct {
 /* The slab of block i's buffers, and of the residual stream entering
  * block i (i = depth: the last block's output). */
 static size_t mixer_slab(const mixer_layout *L, int i) { return L->kept ? (size_t)i : 0; }
-static size_t mixer_h_slab(const mixer_layout *L, int i) {
-    return L->kept ? (size_t)i : (size_t)i % 2;
-}
+static size_t mixer_h_slab(const mixer_layout *L, int i) { return L->kept ? (size_t)i : 0; }
 
 static mixer_layout mixer_layout_of(const xf_model_config *c, int batch, bool forward_only) {
     mixer_dims d = mixer_dims_of(c);
@@ -78,7 +77,7 @@ static mixer_layout mixer_layout_of(const xf_model_config *c, int batch, bool fo
     L.s_bd = B * d.D;
 #define TAKE(field, n) (L.field = at, at += (n))
     TAKE(cols, L.s_bn * c->channels * d.patch * d.patch);
-    TAKE(h, (L.kept ? depth + 1 : 2) * L.s_bnd);
+    TAKE(h, (L.kept ? depth + 1 : 1) * L.s_bnd);
     TAKE(ln1, depth * L.s_bnd);
     TAKE(mu1, depth * L.s_bn);
     TAKE(rs1, depth * L.s_bn);

@@ -74,13 +74,15 @@ typedef struct {
     size_t tap_fwd; /* the tap in the forward-only plan */
 } rn_block;
 
-/* Per-image offsets of a forward-only pass (model.h's forward_only): the
- * block inputs alternate between x[0] and x[1], and every block's norm
- * outputs, inner conv outputs and statistics share one buffer each (act
- * also holds the stem conv's output before the pool), so a pass needs a
- * few of the largest activation instead of all of them. */
+/* Per-image offsets of a forward-only pass (model.h's forward_only):
+ * every block's input and output share one buffer h (a block reads its
+ * input through norm1 and as the shortcut, which its last conv adds as it
+ * writes the output in place), as do its norm outputs, inner conv outputs
+ * and statistics (act also holds the stem conv's output before the pool),
+ * so a pass needs four of the largest activation instead of all of them;
+ * the stem reads the caller's input. */
 typedef struct {
-    size_t in, x[2], pre, act, stats, tmp, af, sf, pooled, per_image;
+    size_t h, pre, act, stats, tmp, af, sf, pooled, per_image;
 } rn_fwd_plan;
 
 typedef struct {
@@ -149,7 +151,7 @@ static rn_layout rn_layout_of(const rn_state *s, int batch, bool forward_only) {
  * input of block i (i = n_blocks: the last block's output), block i's
  * layer-l norm output, inner conv output (l > 0) and statistics, its tap. */
 static size_t rn_at_h(const rn_state *s, const rn_layout *L, int i) {
-    if (!L->kept) return s->fwd.x[i % 2];
+    if (!L->kept) return s->fwd.h;
     return i < s->n_blocks ? s->blocks[i].h : s->hf;
 }
 static size_t rn_at_act(const rn_state *s, const rn_layout *L, int i, int l) {
@@ -311,9 +313,7 @@ static void plan_arena(xf_model *m, rn_state *s) {
     s->max_cout = max_c;
     rn_fwd_plan *f = &s->fwd;
     at = 0;
-    f->in = at, at += (size_t)c->height * c->width * c->channels;
-    f->x[0] = at, at += max_act;
-    f->x[1] = at, at += max_act;
+    f->h = at, at += max_act;
     f->pre = at, at += max_act;
     f->act = at, at += max_act;
     f->tmp = at, at += max_act;

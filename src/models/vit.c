@@ -93,8 +93,9 @@ static int tap_of_block(const vit_dims *d, int i) { return i * (1 + d->cls_taps)
 
 /* Offsets (in REALs) of the activations in one arena for a batch size;
  * per-block buffers are `depth` slabs of their s_* stride, or, forward
- * only, one slab that every block reuses (the residual stream h then
- * alternates between two). The taps keep a slab per block either way. */
+ * only, one slab that every block reuses, the residual stream h included
+ * (a block reads its input only before it writes its output). The taps
+ * keep a slab per block either way. */
 typedef struct {
     size_t cols, patches, h, ln1, mu1, rs1, qkv, probs, ao, mid, ln2, mu2, rs2, fc1, act;
     size_t br1, br2; /* the branches before LayerScale (layer_scale only) */
@@ -107,7 +108,7 @@ typedef struct {
 /* The slab of block i's buffers, and of the residual stream entering
  * block i (i = depth: the last block's output). */
 static size_t vit_slab(const vit_layout *L, int i) { return L->kept ? (size_t)i : 0; }
-static size_t vit_h_slab(const vit_layout *L, int i) { return L->kept ? (size_t)i : (size_t)i % 2; }
+static size_t vit_h_slab(const vit_layout *L, int i) { return L->kept ? (size_t)i : 0; }
 
 static vit_layout vit_layout_of(const xf_model_config *c, int batch, bool forward_only) {
     vit_dims d = vit_dims_of(c);
@@ -125,7 +126,7 @@ static vit_layout vit_layout_of(const xf_model_config *c, int batch, bool forwar
 #define TAKE(field, n) (L.field = at, at += (n))
     TAKE(cols, patch_rows * c->channels * d.patch * d.patch);
     TAKE(patches, patch_rows * d.D);
-    TAKE(h, (L.kept ? depth + 1 : 2) * L.s_btd);
+    TAKE(h, (L.kept ? depth + 1 : 1) * L.s_btd);
     TAKE(ln1, depth * L.s_btd);
     TAKE(mu1, depth * L.s_bt);
     TAKE(rs1, depth * L.s_bt);

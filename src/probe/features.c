@@ -79,11 +79,16 @@ static xf_status alloc_features(const xf_model *m, int count, xf_features *out) 
     return XF_OK;
 }
 
+/* An arena is a batch-independent part (a ResNet's standardised weights
+ * and patch buffer) plus a part per image; two sizes tell them apart. */
 int xf_features_batch(const xf_model *m) {
     xf_model forward_only = *m;
     forward_only.forward_only = true;
-    size_t per_image = sizeof(float) * m->ops->arena_size(&forward_only, 1);
-    size_t fits = XF_FEATURES_ARENA_BYTES / (per_image ? per_image : 1);
+    size_t one = sizeof(float) * m->ops->arena_size(&forward_only, 1);
+    size_t two = sizeof(float) * m->ops->arena_size(&forward_only, 2);
+    size_t per_image = two > one ? two - one : one, fixed = one - per_image;
+    size_t budget = XF_FEATURES_ARENA_BYTES > fixed ? XF_FEATURES_ARENA_BYTES - fixed : 0;
+    size_t fits = budget / (per_image ? per_image : 1);
     return fits >= XF_FEATURES_BATCH ? XF_FEATURES_BATCH : fits < 1 ? 1 : (int)fits;
 }
 
