@@ -17,8 +17,11 @@
 # OpenBLAS N), on one batch of XFER_BENCH_FEATURES_TRIAL_BATCH (default 8)
 # images after a warm-up; the fastest runs the measurement.
 # env: XFER_BENCH_THREADS (default 2); XFER_BENCH_FEATURES_BATCHES: timed
-#      batches of 32 per side (default 3; BENCH_QUICK=1 makes it 1 and
-#      the trial batch 2, for checking that the bench runs).
+#      batches of 32 per side (default 3; XFER_BENCH_QUICK=1 makes it 1
+#      and the trial batch 2, for checking that the bench runs);
+#      XFER_BENCH_PROFILE (default 1, where perf is installed and
+#      allowed): where xfer's time goes, the top functions of one batch of
+#      8 per model (0: none).
 set -euo pipefail
 driver=${1:-build/bench-features}
 shift || true
@@ -26,7 +29,7 @@ models=("$@")
 [ ${#models[@]} -gt 0 ] || models=(vit-b16 mixer-b16 bit-r50x1)
 threads=${XFER_BENCH_THREADS:-2}
 batch=32
-if [ "${BENCH_QUICK:-0}" = 1 ]; then
+if [ "${XFER_BENCH_QUICK:-0}" = 1 ]; then
   batches=${XFER_BENCH_FEATURES_BATCHES:-1} trial_batch=${XFER_BENCH_FEATURES_TRIAL_BATCH:-2}
 else
   batches=${XFER_BENCH_FEATURES_BATCHES:-3} trial_batch=${XFER_BENCH_FEATURES_TRIAL_BATCH:-8}
@@ -73,6 +76,21 @@ label() {
   echo "$core t$t b$b"
 }
 
+# The functions xfer spends most of its time in (self time, % of the
+# samples): which kernel bounds a model.
+profile_of() {
+  env -u OPENBLAS_CORETYPE OPENBLAS_NUM_THREADS="$threads" perf record -q -o "$tmp/perf.data" \
+    "$driver" "$1" 8 1 >/dev/null 2>&1 &&
+    perf report -i "$tmp/perf.data" --no-children --sort symbol --stdio 2>/dev/null |
+    awk '/^ +[0-9.]+%/ && n < 6 {sub(/\[[.k]\] /, ""); printf "%s%s %s", n ? ", " : "", $2, $1; n++}' ||
+    echo "(perf failed)"
+}
+profile=${XFER_BENCH_PROFILE:-1}
+if [ "$profile" = 1 ] && ! perf stat -o /dev/null true 2>/dev/null; then
+  echo "(no profile of xfer's time: perf is missing or not allowed here)"
+  profile=0
+fi
+
 have_torch=1
 /usr/bin/python3 -c 'import torch' 2>/dev/null || have_torch=0
 echo "== 224-px feature extraction: batch $batch, random weights, $threads threads," \
@@ -86,6 +104,10 @@ for model in "${models[@]}"; do
     continue
   fi
   echo "-- $model: xfer: $(grep -v '^config: ' "$tmp/$model.xfer")"
+  if [ "$profile" = 1 ]; then
+    echo "   xfer's time by function (perf, one batch of 8 after one of 8, the whole process" \
+      "with its weight init): $(profile_of "$(sed -n 's/^config: //p' "$tmp/$model.xfer")")"
+  fi
   # The config in full, as xfer completed it (every setting), for the peer.
   config=$(sed -n 's/^config: //p' "$tmp/$model.xfer")
   t_rate=NA t_mb=NA peer=NA

@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
 # make bench: xfer against the peer a user would pick instead, on this
-# machine, in one run. Prints each ratio, and appends the whole output to
-# this CPU kind's performance record, bench/results/<cpu-kind>.md (or
-# XFER_BENCH_RECORD), under a header that says what ran: date, CPU and its
-# vector flags, xfer's compiler flags, commit, threads.
+# machine, in one run: the BLAS kernel, probes against NumPy, training on
+# Fashion-MNIST against PyTorch (bench/train.sh), and 224-px feature
+# extraction against PyTorch (bench/features.sh: ViT-B/16, Mixer-B/16,
+# BiT-R50x1; its driver, bench-features, sits next to the xfer binary;
+# XFER_BENCH_QUICK=1 times one batch per side). Prints each ratio, and
+# appends the whole output to this CPU kind's performance record,
+# bench/results/<cpu-kind>.md (or XFER_BENCH_RECORD), under a header that
+# says what ran: date, CPU and its vector flags, xfer's compiler flags,
+# commit, threads.
 set -euo pipefail
 xfer=${1:-build/xfer}
 threads=${XFER_BENCH_THREADS:-2}
@@ -23,12 +28,14 @@ bench() {
 
   "$here/probe.sh" "$xfer"
 
-  if ! /usr/bin/python3 -c 'import torch' 2>/dev/null; then
+  if /usr/bin/python3 -c 'import torch' 2>/dev/null; then
+    "$here/train.sh" "$xfer"
+  else
     echo "PyTorch peer skipped: run 'make tools-deps' (python3-torch) first" >&2
-    return 0
   fi
 
-  "$here/train.sh" "$xfer"
+  # xfer's rows only, without PyTorch.
+  "$here/features.sh" "$(dirname "$xfer")/bench-features"
 }
 
 # The compiler and flags xfer was built with, from the producer string GCC
