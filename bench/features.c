@@ -16,8 +16,10 @@
  * seconds, images, gflops_per_image (xfer's FLOP count of the forward),
  * weights_mb, arena_mb (the activation arenas of all slices, as reserved),
  * peak_rss_mb (getrusage's ru_maxrss: the whole process, at exit),
- * blas_core. Like the xfer command, it first re-runs itself with the
- * fastest OpenBLAS kernel the CPU has (unless OPENBLAS_CORETYPE is set). */
+ * probe_batch (the batch a probe's extraction takes for this model,
+ * xf_features_batch), blas_core. Like the xfer command, it first re-runs
+ * itself with the fastest OpenBLAS kernel the CPU has (unless
+ * OPENBLAS_CORETYPE is set). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,10 +105,10 @@ int main(int argc, char **argv) {
     printf("config: %s\n", json);
     free(json);
     printf("img_s=%.2f seconds=%.2f images=%d gflops_per_image=%.2f weights_mb=%.0f "
-           "arena_mb=%.0f peak_rss_mb=%.0f blas_core=%s\n",
+           "arena_mb=%.0f peak_rss_mb=%.0f probe_batch=%d blas_core=%s\n",
            batch * batches / seconds, seconds, batch * batches, m.flops_per_image / 1e9,
            sizeof(float) * (double)m.n_params / (1 << 20), arena_mb, ru.ru_maxrss / 1024.0,
-           xf_blas_core());
+           xf_features_batch(&m), xf_blas_core());
     xf_features_free(&f);
     free(timed);
     xf_dataset_free(&ds);
