@@ -136,8 +136,9 @@ struct xf_model {
     /* Inference only (feature extraction): the passes keep no activation for
      * a backward, so each block's buffers overwrite the block's before it and
      * the arena holds one block's worth instead of depth's (ViT-B/16 at batch
-     * 32: about 0.4 GB instead of 4.4). Set it before xf_model_reserve;
-     * xf_model_backward is refused while it is set. */
+     * 32: 0.43 GB instead of 4.7). Set it before xf_model_reserve;
+     * xf_model_backward is refused while a pass would run forward only
+     * (xf_model_forward_only). */
     bool forward_only;
     bool arena_forward_only; /* the arena was sized for forward-only passes */
     bool params_shared;     /* params belong to the model this one copies */
