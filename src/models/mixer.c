@@ -59,10 +59,9 @@ typedef struct {
     bool kept; /* every block's activations kept for the backward */
 } mixer_layout;
 
-/* The slab of block i's buffers, and of the residual stream entering
+/* The slab of block i's buffers, and of the residual stream h entering
  * block i (i = depth: the last block's output). */
 static size_t mixer_slab(const mixer_layout *L, int i) { return L->kept ? (size_t)i : 0; }
-static size_t mixer_h_slab(const mixer_layout *L, int i) { return L->kept ? (size_t)i : 0; }
 
 static mixer_layout mixer_layout_of(const xf_model_config *c, int batch, bool forward_only) {
     mixer_dims d = mixer_dims_of(c);

@@ -105,10 +105,9 @@ typedef struct {
     bool kept; /* every block's activations kept for the backward */
 } vit_layout;
 
-/* The slab of block i's buffers, and of the residual stream entering
+/* The slab of block i's buffers, and of the residual stream h entering
  * block i (i = depth: the last block's output). */
 static size_t vit_slab(const vit_layout *L, int i) { return L->kept ? (size_t)i : 0; }
-static size_t vit_h_slab(const vit_layout *L, int i) { return L->kept ? (size_t)i : 0; }
 
 static vit_layout vit_layout_of(const xf_model_config *c, int batch, bool forward_only) {
     vit_dims d = vit_dims_of(c);
