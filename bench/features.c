@@ -7,13 +7,16 @@
  *   CONFIG_JSON: an xfer model config (its JSON form, models/model.h);
  *   the model gets random weights (its family's init, seed 1). One batch
  *   of BATCH images warms up (first touch of the weights and the arenas),
- *   then BATCHES batches are timed in one extraction call, as a probe
- *   extracts one task. Threads: OPENBLAS_NUM_THREADS.
+ *   then BATCHES batches are timed, one extraction call each (each call
+ *   sets up its threads' model copies, as a probe does per task).
+ *   Threads: OPENBLAS_NUM_THREADS.
  *
  * Prints the model's config JSON in full (every setting, as the PyTorch
  * peer reads it) on a line "config: {...}", then one line of key=value
- * pairs: img_s (timed images per second),
- * seconds, images, gflops_per_image (xfer's FLOP count of the forward),
+ * pairs: img_s (images per second of the median timed batch, so that a
+ * batch slowed by another process on a shared machine does not decide
+ * it), mean_img_s (over all timed batches), seconds, images,
+ * gflops_per_image (xfer's FLOP count of the forward),
  * weights_mb, arena_mb (the activation arenas of all slices, as reserved),
  * peak_rss_mb (getrusage's ru_maxrss: the whole process, at exit),
  * probe_batch (the batch a probe's extraction takes for this model,
@@ -34,6 +37,11 @@
 #include "data/dataset.h"
 #include "models/model.h"
 #include "probe/features.h"
+
+static int by_value(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
 
 static int fail(const char *what) {
     fprintf(stderr, "bench/features: %s: %s\n", what, xf_error_message());
@@ -88,10 +96,20 @@ int main(int argc, char **argv) {
         return fail("warm-up batch");
     xf_features_free(&warm);
     int threads = xf_blas_threads();
-    double start = xf_now();
-    if (xf_features_extract_batched(&m, &ds, timed, batch * batches, batch, &f) != XF_OK)
-        return fail("timed batches");
-    double seconds = xf_now() - start;
+    double *times = xf_malloc(sizeof(double) * batches), seconds = 0;
+    if (!times) return fail("times");
+    for (int k = 0; k < batches; k++) {
+        double start = xf_now();
+        if (xf_features_extract_batched(&m, &ds, timed + k * batch, batch, batch, &f) != XF_OK)
+            return fail("timed batch");
+        times[k] = xf_now() - start;
+        seconds += times[k];
+        xf_features_free(&f);
+    }
+    qsort(times, batches, sizeof *times, by_value);
+    double median = batches % 2 ? times[batches / 2]
+                                : (times[batches / 2 - 1] + times[batches / 2]) / 2;
+    free(times);
 
     /* The arenas as the extraction reserved them: m keeps its own (forward
      * only); each other slice had one of the same size. */
@@ -104,12 +122,12 @@ int main(int argc, char **argv) {
     if (!json) return fail("config");
     printf("config: %s\n", json);
     free(json);
-    printf("img_s=%.2f seconds=%.2f images=%d gflops_per_image=%.2f weights_mb=%.0f "
-           "arena_mb=%.0f peak_rss_mb=%.0f probe_batch=%d blas_core=%s\n",
-           batch * batches / seconds, seconds, batch * batches, m.flops_per_image / 1e9,
+    printf("img_s=%.2f mean_img_s=%.2f seconds=%.2f images=%d gflops_per_image=%.2f "
+           "weights_mb=%.0f arena_mb=%.0f peak_rss_mb=%.0f probe_batch=%d blas_core=%s\n",
+           batch / median, batch * batches / seconds, seconds, batch * batches,
+           m.flops_per_image / 1e9,
            sizeof(float) * (double)m.n_params / (1 << 20), arena_mb, ru.ru_maxrss / 1024.0,
            xf_features_batch(&m), xf_blas_core());
-    xf_features_free(&f);
     free(timed);
     xf_dataset_free(&ds);
     xf_model_free(&m);

@@ -4,7 +4,7 @@
 # Mixer-B/16 and BiT-R50x1 (timm's vit_base_patch16_224,
 # mixer_b16_224 and resnetv2_50x1_bit shapes, 1000 classes). Both sides
 # pool every block's output and the pre-logits, as a probe does. Prints
-# images/s, their ratio, peak RSS of both processes (ru_maxrss), and for
+# images/s (of the median timed batch), their ratio, peak RSS of both processes (ru_maxrss), and for
 # xfer its weights and activation arenas and its GFLOP/s.
 #
 # usage: bench/features.sh [DRIVER] [MODEL...]

@@ -5,9 +5,10 @@ random weights (the modules' own init), on random images, in eval mode under
 torch.inference_mode(). Like xfer's probe, every block's output is pooled
 (mean over tokens, or over positions for a ResNet) and copied out, as are the
 pre-logits, through forward hooks. One batch warms up, then --batches
-batches of --batch images are timed.
+batches of --batch images are timed, each on its own.
 
-Prints one line of key=value pairs: img_s, seconds, images, peak_rss_mb
+Prints one line of key=value pairs: img_s (the median batch's, as
+bench/features.c), mean_img_s (over all), seconds, images, peak_rss_mb
 (getrusage's ru_maxrss, the whole process at exit) and blas_core (the
 OpenBLAS kernel set it ran on). --threads N sets torch.set_num_threads(N);
 OpenBLAS (the Linear layers' matrix products in Debian's build) takes its
@@ -17,6 +18,7 @@ import argparse
 import json
 import os
 import resource
+import statistics
 import sys
 import time
 
@@ -61,18 +63,19 @@ def main():
 
     shape = (args.batch, config["channels"], config["height"], config["width"])
     images = [torch.rand(shape) * 2 - 1 for _ in range(args.batches + 1)]
+    times = []
     with torch.inference_mode():
         model(images[0])
         taps.clear()
-        start = time.perf_counter()
         for x in images[1:]:
+            start = time.perf_counter()
             model(x)
             taps.clear()
-        seconds = time.perf_counter() - start
-    n = args.batch * args.batches
+            times.append(time.perf_counter() - start)
+    n, seconds = args.batch * args.batches, sum(times)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"img_s={n / seconds:.2f} seconds={seconds:.2f} images={n} peak_rss_mb={peak_mb:.0f} "
-          f"blas_core={corename()}")
+    print(f"img_s={args.batch / statistics.median(times):.2f} mean_img_s={n / seconds:.2f} "
+          f"seconds={seconds:.2f} images={n} peak_rss_mb={peak_mb:.0f} blas_core={corename()}")
 
 
 if __name__ == "__main__":
