@@ -130,6 +130,12 @@ bench-run: $(BUILD)/xfer
 	$(MAKE) PORTABLE=1 BUILD=build-portable build-portable/xfer
 	XFER_BENCH_PORTABLE=build-portable/xfer bench/run.sh $(BUILD)/xfer
 
+# bench/features.sh's driver, next to the xfer binary: xfer's feature
+# extraction on random images.
+bench-run: $(BUILD)/bench-features
+$(BUILD)/bench-features: bench/features.c $(BUILD)/libxfer.a
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libxfer.a $(LDLIBS)
+
 # Fuzzing: the library is built once with clang, ASan and UBSan (every
 # report fatal), and each fuzz/fuzz_*.c links against it. `make fuzz` runs
 # every target for FUZZ_SECONDS (fuzz/run.sh) and fails on any crash,

@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
 # make bench: xfer against the peer a user would pick instead, on this
-# machine, in one run. Prints each ratio, and appends the whole output to
-# this CPU kind's performance record, bench/results/<cpu-kind>.md (or
-# XFER_BENCH_RECORD), under a header that says what ran: date, CPU and its
-# vector flags, xfer's compiler flags, commit, threads.
+# machine, in one run: the BLAS kernel, probes against NumPy, training on
+# Fashion-MNIST against PyTorch (bench/train.sh), and 224-px feature
+# extraction against PyTorch (bench/features.sh: ViT-B/16, Mixer-B/16,
+# BiT-R50x1; its driver, bench-features, sits next to the xfer binary;
+# XFER_BENCH_QUICK=1 times one batch per side; XFER_BENCH_PARTS="features"
+# runs only that part after the BLAS check). Prints each ratio, and
+# appends the whole output to this CPU kind's performance record,
+# bench/results/<cpu-kind>.md (or XFER_BENCH_RECORD), under a header that
+# says what ran: date, CPU and its vector flags, xfer's compiler flags,
+# commit, threads.
 set -euo pipefail
 xfer=${1:-build/xfer}
 threads=${XFER_BENCH_THREADS:-2}
@@ -21,15 +27,22 @@ bench() {
   fast=$(env -u OPENBLAS_CORETYPE "$xfer" info | tee /dev/stderr | awk '/sgemm/ {print $3}')
   echo "Prescott fallback: $slow GFLOP/s; xfer's choice: $fast GFLOP/s; ratio $(awk -v a="$fast" -v b="$slow" 'BEGIN {printf "%.2f", a / b}')x"
 
-  "$here/probe.sh" "$xfer"
+  part probe && "$here/probe.sh" "$xfer"
 
-  if ! /usr/bin/python3 -c 'import torch' 2>/dev/null; then
+  if ! part train; then :
+  elif /usr/bin/python3 -c 'import torch' 2>/dev/null; then
+    "$here/train.sh" "$xfer"
+  else
     echo "PyTorch peer skipped: run 'make tools-deps' (python3-torch) first" >&2
-    return 0
   fi
 
-  "$here/train.sh" "$xfer"
+  # xfer's rows only, without PyTorch.
+  if part features; then "$here/features.sh" "$(dirname "$xfer")/bench-features"; fi
 }
+
+# part NAME: whether XFER_BENCH_PARTS (default: all of probe, train,
+# features; the BLAS check always runs) names this part of the bench.
+part() { [[ " ${XFER_BENCH_PARTS:-probe train features} " == *" $1 "* ]]; }
 
 # The compiler and flags xfer was built with, from the producer string GCC
 # writes into the debug info (-g is in the Makefile's CFLAGS): the -march

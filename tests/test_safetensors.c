@@ -1,11 +1,14 @@
 /* The generic safetensors reader: tensors, shapes, dtypes and metadata of a
- * hand-made file, and errors that name the file and the tensor or byte. */
+ * hand-made file, errors that name the file and the tensor or byte, and
+ * files opened by mapping them (copied only where the data is misaligned). */
 #include <criterion/criterion.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "core/safetensors.h"
+#include "support.h"
 
 /* header JSON + data bytes -> a safetensors image in buf; returns its size. */
 static size_t make_file(unsigned char *buf, const char *header, const void *data, size_t n) {
@@ -84,4 +87,57 @@ Test(safetensors, errors_name_the_file_and_tensor) {
     cr_assert(strstr(xf_error_message(), "s.safetensors: byte 0: header length 200"), "%s",
               xf_error_message());
     cr_assert_eq(xf_safetensors_open("/nonexistent/x.safetensors", &st), XF_EIO);
+}
+
+/* A file of one F32 tensor [4] and one F64 [1] whose data section starts
+ * `pad` spaces of header later (safetensors pads its header with spaces). */
+static const char *write_file(const char *name, int pad) {
+    char header[256];
+    snprintf(header, sizeof header,
+             "{\"w\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]},"
+             "\"d\":{\"dtype\":\"F64\",\"shape\":[1],\"data_offsets\":[16,24]}}%*s",
+             pad, "");
+    struct {
+        float w[4];
+        double d;
+    } data = {{1.5f, -2, 3, 4}, 0.25};
+    unsigned char buf[512];
+    size_t size = make_file(buf, header, &data, sizeof data);
+    return test_tmp_write(name, buf, size);
+}
+
+/* Opened files are mapped, and the tensors read in place when the data
+ * section is 8-byte aligned in the file; copied into an aligned buffer
+ * when it is not, with the same values either way. */
+Test(safetensors, opens_by_mapping_and_copies_only_misaligned_data) {
+    test_tmp_make();
+    for (int pad = 0; pad < 8; pad++) {
+        char name[32];
+        snprintf(name, sizeof name, "pad%d.safetensors", pad);
+        const char *path = write_file(name, pad);
+        xf_safetensors st;
+        cr_assert_eq(xf_safetensors_open(path, &st), XF_OK, "%s", xf_error_message());
+        const unsigned char *map = st.map;
+        cr_assert_not_null(map);
+        const xf_st_tensor *w = xf_safetensors_find(&st, "w"), *d = xf_safetensors_find(&st, "d");
+        cr_assert(w && d);
+        bool in_place = (const unsigned char *)w->data >= map &&
+                        (const unsigned char *)w->data < map + st.map_size;
+        /* The data section starts after the 8-byte length and the JSON. */
+        uint64_t header_len = 0;
+        for (int i = 0; i < 8; i++) header_len |= (uint64_t)map[i] << (8 * i);
+        bool aligned = (8 + header_len) % 8 == 0;
+        cr_assert_eq(in_place, aligned, "pad %d: header %llu bytes, in place %d", pad,
+                     (unsigned long long)header_len, in_place);
+        cr_assert_eq(st.data == NULL, aligned);
+        cr_assert_eq((uintptr_t)w->data % 4, 0);
+        cr_assert_eq((uintptr_t)d->data % 8, 0);
+        const float *f;
+        cr_assert_eq(xf_safetensors_f32(&st, "w", 4, &f), XF_OK);
+        cr_assert(f[0] == 1.5f && f[1] == -2 && f[3] == 4);
+        cr_assert_eq(*(const double *)d->data, 0.25);
+        xf_safetensors_free(&st);
+        cr_assert_null(st.map);
+    }
+    test_tmp_remove();
 }

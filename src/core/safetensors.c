@@ -1,11 +1,16 @@
 #include "core/safetensors.h"
 
 #include <cjson/cJSON.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/mem.h"
 
@@ -35,6 +40,7 @@ void xf_safetensors_free(xf_safetensors *st) {
     free(st->meta_keys);
     free(st->meta_values);
     free(st->data);
+    if (st->map) munmap(st->map, st->map_size);
     free(st->path);
     memset(st, 0, sizeof *st);
 }
@@ -159,12 +165,12 @@ static int by_begin(const void *a, const void *b) {
  * where the one before ends, from byte 0 to the last byte, as the format
  * requires. Overlapping tensors would alias each other's weights, a gap is
  * bytes no tensor owns: both mean a damaged or hand-edited file. */
-static xf_status check_tiling(const char *label, xf_safetensors *st, size_t data_len) {
+static xf_status check_tiling(const char *label, xf_safetensors *st,
+                              const unsigned char *base, size_t data_len) {
     xf_st_tensor *sorted = xf_malloc(sizeof *sorted * (size_t)(st->n_tensors + 1));
     if (!sorted) return XF_ENOMEM;
     if (st->n_tensors) memcpy(sorted, st->tensors, sizeof *sorted * (size_t)st->n_tensors);
     qsort(sorted, (size_t)st->n_tensors, sizeof *sorted, by_begin);
-    const unsigned char *base = st->data;
     size_t at = 0;
     xf_status s = XF_OK;
     const char *before = NULL;
@@ -190,16 +196,34 @@ static xf_status check_tiling(const char *label, xf_safetensors *st, size_t data
     return s;
 }
 
+/* Whether the tensors can be used where they lie in `section`: each at an
+ * address aligned to its element size (parse_tensor checked the offsets,
+ * so the section's start decides), on a host that needs no byte swaps. */
+static bool usable_in_place(const unsigned char *section) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    (void)section;
+    return false;
+#else
+    return (uintptr_t)section % sizeof(double) == 0; /* the widest element, 8 bytes */
+#endif
+}
+
+/* in_place: the tensors may point into `bytes` (a mapping st keeps) when
+ * usable_in_place; else the data section is copied. */
 static xf_status parse_into(const unsigned char *bytes, size_t size, const char *label,
-                            xf_safetensors *st) {
+                            bool in_place, xf_safetensors *st) {
     uint64_t header_len = 0;
     xf_status s = check_header_len(bytes, size, label, &header_len);
     if (s) return s;
     size_t data_len = size - 8 - (size_t)header_len;
-    /* +1: malloc(0) may return NULL. */
-    st->data = xf_malloc(data_len + 1);
-    if (!st->data) return XF_ENOMEM;
-    memcpy(st->data, bytes + 8 + header_len, data_len);
+    const unsigned char *section = bytes + 8 + header_len;
+    unsigned char *data = (unsigned char *)section;
+    if (!in_place || !usable_in_place(section)) {
+        /* +1: malloc(0) may return NULL. */
+        st->data = data = xf_malloc(data_len + 1);
+        if (!data) return XF_ENOMEM;
+        memcpy(data, section, data_len);
+    }
     cJSON *h = cJSON_ParseWithLength((const char *)bytes + 8, (size_t)header_len);
     if (!cJSON_IsObject(h)) {
         cJSON_Delete(h);
@@ -226,10 +250,10 @@ static xf_status parse_into(const unsigned char *bytes, size_t size, const char 
             st_ = XF_ENOMEM;
             break;
         }
-        st_ = parse_tensor(label, e, data_len, st->data, t);
+        st_ = parse_tensor(label, e, data_len, data, t);
     }
     cJSON_Delete(h);
-    if (st_ == XF_OK) st_ = check_tiling(label, st, data_len);
+    if (st_ == XF_OK) st_ = check_tiling(label, st, data, data_len);
     return st_;
 }
 
@@ -238,7 +262,7 @@ xf_status xf_safetensors_parse(const unsigned char *bytes, size_t size, const ch
     memset(st, 0, sizeof *st);
     xf_status s = XF_OK;
     if (!(st->path = xf_strdup(label))) s = XF_ENOMEM;
-    if (s == XF_OK) s = parse_into(bytes, size, label, st);
+    if (s == XF_OK) s = parse_into(bytes, size, label, false, st);
     if (s != XF_OK) xf_safetensors_free(st);
     return s;
 }
@@ -250,11 +274,26 @@ xf_status xf_safetensors_open(const char *path, xf_safetensors *st) {
     uint64_t header_len = 0;
     xf_status s = xf_read_head(path, head, sizeof head, &got, &size);
     if (s == XF_OK) s = check_header_len(head, got < sizeof head ? got : size, path, &header_len);
-    /* The header checked against the file's size: now the file is read. */
-    if (s == XF_OK) s = xf_read_file(path, &bytes, &size);
     if (s != XF_OK) return s;
-    s = xf_safetensors_parse(bytes, size, path, st);
-    free(bytes);
+    /* The header checked against the file's size: now the file is mapped,
+     * or, where it cannot be, read. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat info;
+    void *map = MAP_FAILED;
+    if (fd >= 0 && fstat(fd, &info) == 0 && info.st_size > 0)
+        map = mmap(NULL, (size_t)info.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (fd >= 0) close(fd);
+    if (map == MAP_FAILED) {
+        if ((s = xf_read_file(path, &bytes, &size)) != XF_OK) return s;
+        s = xf_safetensors_parse(bytes, size, path, st);
+        free(bytes);
+        return s;
+    }
+    st->map = map;
+    st->map_size = (size_t)info.st_size;
+    if (!(st->path = xf_strdup(path))) s = XF_ENOMEM;
+    if (s == XF_OK) s = parse_into(map, st->map_size, path, true, st);
+    if (s != XF_OK) xf_safetensors_free(st);
     return s;
 }
 

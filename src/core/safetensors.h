@@ -2,6 +2,16 @@
  * tensors (dtype, shape, data in host byte order, suitably aligned) and the
  * string entries of its __metadata__.
  *
+ * xf_safetensors_open maps the file read-only, and the tensors point into
+ * the mapping when every one is aligned to its element size there (files
+ * written by xfer, PyTorch's and timm's safetensors: the data section
+ * starts at an 8-byte boundary) and the host is little-endian: the bytes
+ * are read once, by whoever copies them out (an importer filling a model's
+ * parameters), and a page is only read when used. Otherwise, and for
+ * xf_safetensors_parse, the data section is copied into an aligned buffer.
+ * A mapped file must not be truncated while it is open (xfer replaces
+ * files by rename, never in place).
+ *
  * Format: 8-byte little-endian header length, a JSON header
  * {"name": {"dtype": "F32", "shape": [..], "data_offsets": [begin, end]},
  *  "__metadata__": {"key": "value", ..}}, then the data section the offsets
@@ -33,7 +43,9 @@ typedef struct {
 
 typedef struct {
     char *path;            /* for messages */
-    void *data;            /* the data section (aligned copy) */
+    void *data;            /* the data section's aligned copy, or NULL when mapped */
+    void *map;             /* the file mapped read-only, or NULL */
+    size_t map_size;
     xf_st_tensor *tensors; /* in header order */
     int n_tensors;
     char **meta_keys, **meta_values;

@@ -48,16 +48,27 @@ enum {
 /* Block i's first tensor; block `depth` is where norm and head begin. */
 static int block_tensor(int i) { return 2 + B_COUNT * i; }
 
+/* Per-block buffers are `depth` slabs, or, forward only, one slab every
+ * block reuses, the residual stream h included (a block reads its input
+ * only before it writes its output); the taps keep a slab per block
+ * either way. */
 typedef struct {
     size_t cols, h, ln1, mu1, rs1, tf1, ta, mid, ln2, mu2, rs2, cf1, ca;
     size_t lnf, muf, rsf, pooled, taps, dh, dtmp, dta, dca, dpooled, total;
     size_t s_bnd, s_bn, s_tok, s_ch, s_bd;
+    bool kept; /* every block's activations kept for the backward */
 } mixer_layout;
 
-static mixer_layout mixer_layout_of(const xf_model_config *c, int batch) {
+/* The slab of block i's buffers, and of the residual stream h entering
+ * block i (i = depth: the last block's output). */
+static size_t mixer_slab(const mixer_layout *L, int i) { return L->kept ? (size_t)i : 0; }
+
+static mixer_layout mixer_layout_of(const xf_model_config *c, int batch, bool forward_only) {
     mixer_dims d = mixer_dims_of(c);
     mixer_layout L;
-    size_t B = (size_t)batch, depth = (size_t)d.depth, at = 0;
+    L.kept = !forward_only;
+    size_t B = (size_t)batch, at = 0, taps = (size_t)d.depth;
+    size_t depth = L.kept ? (size_t)d.depth : 1, back = L.kept;
     L.s_bnd = B * d.N * d.D;
     L.s_bn = B * d.N;
     L.s_tok = B * d.TM * d.D;
@@ -65,7 +76,7 @@ static mixer_layout mixer_layout_of(const xf_model_config *c, int batch) {
     L.s_bd = B * d.D;
 #define TAKE(field, n) (L.field = at, at += (n))
     TAKE(cols, L.s_bn * c->channels * d.patch * d.patch);
-    TAKE(h, (depth + 1) * L.s_bnd);
+    TAKE(h, (L.kept ? depth + 1 : 1) * L.s_bnd);
     TAKE(ln1, depth * L.s_bnd);
     TAKE(mu1, depth * L.s_bn);
     TAKE(rs1, depth * L.s_bn);
@@ -81,19 +92,19 @@ static mixer_layout mixer_layout_of(const xf_model_config *c, int batch) {
     TAKE(muf, L.s_bn);
     TAKE(rsf, L.s_bn);
     TAKE(pooled, L.s_bd);
-    TAKE(taps, depth * L.s_bd);
-    TAKE(dh, L.s_bnd);
-    TAKE(dtmp, L.s_bnd);
-    TAKE(dta, L.s_tok);
-    TAKE(dca, L.s_ch);
-    TAKE(dpooled, L.s_bd);
+    TAKE(taps, taps * L.s_bd);
+    TAKE(dh, back * L.s_bnd);
+    TAKE(dtmp, back * L.s_bnd);
+    TAKE(dta, back * L.s_tok);
+    TAKE(dca, back * L.s_ch);
+    TAKE(dpooled, back * L.s_bd);
 #undef TAKE
     L.total = at;
     return L;
 }
 
 static size_t mixer_arena_size(const xf_model *m, int batch) {
-    return mixer_layout_of(&m->config, batch).total;
+    return mixer_layout_of(&m->config, batch, xf_model_forward_only(m)).total;
 }
 
 #define XF_PASSES "models/mixer_pass.inc"

@@ -95,6 +95,7 @@ xf_status xf_model_init_sharing(xf_model *copy, const xf_model *m) {
     copy->ops = m->ops; /* a caller's substitute ops (a test's spy) apply to copies too */
     copy->params = m->params;
     copy->params_shared = true;
+    copy->forward_only = m->forward_only;
     return XF_OK;
 }
 
@@ -114,9 +115,14 @@ void xf_model_init_weights(xf_model *m, uint64_t seed) { m->ops->init_weights(m,
 
 xf_status xf_model_reserve(xf_model *m, int batch) {
     if (batch < 1) return xf_fail(XF_EINVAL, "model reserve: batch %d, expected >= 1", batch);
-    if (batch <= m->reserved_batch) return XF_OK;
+    if (batch <= m->reserved_batch && (m->forward_only || !m->arena_forward_only)) return XF_OK;
+    bool was = m->arena_forward_only;
+    m->arena_forward_only = m->forward_only; /* the mode arena_size sizes for */
     float *arena = xf_malloc(sizeof(float) * m->ops->arena_size(m, batch));
-    if (!arena) return XF_ENOMEM;
+    if (!arena) {
+        m->arena_forward_only = was;
+        return XF_ENOMEM;
+    }
     free(m->arena);
     m->arena = arena;
     m->reserved_batch = batch;
@@ -127,7 +133,10 @@ xf_status xf_model_reserve(xf_model *m, int batch) {
 }
 
 /* The arena holds any batch up to the reserved one: every family's
- * arena_size grows with the batch. */
+ * arena_size grows with the batch, and a full arena holds a forward-only
+ * pass's layout too (the same buffers, fewer per-block slabs). A
+ * forward-only arena runs forward-only passes whatever m->forward_only
+ * says (xf_model_forward_only). */
 void xf_model_forward(xf_model *m, const float *x, int batch, float *logits) {
     XF_ASSERT(batch >= 1 && batch <= m->reserved_batch);
     if (!m->taps_enabled) memset(m->tap_rows, 0, sizeof *m->tap_rows * (size_t)m->n_taps);
@@ -138,7 +147,7 @@ void xf_model_forward(xf_model *m, const float *x, int batch, float *logits) {
 }
 
 void xf_model_backward(xf_model *m, const float *dlogits, int batch) {
-    XF_ASSERT(batch >= 1 && batch == m->last_batch);
+    XF_ASSERT(batch >= 1 && batch == m->last_batch && !xf_model_forward_only(m));
     m->ops->backward(m, m->params, m->grads, m->last_x, batch, m->arena, dlogits);
 }
 
@@ -149,9 +158,13 @@ const float *xf_model_tap(const xf_model *m, int t) {
     return m->tap_rows[t];
 }
 
-xf_status xf_model_loss_f64(const xf_model *m, const double *params, const double *x,
+xf_status xf_model_loss_f64(const xf_model *model, const double *params, const double *x,
                             const int32_t *labels, int batch, double *loss, double *grads) {
     if (batch < 1) return xf_fail(XF_EINVAL, "xf_model_loss_f64: batch %d, expected >= 1", batch);
+    /* Its own arena, laid out for a backward whatever the model's mode. */
+    xf_model full = *model;
+    full.forward_only = full.arena_forward_only = false;
+    const xf_model *m = &full;
     size_t size = m->ops->arena_size(m, batch), out = (size_t)batch * m->config.n_classes;
     double *arena = xf_malloc(sizeof(double) * (size + 2 * out + m->n_state));
     if (!arena) return XF_ENOMEM;

@@ -71,7 +71,19 @@ typedef struct {
     /* per-image offsets: the input, each norm's output and stats, each
      * inner conv's output (pre[0] unused), the tap */
     size_t h, act[RN_MAX_LAYERS], pre[RN_MAX_LAYERS], stats[RN_MAX_LAYERS], tap;
+    size_t tap_fwd; /* the tap in the forward-only plan */
 } rn_block;
+
+/* Per-image offsets of a forward-only pass (model.h's forward_only):
+ * every block's input and output share one buffer h (a block reads its
+ * input through norm1 and as the shortcut, which its last conv adds as it
+ * writes the output in place), as do its norm outputs, inner conv outputs
+ * and statistics (act also holds the stem conv's output before the pool),
+ * so a pass needs four of the largest activation instead of all of them;
+ * the stem reads the caller's input. */
+typedef struct {
+    size_t h, pre, act, stats, tmp, af, sf, pooled, per_image;
+} rn_fwd_plan;
 
 typedef struct {
     int n_blocks, n_convs, n_norms;
@@ -86,11 +98,13 @@ typedef struct {
     size_t in, stem_out, hf, af, sf, pooled, tmp, dh, db, dc, dpooled, per_image;
     size_t max_act, max_cout; /* per image: largest activation, widest norm */
     size_t what_total, stat_total, max_wnumel;
+    rn_fwd_plan fwd;
     double *work; /* the norms' sums: 3 max_cout */
 } rn_state;
 
 typedef struct {
     size_t dwhat, cols, cols_cap, base, total;
+    bool kept; /* the full plan: every activation kept for the backward */
 } rn_layout;
 
 int xf_resnet_groups(int channels) {
@@ -110,11 +124,12 @@ static size_t s_stat_total(const xf_model *m) {
     return ((const rn_state *)m->impl)->stat_total;
 }
 
-static rn_layout rn_layout_of(const rn_state *s, int batch) {
+static rn_layout rn_layout_of(const rn_state *s, int batch, bool forward_only) {
     rn_layout L;
+    L.kept = !forward_only;
     size_t at = s->what_total + 2 * s->stat_total; /* what, then mean, then rstd */
     L.dwhat = at;
-    at += s->max_wnumel;
+    at += L.kept ? s->max_wnumel : 0;
     L.cols_cap = 0;
     for (int i = 0; i < s->n_convs; i++) {
         const rn_conv *c = &s->convs[i];
@@ -128,8 +143,28 @@ static rn_layout rn_layout_of(const rn_state *s, int batch) {
     L.cols = at;
     at += L.cols_cap;
     L.base = at;
-    L.total = at + (size_t)batch * s->per_image;
+    L.total = at + (size_t)batch * (L.kept ? s->per_image : s->fwd.per_image);
     return L;
+}
+
+/* Per-image offsets of the buffers a forward pass uses, in L's plan: the
+ * input of block i (i = n_blocks: the last block's output), block i's
+ * layer-l norm output, inner conv output (l > 0) and statistics, its tap. */
+static size_t rn_at_h(const rn_state *s, const rn_layout *L, int i) {
+    if (!L->kept) return s->fwd.h;
+    return i < s->n_blocks ? s->blocks[i].h : s->hf;
+}
+static size_t rn_at_act(const rn_state *s, const rn_layout *L, int i, int l) {
+    return L->kept ? s->blocks[i].act[l] : s->fwd.act;
+}
+static size_t rn_at_pre(const rn_state *s, const rn_layout *L, int i, int l) {
+    return L->kept ? s->blocks[i].pre[l] : s->fwd.pre;
+}
+static size_t rn_at_stats(const rn_state *s, const rn_layout *L, int i, int l) {
+    return L->kept ? s->blocks[i].stats[l] : s->fwd.stats;
+}
+static size_t rn_at_tap(const rn_state *s, const rn_layout *L, int i) {
+    return L->kept ? s->blocks[i].tap : s->blocks[i].tap_fwd;
 }
 
 #define XF_PASSES "models/resnet_pass.inc"
@@ -277,6 +312,19 @@ static void plan_arena(xf_model *m, rn_state *s) {
     s->per_image = at;
     s->max_act = max_act;
     s->max_cout = max_c;
+    rn_fwd_plan *f = &s->fwd;
+    at = 0;
+    f->h = at, at += max_act;
+    f->pre = at, at += max_act;
+    f->act = at, at += max_act;
+    f->tmp = at, at += max_act;
+    f->stats = at, at += 2 * max_c;
+    for (int i = 0; i < s->n_blocks; i++)
+        s->blocks[i].tap_fwd = at, at += (size_t)s->blocks[i].cout;
+    f->af = at, at += fin;
+    f->sf = at, at += 2 * (size_t)s->cf;
+    f->pooled = at, at += (size_t)s->cf;
+    f->per_image = at;
     s->max_wnumel = 0;
     for (int i = 0; i < s->n_convs; i++) {
         const rn_conv *cv = &s->convs[i];
@@ -366,7 +414,7 @@ static void rn_init_weights(xf_model *m, uint64_t seed) {
 }
 
 static size_t rn_arena_size(const xf_model *m, int batch) {
-    return rn_layout_of(m->impl, batch).total;
+    return rn_layout_of(m->impl, batch, xf_model_forward_only(m)).total;
 }
 
 static void rn_free_impl(xf_model *m) {

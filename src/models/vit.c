@@ -92,19 +92,29 @@ static int block_slot(const vit_dims *d, int bt, int slot) {
 static int tap_of_block(const vit_dims *d, int i) { return i * (1 + d->cls_taps); }
 
 /* Offsets (in REALs) of the activations in one arena for a batch size;
- * per-block buffers are `depth` slabs of their s_* stride. */
+ * per-block buffers are `depth` slabs of their s_* stride, or, forward
+ * only, one slab that every block reuses, the residual stream h included
+ * (a block reads its input only before it writes its output). The taps
+ * keep a slab per block either way. */
 typedef struct {
     size_t cols, patches, h, ln1, mu1, rs1, qkv, probs, ao, mid, ln2, mu2, rs2, fc1, act;
     size_t br1, br2; /* the branches before LayerScale (layer_scale only) */
     size_t lnf, muf, rsf, pre, mup, rsp, pooled, taps;
     size_t dh, dtmp, dqkv, dact, dao, dscr, dpooled, dpatches, total;
     size_t s_btd, s_bt, s_qkv, s_probs, s_btm, s_bd;
+    bool kept; /* every block's activations kept for the backward */
 } vit_layout;
 
-static vit_layout vit_layout_of(const xf_model_config *c, int batch) {
+/* The slab of block i's buffers, and of the residual stream h entering
+ * block i (i = depth: the last block's output). */
+static size_t vit_slab(const vit_layout *L, int i) { return L->kept ? (size_t)i : 0; }
+
+static vit_layout vit_layout_of(const xf_model_config *c, int batch, bool forward_only) {
     vit_dims d = vit_dims_of(c);
     vit_layout L;
-    size_t B = (size_t)batch, depth = (size_t)d.depth, at = 0;
+    L.kept = !forward_only;
+    size_t B = (size_t)batch, at = 0, taps = (size_t)d.depth;
+    size_t depth = L.kept ? (size_t)d.depth : 1, back = L.kept;
     L.s_btd = B * d.T * d.D;
     L.s_bt = B * d.T;
     L.s_qkv = 3 * L.s_btd;
@@ -115,7 +125,7 @@ static vit_layout vit_layout_of(const xf_model_config *c, int batch) {
 #define TAKE(field, n) (L.field = at, at += (n))
     TAKE(cols, patch_rows * c->channels * d.patch * d.patch);
     TAKE(patches, patch_rows * d.D);
-    TAKE(h, (depth + 1) * L.s_btd);
+    TAKE(h, (L.kept ? depth + 1 : 1) * L.s_btd);
     TAKE(ln1, depth * L.s_btd);
     TAKE(mu1, depth * L.s_bt);
     TAKE(rs1, depth * L.s_bt);
@@ -137,22 +147,22 @@ static vit_layout vit_layout_of(const xf_model_config *c, int batch) {
     TAKE(mup, B);
     TAKE(rsp, B);
     TAKE(pooled, L.s_bd);
-    TAKE(taps, depth * (1 + d.cls_taps) * L.s_bd);
-    TAKE(dh, L.s_btd);
-    TAKE(dtmp, L.s_btd);
-    TAKE(dqkv, L.s_qkv);
-    TAKE(dact, L.s_btm);
-    TAKE(dao, L.s_btd);
-    TAKE(dscr, (size_t)d.T * d.T);
-    TAKE(dpooled, L.s_bd);
-    TAKE(dpatches, patch_rows * d.D);
+    TAKE(taps, taps * (1 + d.cls_taps) * L.s_bd);
+    TAKE(dh, back * L.s_btd);
+    TAKE(dtmp, back * L.s_btd);
+    TAKE(dqkv, back * L.s_qkv);
+    TAKE(dact, back * L.s_btm);
+    TAKE(dao, back * L.s_btd);
+    TAKE(dscr, back * d.T * d.T);
+    TAKE(dpooled, back * L.s_bd);
+    TAKE(dpatches, back * patch_rows * d.D);
 #undef TAKE
     L.total = at;
     return L;
 }
 
 static size_t vit_arena_size(const xf_model *m, int batch) {
-    return vit_layout_of(&m->config, batch).total;
+    return vit_layout_of(&m->config, batch, xf_model_forward_only(m)).total;
 }
 
 #define XF_PASSES "models/vit_pass.inc"

@@ -79,20 +79,49 @@ static xf_status alloc_features(const xf_model *m, int count, xf_features *out) 
     return XF_OK;
 }
 
+/* An arena is a batch-independent part (a ResNet's standardised weights
+ * and patch buffer) plus a part per image; two sizes tell them apart. */
+int xf_features_batch(const xf_model *m) {
+    xf_model forward_only = *m;
+    forward_only.forward_only = true;
+    size_t one = sizeof(float) * m->ops->arena_size(&forward_only, 1);
+    size_t two = sizeof(float) * m->ops->arena_size(&forward_only, 2);
+    size_t per_image = two > one ? two - one : one, fixed = one - per_image;
+    size_t budget = XF_FEATURES_ARENA_BYTES > fixed ? XF_FEATURES_ARENA_BYTES - fixed : 0;
+    size_t fits = budget / (per_image ? per_image : 1);
+    return fits >= XF_FEATURES_BATCH ? XF_FEATURES_BATCH : fits < 1 ? 1 : (int)fits;
+}
+
 xf_status xf_features_extract(xf_model *m, const xf_dataset *ds, const int *idx, int count,
                               xf_features *out) {
     return xf_features_extract_input(m, NULL, ds, idx, count, out);
 }
 
+static xf_status extract(xf_model *m, const xf_model_input *in, const xf_dataset *source,
+                         const int *idx, int count, int batch_size, xf_features *out);
+
+xf_status xf_features_extract_batched(xf_model *m, const xf_dataset *ds, const int *idx,
+                                      int count, int batch, xf_features *out) {
+    return extract(m, NULL, ds, idx, count, batch, out);
+}
+
 xf_status xf_features_extract_input(xf_model *m, const xf_model_input *in,
                                     const xf_dataset *source, const int *idx, int count,
                                     xf_features *out) {
+    return extract(m, in, source, idx, count, xf_features_batch(m), out);
+}
+
+static xf_status extract(xf_model *m, const xf_model_input *in, const xf_dataset *source,
+                         const int *idx, int count, int batch_size, xf_features *out) {
     memset(out, 0, sizeof *out);
     /* The set with the model's normalisation, when it has its own. */
     xf_dataset normalised = *source;
     if (in && in->norm.std[0] > 0) normalised.norm = in->norm;
     const xf_dataset *ds = &normalised;
     if (count < 0) return xf_fail(XF_EINVAL, "features of %s: negative image count", ds->name);
+    if (batch_size < 1)
+        return xf_fail(XF_EINVAL, "features of %s: batch %d, expected >= 1", ds->name,
+                       batch_size);
     if (m->n_taps < 1) return xf_fail(XF_EINVAL, "features of %s: the model has no taps", ds->name);
     const xf_model_config *c = &m->config;
     xf_pipeline to_model;
@@ -114,9 +143,10 @@ xf_status xf_features_extract_input(xf_model *m, const xf_model_input *in,
     }
     if (count == 0) return XF_OK;
 
-    int batch = count < XF_FEATURES_BATCH ? count : XF_FEATURES_BATCH;
-    bool taps_were = m->taps_enabled;
+    int batch = count < batch_size ? count : batch_size;
+    bool taps_were = m->taps_enabled, forward_only_was = m->forward_only;
     m->taps_enabled = true;
+    m->forward_only = true;
     xf_replicas team;
     st = xf_replicas_init(&team, m, xf_blas_threads(), batch);
     size_t image_floats = (size_t)c->height * c->width * c->channels;
@@ -145,6 +175,7 @@ xf_status xf_features_extract_input(xf_model *m, const xf_model_input *in,
         xf_progress_finish(&progress, NULL);
     xf_replicas_free(&team);
     m->taps_enabled = taps_were;
+    m->forward_only = forward_only_was;
     free(x);
     free(logits);
     free(rows);

@@ -7,8 +7,11 @@
 #include "models/model.h"
 #include "zoo/import.h"
 
-/* Images per forward pass: bounds the activation arena. */
+/* Images per forward pass, at most; bounds the activation arena. */
 enum { XF_FEATURES_BATCH = 256 };
+/* The forward-only activations of one pass, at most (unless one image
+ * needs more): 512 MiB. */
+#define XF_FEATURES_ARENA_BYTES ((size_t)512 << 20)
 
 typedef struct {
     int n; /* images (rows) */
@@ -19,12 +22,24 @@ typedef struct {
 
 /* Features of images idx[0..count) of ds (idx NULL: images 0..count-1) at
  * every tap of m (images of another shape are brought to the model's
- * input batch by batch through xf_pipeline_to_shape, said once), in batches of XF_FEATURES_BATCH images split over the
- * BLAS threads (models/replicas.h; m's arena stays reserved for its
- * slice); m->taps_enabled is restored on return. Shows a progress line
- * when the pass takes long. */
+ * input batch by batch through xf_pipeline_to_shape, said once), in
+ * batches of xf_features_batch(m) images split over the BLAS threads
+ * (models/replicas.h). The passes run forward only (model.h), so the
+ * activations of one batch's blocks share one slab, and every batch
+ * reuses the same arenas; m's arena stays reserved for its slice;
+ * m->taps_enabled and m->forward_only are restored on return. Shows a
+ * progress line when the pass takes long. */
 xf_status xf_features_extract(xf_model *m, const xf_dataset *ds, const int *idx, int count,
                               xf_features *out);
+
+/* As xf_features_extract with `batch` images per forward pass (>= 1). */
+xf_status xf_features_extract_batched(xf_model *m, const xf_dataset *ds, const int *idx,
+                                      int count, int batch, xf_features *out);
+
+/* Images per pass for m: XF_FEATURES_BATCH, or fewer (at least 1) when
+ * that many would need more than XF_FEATURES_ARENA_BYTES of activations
+ * (a ViT-B/16 at 224 px needs about 12 MB an image). */
+int xf_features_batch(const xf_model *m);
 
 /* xf_features_extract with the input an imported checkpoint asks for
  * (zoo/import.h): images of another shape than the model's go through
