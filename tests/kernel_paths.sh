@@ -6,7 +6,7 @@
 # (XFER_TEST_ROOT and XFER_BIN set as for the suite).
 set -euo pipefail
 build=$1
-suites='@(kernels|ops_conv|ops_transformer|nn|resnet|bit|vit|mixer|import|mlp|mlp_torch|train|replicas|probe)/*'
+suites='@(kernels|ops_conv|ops_transformer|nn|resnet|bit|vit|mixer|import|forward_only|mlp|mlp_torch|train|replicas|probe)/*'
 paths=$(env -u XFER_ISA "$build/xfer" info | sed -n 's/^kernels (cpu): *//p')
 [ -n "$paths" ] || { echo "kernel_paths.sh: '$build/xfer info' names no kernel path" >&2; exit 1; }
 for isa in $paths; do
