@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "core/blas.h"
+#include "core/csv.h"
 #include "core/mem.h"
 #include "core/progress.h"
 #include "core/rng.h"
@@ -125,4 +126,39 @@ Test(blas, cli_leaves_a_user_setting_alone_and_never_runs_slower_kernels) {
              "env -u OPENBLAS_CORETYPE %s info | grep '^blas core:' | grep -qv Prescott",
              test_xfer_bin());
     cr_assert_eq(test_system(cmd), 0, "xfer must not run the Prescott fallback by itself");
+}
+
+/* Data records after a header: blank lines skipped, line numbers counted
+ * through quoted newlines, short and malformed records named by line. */
+Test(csv, data_records_skip_blank_lines_and_name_bad_lines) {
+    static xf_csv_record row;
+    char good[] = "a,\"b\nc\"\n\n\r\nd,e\n";
+    char *at = good, *end = good + strlen(good);
+    int line = 1, record_line = 0;
+    cr_assert_eq(xf_csv_next_data_record(&at, end, &row, &line, 2, 2, "t.csv", &record_line),
+                 XF_OK);
+    cr_assert_eq(row.n, 2);
+    cr_assert_str_eq(row.field[1], "b\nc");
+    cr_assert_eq(record_line, 2);
+    cr_assert_eq(xf_csv_next_data_record(&at, end, &row, &line, 2, 2, "t.csv", &record_line),
+                 XF_OK);
+    cr_assert_str_eq(row.field[0], "d");
+    cr_assert_eq(record_line, 6, "the record after a quoted newline and two blank lines");
+    cr_assert_eq(xf_csv_next_data_record(&at, end, &row, &line, 2, 2, "t.csv", &record_line),
+                 XF_OK);
+    cr_assert_eq(row.n, 0, "the end of the data");
+
+    char shorter[] = "a,b\nc\n";
+    at = shorter, end = shorter + strlen(shorter), line = 1;
+    cr_assert_eq(xf_csv_next_data_record(&at, end, &row, &line, 2, 3, "t.csv", &record_line),
+                 XF_OK);
+    cr_assert_eq(xf_csv_next_data_record(&at, end, &row, &line, 2, 3, "t.csv", &record_line),
+                 XF_EFORMAT);
+    cr_assert_str_eq(xf_error_message(), "t.csv: line 3: 1 fields, the header has 3");
+
+    char quote[] = "\"open,b\n";
+    at = quote, end = quote + strlen(quote), line = 1;
+    cr_assert_eq(xf_csv_next_data_record(&at, end, &row, &line, 1, 2, "t.csv", &record_line),
+                 XF_EFORMAT);
+    cr_assert_str_eq(xf_error_message(), "t.csv: line 2: unterminated or malformed quoted field");
 }

@@ -69,23 +69,13 @@ static xf_status read_points(const char *path, char *data, size_t size, const ch
         if (names[c] && (cols[c] = xf_csv_find_column(header, names[c])) < 0)
             st = xf_fail(XF_ENOTFOUND, "%s: line 1: no column named '%s' in the header", path,
                          names[c]);
+    int need = cols[0] > cols[1] ? cols[0] : cols[1];
+    if (cols[2] > need) need = cols[2];
     while (st == XF_OK) {
-        int record_line = ++line;
-        rc = xf_csv_next_record(&at, end, row, &line);
-        if (rc == 0) break;
-        if (rc < 0) {
-            st = xf_fail(XF_EFORMAT, "%s: line %d: %s", path, record_line,
-                         rc == -1 ? "unterminated or malformed quoted field" : "too many fields");
-            break;
-        }
-        if (row->n == 1 && row->field[0][0] == 0) continue; /* blank line */
-        int need = cols[0] > cols[1] ? cols[0] : cols[1];
-        if (cols[2] > need) need = cols[2];
-        if (row->n <= need) {
-            st = xf_fail(XF_EFORMAT, "%s: line %d: %d fields, the header has %d", path,
-                         record_line, row->n, header->n);
-            break;
-        }
+        int record_line;
+        st = xf_csv_next_data_record(&at, end, row, &line, need + 1, header->n, path,
+                                     &record_line);
+        if (st != XF_OK || row->n == 0) break;
         xf_point pt = {0};
         snprintf(pt.trial_id, sizeof pt.trial_id, "line %d", record_line);
         st = parse_acc(path, record_line, us_col, row->field[cols[0]], scale, &pt.us_acc);

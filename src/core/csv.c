@@ -42,3 +42,25 @@ int xf_csv_find_column(const xf_csv_record *header, const char *name) {
         if (strcmp(header->field[i], name) == 0) return i;
     return -1;
 }
+
+xf_status xf_csv_next_data_record(char **at, char *end, xf_csv_record *r, int *line,
+                                  int min_fields, int header_fields, const char *path,
+                                  int *record_line) {
+    for (;;) {
+        *record_line = ++*line;
+        int rc = xf_csv_next_record(at, end, r, line);
+        if (rc == 0) {
+            r->n = 0;
+            return XF_OK;
+        }
+        if (rc < 0)
+            return xf_fail(XF_EFORMAT, "%s: line %d: %s", path, *record_line,
+                           rc == -1 ? "unterminated or malformed quoted field"
+                                    : "too many fields");
+        if (r->n == 1 && r->field[0][0] == 0) continue; /* blank line */
+        if (r->n < min_fields)
+            return xf_fail(XF_EFORMAT, "%s: line %d: %d fields, the header has %d", path,
+                           *record_line, r->n, header_fields);
+        return XF_OK;
+    }
+}

@@ -46,20 +46,10 @@ static xf_status read_rows(xf_us_csv *csv, char *data, size_t size) {
                      "their columns model,top1,top5,...)", path, model_col < 0 ? "model" : "top1");
     int need = model_col > top1_col ? model_col : top1_col;
     while (st == XF_OK) {
-        int record_line = ++line;
-        rc = xf_csv_next_record(&at, end, row, &line);
-        if (rc == 0) break;
-        if (rc < 0) {
-            st = xf_fail(XF_EFORMAT, "%s: line %d: %s", path, record_line,
-                         rc == -1 ? "unterminated or malformed quoted field" : "too many fields");
-            break;
-        }
-        if (row->n == 1 && row->field[0][0] == 0) continue; /* blank line */
-        if (row->n <= need) {
-            st = xf_fail(XF_EFORMAT, "%s: line %d: %d fields, the header has %d", path,
-                         record_line, row->n, header->n);
-            break;
-        }
+        int record_line;
+        st = xf_csv_next_data_record(&at, end, row, &line, need + 1, header->n, path,
+                                     &record_line);
+        if (st != XF_OK || row->n == 0) break;
         const char *model = row->field[model_col], *text = row->field[top1_col];
         char *stop;
         double top1 = strtod(text, &stop);
