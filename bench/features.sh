@@ -37,6 +37,8 @@ fi
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=bench/cpu.sh
 . "$here/cpu.sh"
+# shellcheck source=bench/peer.sh
+. "$here/peer.sh"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -48,32 +50,6 @@ config_for() {
     bit-r50x1) echo "{\"family\":\"resnet\",$image,\"resnet\":{\"blocks\":[3,4,6,3],\"base_width\":64,\"norm\":\"group_ws\",\"block\":\"bottleneck\",\"stem\":\"bit\"}}" ;;
     *) echo "unknown model '$1' (vit-b16, mixer-b16, bit-r50x1)" >&2; exit 2 ;;
   esac
-}
-
-# The value after `key=` on a key=value line.
-kv() { sed -n "s/.*\\b$1=\\([^ ]*\\).*/\\1/p" "$2" | head -1; }
-
-settings=()
-for core in $(cpu_blas_cores); do
-  settings+=("$core:$threads:1")
-  if [ "$threads" -gt 1 ]; then settings+=("$core:1:$threads"); fi
-done
-
-# run_torch SETTING OUT ERR ARG...: features_torch.py under one setting.
-run_torch() {
-  local core t b log=$2 errlog=$3 pin=()
-  IFS=: read -r core t b <<<"$1"
-  shift 3
-  [ "$core" = auto ] || pin=(OPENBLAS_CORETYPE="$core")
-  env -u OPENBLAS_CORETYPE -u ATEN_CPU_CAPABILITY "${pin[@]}" OPENBLAS_NUM_THREADS="$b" \
-    /usr/bin/python3 "$here/features_torch.py" --threads "$t" "$@" >"$log" 2>"$errlog"
-}
-
-label() {
-  local core t b
-  IFS=: read -r core t b <<<"$1"
-  if [ "$core" = auto ] && [ -n "${2:-}" ]; then core="auto=$2"; fi
-  echo "$core t$t b$b"
 }
 
 # The functions xfer spends most of its time in (self time, % of the
@@ -112,25 +88,13 @@ for model in "${models[@]}"; do
   config=$(sed -n 's/^config: //p' "$tmp/$model.xfer")
   t_rate=NA t_mb=NA peer=NA
   if [ $have_torch = 1 ]; then
-    best=${settings[0]} best_rate=0 tried=()
-    if [ ${#settings[@]} -gt 1 ]; then
-      for setting in "${settings[@]}"; do
-        if run_torch "$setting" "$tmp/$model.trial" "$tmp/$model.trial.err" --config "$config" \
-            --batch "$trial_batch" --batches 1; then
-          rate=$(kv img_s "$tmp/$model.trial")
-          tried+=("$(label "$setting" "$(kv blas_core "$tmp/$model.trial")") $rate")
-          if awk -v a="$rate" -v b="$best_rate" 'BEGIN {exit !(a > b)}'; then
-            best=$setting best_rate=$rate
-          fi
-        else
-          tried+=("$(label "$setting") failed ($(tail -1 "$tmp/$model.trial.err"))")
-        fi
-      done
-      echo "   torch trials (img/s, batch $trial_batch): $(printf '%s, ' "${tried[@]}" | sed 's/, $//')"
-    fi
-    if run_torch "$best" "$tmp/$model.torch" "$tmp/$model.terr" --config "$config" \
-        --batch "$batch" --batches "$batches"; then
-      peer=$(label "$best" "$(kv blas_core "$tmp/$model.torch")")
+    peer_pick features_torch.py img_s "$tmp/$model" --config "$config" \
+      --batch "$trial_batch" --batches 1
+    [ ${#peer_tried[@]} -eq 0 ] ||
+      echo "   torch trials (img/s, batch $trial_batch): $(peer_tried_text)"
+    if peer_run features_torch.py "$peer_best" "$tmp/$model.torch" "$tmp/$model.terr" \
+        --config "$config" --batch "$batch" --batches "$batches"; then
+      peer=$(peer_label "$peer_best" "$(kv blas_core "$tmp/$model.torch")")
       echo "   torch ($peer): $(cat "$tmp/$model.torch")"
       t_rate=$(kv img_s "$tmp/$model.torch")
       t_mb=$(kv peak_rss_mb "$tmp/$model.torch")

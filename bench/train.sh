@@ -42,6 +42,8 @@ same_start=${XFER_BENCH_SAME_START:-1}
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=bench/cpu.sh
 . "$here/cpu.sh"
+# shellcheck source=bench/peer.sh
+. "$here/peer.sh"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -65,41 +67,11 @@ trial_fraction_for() {
   if [ -n "${!var:-}" ]; then echo "${!var}"; elif [ "$1" = mlp ]; then echo 0.05; else echo 0.02; fi
 }
 
-# The value after `key=` on a key=value line.
-kv() { sed -n "s/.*\\b$1=\\([^ ]*\\).*/\\1/p" "$2" | head -1; }
-
-# The peer's settings to try, CORE:T:B: OpenBLAS core type (auto: unset),
-# torch threads, OpenBLAS threads.
-settings=()
-for core in $(cpu_blas_cores); do
-  settings+=("$core:$threads:1")
-  if [ "$threads" -gt 1 ]; then settings+=("$core:1:$threads"); fi
-done
-
-# run_torch SETTING OUT ERR ARG...: train_torch.py under one setting.
-run_torch() {
-  local core t b log=$2 errlog=$3 pin=()
-  IFS=: read -r core t b <<<"$1"
-  shift 3
-  [ "$core" = auto ] || pin=(OPENBLAS_CORETYPE="$core")
-  env -u OPENBLAS_CORETYPE -u ATEN_CPU_CAPABILITY "${pin[@]}" OPENBLAS_NUM_THREADS="$b" \
-    /usr/bin/python3 "$here/train_torch.py" --threads "$t" "$@" >"$log" 2>"$errlog"
-}
-
-# label SETTING [CORE_RAN]: "Haswell t2 b1", or "auto=Zen t2 b1" for the
-# core OpenBLAS picked itself.
-label() {
-  local core t b
-  IFS=: read -r core t b <<<"$1"
-  if [ "$core" = auto ] && [ -n "${2:-}" ]; then core="auto=$2"; fi
-  echo "$core t$t b$b"
-}
-
 peak=$(env -u OPENBLAS_CORETYPE OPENBLAS_NUM_THREADS="$threads" "$xfer" info | awk '/sgemm/ {print $3}')
 echo "== $cpu_model ($(cpu_flag_summary)); $threads threads;" \
   "xfer sgemm peak $peak GFLOP/s; $(/usr/bin/python3 -c 'import torch; print("torch", torch.__version__)' 2>/dev/null || echo 'torch missing')"
 echo "   PyTorch settings tried per model (OpenBLAS core, torch threads t, OpenBLAS threads b):" \
-  "$(for setting in "${settings[@]}"; do label "$setting"; done | paste -sd, | sed 's/,/, /g')"
+  "$(peer_settings_text)"
 have_torch=1
 /usr/bin/python3 -c 'import torch' 2>/dev/null || have_torch=0
 
@@ -167,27 +139,14 @@ for model in "${models[@]}"; do
   fi
   peer=NA
   if [ $have_torch = 1 ]; then
-    best=${settings[0]} best_rate=0 tried=()
-    if [ ${#settings[@]} -gt 1 ]; then
-      trial=$(trial_fraction_for "$model")
-      for setting in "${settings[@]}"; do
-        if run_torch "$setting" "$tmp/$model.trial" "$tmp/$model.trial.err" --config "$config" \
-            --data-fraction "$trial" --eval-images 1280; then
-          rate=$(kv train_img_s "$tmp/$model.trial")
-          tried+=("$(label "$setting" "$(kv blas_core "$tmp/$model.trial")") $rate")
-          if awk -v a="$rate" -v b="$best_rate" 'BEGIN {exit !(a > b)}'; then
-            best=$setting best_rate=$rate
-          fi
-        else
-          tried+=("$(label "$setting") failed ($(tail -1 "$tmp/$model.trial.err"))")
-        fi
-      done
-      echo "   torch trials (train img/s, data fraction $trial):" \
-        "$(printf '%s, ' "${tried[@]}" | sed 's/, $//')"
-    fi
-    if run_torch "$best" "$tmp/$model.torch" "$tmp/$model.terr" --config "$config" \
-        --data-fraction "$fraction" "${start[@]}"; then
-      peer=$(label "$best" "$(kv blas_core "$tmp/$model.torch")")
+    trial=$(trial_fraction_for "$model")
+    peer_pick train_torch.py train_img_s "$tmp/$model" --config "$config" \
+      --data-fraction "$trial" --eval-images 1280
+    [ ${#peer_tried[@]} -eq 0 ] ||
+      echo "   torch trials (train img/s, data fraction $trial): $(peer_tried_text)"
+    if peer_run train_torch.py "$peer_best" "$tmp/$model.torch" "$tmp/$model.terr" \
+        --config "$config" --data-fraction "$fraction" "${start[@]}"; then
+      peer=$(peer_label "$peer_best" "$(kv blas_core "$tmp/$model.torch")")
       echo "   torch ($peer): $(cat "$tmp/$model.torch")"
       t_train=$(kv train_img_s "$tmp/$model.torch")
       t_infer=$(kv infer_img_s "$tmp/$model.torch")
