@@ -107,14 +107,29 @@ void xf_axis_ticks(const frame *f, int axis, int log_axis) {
     if (log_axis) {
         /* 1, 2, 5 of each decade; only the decades when the range is wide */
         static const double mult[] = {1, 2, 5};
-        int wide = hi - lo > 2.5;
-        for (int d = (int)floor(lo) - 1; d <= (int)ceil(hi); d++)
-            for (int m = 0; m < (wide ? 1 : 3); m++) {
-                double v = mult[m] * pow(10, d), t = log10(v);
-                if (t < lo - 1e-9 || t > hi + 1e-9) continue;
-                snprintf(label, sizeof label, "%g", v);
-                tick(f, axis, t, label);
-            }
+        int wide = hi - lo > 2.5, placed = 0;
+        for (int pass = 0; pass < 2; pass++)
+            for (int d = (int)floor(lo) - 1; d <= (int)ceil(hi); d++)
+                for (int m = 0; m < (wide ? 1 : 3); m++) {
+                    double v = mult[m] * pow(10, d), t = log10(v);
+                    if (t < lo - 1e-9 || t > hi + 1e-9) continue;
+                    if (pass == 0) {
+                        placed++;
+                    } else if (placed >= 2) {
+                        snprintf(label, sizeof label, "%g", v);
+                        tick(f, axis, t, label);
+                    }
+                }
+        if (placed >= 2) return;
+        /* A range that holds fewer than two of them (errors 0.28 to 0.45):
+         * evenly spaced errors, placed on the log scale. */
+        double vlo = pow(10, lo), vhi = pow(10, hi), step = nice_step(vhi - vlo, 5);
+        int dec = tick_decimals(step);
+        for (double v = ceil(vlo / step - 1e-9) * step; v <= vhi + 1e-9 * step; v += step) {
+            if (v <= 0) continue;
+            snprintf(label, sizeof label, "%.*f", dec, v);
+            tick(f, axis, log10(v), label);
+        }
         return;
     }
     double step = nice_step(hi - lo, axis ? 6 : 7);
