@@ -13,22 +13,17 @@
 #include "core/mem.h"
 #include "core/path.h"
 #include "core/setting.h"
+#include "study/config_yaml.h"
 #include "models/family.h"
 #include "probe/probe.h"
 #include "probe/probe_settings.h"
 #include "train/train.h"
 #include "train/train_settings.h"
 
-typedef struct {
-    const char *origin;
-    yaml_document_t *doc;
-} ctx;
 
 /* Every error names file:line:column (1-based, as editors count) and the
  * key's full path, so a typo in a large grid is found at once. */
-static xf_status fail_at(const ctx *c, const yaml_node_t *n, const char *key, const char *fmt,
-                         ...) __attribute__((format(printf, 4, 5)));
-static xf_status fail_at(const ctx *c, const yaml_node_t *n, const char *key, const char *fmt,
+xf_status cfg_fail_at(const ctx *c, const yaml_node_t *n, const char *key, const char *fmt,
                          ...) {
     char msg[512];
     va_list ap;
@@ -40,7 +35,7 @@ static xf_status fail_at(const ctx *c, const yaml_node_t *n, const char *key, co
 }
 
 /* How a node looks, for "expected X, got Y". */
-static void describe(const yaml_node_t *n, char *buf, size_t size) {
+void cfg_describe(const yaml_node_t *n, char *buf, size_t size) {
     if (n->type == YAML_MAPPING_NODE)
         snprintf(buf, size, "a mapping");
     else if (n->type == YAML_SEQUENCE_NODE)
@@ -51,19 +46,19 @@ static void describe(const yaml_node_t *n, char *buf, size_t size) {
         snprintf(buf, size, "'%.40s'", (const char *)n->data.scalar.value);
 }
 
-static const char *scalar(const yaml_node_t *n) { return (const char *)n->data.scalar.value; }
+const char *cfg_scalar(const yaml_node_t *n) { return (const char *)n->data.scalar.value; }
 
-static xf_status expect_kind(const ctx *c, const yaml_node_t *n, const char *key,
+xf_status cfg_expect_kind(const ctx *c, const yaml_node_t *n, const char *key,
                              yaml_node_type_t type, const char *what) {
     if (n->type == type) return XF_OK;
     char got[64];
-    describe(n, got, sizeof got);
-    return fail_at(c, n, key, "expected %s, got %s", what, got);
+    cfg_describe(n, got, sizeof got);
+    return cfg_fail_at(c, n, key, "expected %s, got %s", what, got);
 }
 
 /* Numbers must be plain scalars: a quoted "64" is a string in YAML, and
  * accepting it would hide a mistake in the file. */
-static bool plain_scalar(const yaml_node_t *n) {
+bool cfg_plain_scalar(const yaml_node_t *n) {
     return n->type == YAML_SCALAR_NODE && n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
 }
 
@@ -77,20 +72,20 @@ static xf_setting item_of(const xf_setting *s) {
 
 /* One value of a setting (numbers plain scalars, see above). An old
  * spelling of a word is read with a warning that names the new one. */
-static xf_status parse_value(const ctx *c, const yaml_node_t *n, const char *key,
+xf_status cfg_parse_value(const ctx *c, const yaml_node_t *n, const char *key,
                              const xf_setting *s, double *out) {
     bool word = s->kind == XF_SETTING_WORD || s->kind == XF_SETTING_SWITCH;
     bool deprecated = false;
-    if (n->type != YAML_SCALAR_NODE || (!word && !plain_scalar(n)) ||
-        xf_setting_parse(s, scalar(n), out, &deprecated) != XF_OK) {
+    if (n->type != YAML_SCALAR_NODE || (!word && !cfg_plain_scalar(n)) ||
+        xf_setting_parse(s, cfg_scalar(n), out, &deprecated) != XF_OK) {
         char got[64], expect[160];
-        describe(n, got, sizeof got);
+        cfg_describe(n, got, sizeof got);
         xf_setting_expect(s, expect, sizeof expect);
-        return fail_at(c, n, key, "expected %s, got %s", expect, got);
+        return cfg_fail_at(c, n, key, "expected %s, got %s", expect, got);
     }
     if (deprecated)
         xf_log_warn("%s:%zu:%zu: %s: '%s' is deprecated; write %s", c->origin,
-                    n->start_mark.line + 1, n->start_mark.column + 1, key, scalar(n),
+                    n->start_mark.line + 1, n->start_mark.column + 1, key, cfg_scalar(n),
                     xf_setting_word(s, (int)*out));
     return XF_OK;
 }
@@ -101,26 +96,26 @@ static xf_status parse_axis(const ctx *c, const yaml_node_t *n, const char *key,
     axis->n = 0;
     if (n->type == YAML_SCALAR_NODE) {
         axis->n = 1;
-        return parse_value(c, n, key, s, &axis->v[0]);
+        return cfg_parse_value(c, n, key, s, &axis->v[0]);
     }
     if (n->type != YAML_SEQUENCE_NODE) {
         char got[64], expect[160];
-        describe(n, got, sizeof got);
+        cfg_describe(n, got, sizeof got);
         xf_setting_expect(s, expect, sizeof expect);
-        return fail_at(c, n, key, "expected %s or a list of them, got %s", expect, got);
+        return cfg_fail_at(c, n, key, "expected %s or a list of them, got %s", expect, got);
     }
     yaml_node_item_t *it = n->data.sequence.items.start;
     if (it == n->data.sequence.items.top)
-        return fail_at(c, n, key, "expected at least one value, got an empty list");
+        return cfg_fail_at(c, n, key, "expected at least one value, got an empty list");
     for (; it < n->data.sequence.items.top; it++) {
         yaml_node_t *item = yaml_document_get_node(c->doc, *it);
         if (axis->n == XF_STUDY_MAX_VALUES)
-            return fail_at(c, item, key, "more than %d values", XF_STUDY_MAX_VALUES);
+            return cfg_fail_at(c, item, key, "more than %d values", XF_STUDY_MAX_VALUES);
         double v;
-        xf_status st = parse_value(c, item, key, s, &v);
+        xf_status st = cfg_parse_value(c, item, key, s, &v);
         if (st) return st;
         for (int i = 0; i < axis->n; i++)
-            if (axis->v[i] == v) return fail_at(c, item, key, "%s is listed twice", scalar(item));
+            if (axis->v[i] == v) return cfg_fail_at(c, item, key, "%s is listed twice", cfg_scalar(item));
         axis->v[axis->n++] = v;
     }
     return XF_OK;
@@ -129,11 +124,11 @@ static xf_status parse_axis(const ctx *c, const yaml_node_t *n, const char *key,
 /* The study's name becomes a folder name: keep it to a safe alphabet. Task
  * names may also be "idx:DIR", so they allow any printable character but
  * the two that JSON would need to escape. */
-static xf_status parse_name_as(const ctx *c, const yaml_node_t *n, const char *key, char *out,
+xf_status cfg_parse_name_as(const ctx *c, const yaml_node_t *n, const char *key, char *out,
                                size_t size, bool task) {
-    xf_status st = expect_kind(c, n, key, YAML_SCALAR_NODE, "a name");
+    xf_status st = cfg_expect_kind(c, n, key, YAML_SCALAR_NODE, "a name");
     if (st) return st;
-    const char *s = scalar(n);
+    const char *s = cfg_scalar(n);
     size_t len = strlen(s);
     bool ok = len > 0 && len < size && s[0] != '.' && s[0] != '-';
     for (size_t i = 0; ok && i < len; i++) {
@@ -143,7 +138,7 @@ static xf_status parse_name_as(const ctx *c, const yaml_node_t *n, const char *k
                         (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' || ch == '.';
     }
     if (!ok)
-        return fail_at(c, n, key, "expected a name of 1-%zu %s, got '%.40s'", size - 1,
+        return cfg_fail_at(c, n, key, "expected a name of 1-%zu %s, got '%.40s'", size - 1,
                        task ? "printable characters (no quotes, backslashes or spaces)"
                             : "letters, digits, '-', '_' or '.'",
                        s);
@@ -151,9 +146,9 @@ static xf_status parse_name_as(const ctx *c, const yaml_node_t *n, const char *k
     return XF_OK;
 }
 
-static xf_status parse_name(const ctx *c, const yaml_node_t *n, const char *key, char *out,
+xf_status cfg_parse_name(const ctx *c, const yaml_node_t *n, const char *key, char *out,
                             size_t size) {
-    return parse_name_as(c, n, key, out, size, true);
+    return cfg_parse_name_as(c, n, key, out, size, true);
 }
 
 /* A name or a list of distinct names, into out[max][size]. */
@@ -162,35 +157,30 @@ static xf_status parse_names(const ctx *c, const yaml_node_t *n, const char *key
     *count = 0;
     if (n->type == YAML_SCALAR_NODE) {
         *count = 1;
-        return parse_name(c, n, key, out, size);
+        return cfg_parse_name(c, n, key, out, size);
     }
-    xf_status st = expect_kind(c, n, key, YAML_SEQUENCE_NODE, "a name or a list of names");
+    xf_status st = cfg_expect_kind(c, n, key, YAML_SEQUENCE_NODE, "a name or a list of names");
     if (st) return st;
     yaml_node_item_t *it = n->data.sequence.items.start;
     if (it == n->data.sequence.items.top)
-        return fail_at(c, n, key, "expected at least one name, got an empty list");
+        return cfg_fail_at(c, n, key, "expected at least one name, got an empty list");
     for (; it < n->data.sequence.items.top; it++) {
         yaml_node_t *item = yaml_document_get_node(c->doc, *it);
-        if (*count == max) return fail_at(c, item, key, "more than %d names", max);
+        if (*count == max) return cfg_fail_at(c, item, key, "more than %d names", max);
         char *dst = out + (size_t)*count * size;
-        if ((st = parse_name(c, item, key, dst, size))) return st;
+        if ((st = cfg_parse_name(c, item, key, dst, size))) return st;
         for (int i = 0; i < *count; i++)
             if (strcmp(out + (size_t)i * size, dst) == 0)
-                return fail_at(c, item, key, "'%s' is listed twice", dst);
+                return cfg_fail_at(c, item, key, "'%s' is listed twice", dst);
         (*count)++;
     }
     return XF_OK;
 }
 
-/* Walks a mapping, rejecting unknown and repeated keys; `handle` gets the
- * index of each key in `keys` and the object being filled. */
-typedef xf_status (*key_handler)(const ctx *c, int index, const char *path, yaml_node_t *value,
-                                 void *obj);
-
-static xf_status walk_mapping(const ctx *c, yaml_node_t *n, const char *section,
+xf_status cfg_walk_mapping(const ctx *c, yaml_node_t *n, const char *section,
                               const char *const *keys, int n_keys, key_handler handle, void *obj,
                               unsigned *seen_out) {
-    xf_status st = expect_kind(c, n, section[0] ? section : NULL, YAML_MAPPING_NODE,
+    xf_status st = cfg_expect_kind(c, n, section[0] ? section : NULL, YAML_MAPPING_NODE,
                                "a mapping of keys to values");
     if (st) return st;
     unsigned seen = 0;
@@ -198,21 +188,21 @@ static xf_status walk_mapping(const ctx *c, yaml_node_t *n, const char *section,
         yaml_node_t *k = yaml_document_get_node(c->doc, p->key);
         yaml_node_t *v = yaml_document_get_node(c->doc, p->value);
         if (k->type != YAML_SCALAR_NODE)
-            return fail_at(c, k, section[0] ? section : NULL, "expected a key, got a %s",
+            return cfg_fail_at(c, k, section[0] ? section : NULL, "expected a key, got a %s",
                            k->type == YAML_MAPPING_NODE ? "mapping" : "list");
         int idx = -1;
         for (int i = 0; i < n_keys; i++)
-            if (strcmp(scalar(k), keys[i]) == 0) idx = i;
+            if (strcmp(cfg_scalar(k), keys[i]) == 0) idx = i;
         char path[128];
-        snprintf(path, sizeof path, "%s%s%s", section, section[0] ? "." : "", scalar(k));
+        snprintf(path, sizeof path, "%s%s%s", section, section[0] ? "." : "", cfg_scalar(k));
         if (idx < 0) {
             char known[400] = "";
             for (int i = 0; i < n_keys; i++)
                 snprintf(known + strlen(known), sizeof known - strlen(known), "%s%s",
                          i ? ", " : "", keys[i]);
-            return fail_at(c, k, NULL, "unknown key '%s'; expected one of: %s", path, known);
+            return cfg_fail_at(c, k, NULL, "unknown key '%s'; expected one of: %s", path, known);
         }
-        if (seen & (1u << idx)) return fail_at(c, k, path, "key given twice");
+        if (seen & (1u << idx)) return cfg_fail_at(c, k, path, "key given twice");
         seen |= 1u << idx;
         if ((st = handle(c, idx, path, v, obj))) return st;
     }
@@ -220,8 +210,8 @@ static xf_status walk_mapping(const ctx *c, yaml_node_t *n, const char *section,
     return XF_OK;
 }
 
-static xf_status missing(const ctx *c, yaml_node_t *n, const char *section, const char *key) {
-    return fail_at(c, n, NULL, "missing required key '%s%s%s'", section,
+xf_status cfg_missing(const ctx *c, yaml_node_t *n, const char *section, const char *key) {
+    return cfg_fail_at(c, n, NULL, "missing required key '%s%s%s'", section,
                    section[0] ? "." : "", key);
 }
 
@@ -255,27 +245,27 @@ static xf_study_axis *model_axis(xf_study_model *m, const char *key) {
 static xf_status parse_stages(const ctx *c, const yaml_node_t *n, const char *key,
                               const xf_setting *s, xf_study_model *m) {
     char got[64], expect[160];
-    describe(n, got, sizeof got);
+    cfg_describe(n, got, sizeof got);
     xf_setting_expect(s, expect, sizeof expect);
     int count = n->type == YAML_SEQUENCE_NODE
                     ? (int)(n->data.sequence.items.top - n->data.sequence.items.start)
                     : 0;
     if (count < 1 || count > s->max_items || count > XF_STUDY_MAX_STAGES)
-        return fail_at(c, n, key, "expected a list of %s, got %s", expect, got);
+        return cfg_fail_at(c, n, key, "expected a list of %s, got %s", expect, got);
     if (m->n_blocks == XF_STUDY_MAX_VALUES)
-        return fail_at(c, n, key, "more than %d values", XF_STUDY_MAX_VALUES);
+        return cfg_fail_at(c, n, key, "more than %d values", XF_STUDY_MAX_VALUES);
     int *dst = m->blocks[m->n_blocks];
     xf_setting item = item_of(s);
     for (int i = 0; i < count; i++) {
         double v;
-        xf_status st = parse_value(
+        xf_status st = cfg_parse_value(
             c, yaml_document_get_node(c->doc, n->data.sequence.items.start[i]), key, &item, &v);
         if (st) return st;
         dst[i] = (int)v;
     }
     for (int j = 0; j < m->n_blocks; j++)
         if (m->n_stages[j] == count && memcmp(m->blocks[j], dst, (size_t)count * sizeof *dst) == 0)
-            return fail_at(c, n, key, "a blocks value is listed twice");
+            return cfg_fail_at(c, n, key, "a blocks value is listed twice");
     m->n_stages[m->n_blocks++] = count;
     return XF_OK;
 }
@@ -326,15 +316,15 @@ static xf_status model_key(const ctx *c, int index, const char *path, yaml_node_
  * makes one entry per family with the same axes. */
 static xf_status parse_model(const ctx *c, yaml_node_t *n, const char *section,
                              xf_study_config *cfg) {
-    xf_status st = expect_kind(c, n, section, YAML_MAPPING_NODE, "a mapping of keys to values");
+    xf_status st = cfg_expect_kind(c, n, section, YAML_MAPPING_NODE, "a mapping of keys to values");
     if (st) return st;
     yaml_node_t *fam = NULL;
     for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
         yaml_node_t *k = yaml_document_get_node(c->doc, p->key);
-        if (k->type == YAML_SCALAR_NODE && strcmp(scalar(k), "family") == 0)
+        if (k->type == YAML_SCALAR_NODE && strcmp(cfg_scalar(k), "family") == 0)
             fam = yaml_document_get_node(c->doc, p->value);
     }
-    if (!fam) return missing(c, n, section, "family");
+    if (!fam) return cfg_missing(c, n, section, "family");
     char path[128];
     snprintf(path, sizeof path, "%s.family", section);
     char names[XF_STUDY_MAX_VALUES][16];
@@ -349,11 +339,11 @@ static xf_status parse_model(const ctx *c, yaml_node_t *n, const char *section,
             for (int i = 0; i < XF_N_FAMILIES; i++)
                 snprintf(known + strlen(known), sizeof known - strlen(known), "%s%s",
                          i ? ", " : "", xf_family_name((xf_family)i));
-            return fail_at(c, fam, path, "expected a model family (%s), got '%s'", known,
+            return cfg_fail_at(c, fam, path, "expected a model family (%s), got '%s'", known,
                            names[f]);
         }
         if (cfg->n_models == XF_STUDY_MAX_MODELS)
-            return fail_at(c, n, section, "more than %d model entries", XF_STUDY_MAX_MODELS);
+            return cfg_fail_at(c, n, section, "more than %d model entries", XF_STUDY_MAX_MODELS);
         xf_study_model *m = &cfg->models[cfg->n_models];
         memset(m, 0, sizeof *m);
         snprintf(m->family, sizeof m->family, "%s", xf_family_name(id));
@@ -365,20 +355,20 @@ static xf_status parse_model(const ctx *c, yaml_node_t *n, const char *section,
         for (int i = 0; i < family->n_settings; i++) keys[n_keys++] = family->settings[i].key;
         model_walk w = {m, family};
         unsigned seen = 0;
-        if ((st = walk_mapping(c, n, section, keys, n_keys, model_key, &w, &seen))) return st;
+        if ((st = cfg_walk_mapping(c, n, section, keys, n_keys, model_key, &w, &seen))) return st;
         for (int i = 0; i < family->n_settings; i++)
             if (family->settings[i].required && !(seen & (1u << (i + MODEL_OWN_KEYS))))
-                return missing(c, n, section, family->settings[i].key);
+                return cfg_missing(c, n, section, family->settings[i].key);
         cfg->n_models++;
     }
     return XF_OK;
 }
 
 static xf_status parse_models(const ctx *c, yaml_node_t *n, xf_study_config *cfg) {
-    xf_status st = expect_kind(c, n, "models", YAML_SEQUENCE_NODE, "a list of model mappings");
+    xf_status st = cfg_expect_kind(c, n, "models", YAML_SEQUENCE_NODE, "a list of model mappings");
     if (st) return st;
     if (n->data.sequence.items.start == n->data.sequence.items.top)
-        return fail_at(c, n, "models", "expected at least one model, got an empty list");
+        return cfg_fail_at(c, n, "models", "expected at least one model, got an empty list");
     int i = 0;
     for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top;
          it++, i++) {
@@ -415,10 +405,10 @@ static xf_status parse_train(const ctx *c, yaml_node_t *n, const char *section,
     const char *keys[MAX_TRAIN_KEYS];
     for (int i = 0; i < xf_train_n_settings; i++) keys[i] = xf_train_settings[i].key;
     unsigned seen = 0;
-    xf_status st = walk_mapping(c, n, section, keys, xf_train_n_settings, train_key, train, &seen);
+    xf_status st = cfg_walk_mapping(c, n, section, keys, xf_train_n_settings, train_key, train, &seen);
     if (st) return st;
     if (train->data_fraction.n && train->data_count.n)
-        return fail_at(c, n, section, "give data_fraction or data_count, not both");
+        return cfg_fail_at(c, n, section, "give data_fraction or data_count, not both");
     return XF_OK;
 }
 
@@ -451,7 +441,7 @@ static xf_status search_key(const ctx *c, int index, const char *path, yaml_node
                             void *obj) {
     xf_study_config *cfg = obj;
     double x;
-    xf_status st = parse_value(c, v, path, &search_settings[index], &x);
+    xf_status st = cfg_parse_value(c, v, path, &search_settings[index], &x);
     if (st) return st;
     if (index == 0)
         cfg->search = (xf_search_kind)(int)x;
@@ -468,19 +458,19 @@ static xf_status parse_search(const ctx *c, yaml_node_t *n, xf_study_config *cfg
     if (n->type == YAML_SCALAR_NODE) {
         if ((st = search_key(c, 0, "search", n, cfg))) return st;
         seen = 1;
-    } else if ((st = walk_mapping(c, n, "search",
+    } else if ((st = cfg_walk_mapping(c, n, "search",
                                   (const char *const[]){search_settings[0].key,
                                                         search_settings[1].key,
                                                         search_settings[2].key},
                                   3, search_key, cfg, &seen))) {
         return st;
     }
-    if (!(seen & 1u)) return missing(c, n, "search", "method");
+    if (!(seen & 1u)) return cfg_missing(c, n, "search", "method");
     if (cfg->search == XF_SEARCH_RANDOM && !cfg->samples)
-        return fail_at(c, n, "search", "random search needs samples (write search: "
+        return cfg_fail_at(c, n, "search", "random search needs samples (write search: "
                                        "{method: random, samples: N, seed: S})");
     if (cfg->search == XF_SEARCH_GRID && (seen & 6u))
-        return fail_at(c, n, "search", "samples and seed are for method: random");
+        return cfg_fail_at(c, n, "search", "samples and seed are for method: random");
     return XF_OK;
 }
 
@@ -507,7 +497,7 @@ static xf_status parse_int_list(const ctx *c, yaml_node_t *v, const char *path,
     xf_study_axis a;
     xf_status st = parse_axis(c, v, path, &item, &a);
     if (st) return st;
-    if (a.n > s->max_items) return fail_at(c, v, path, "more than %d values", s->max_items);
+    if (a.n > s->max_items) return cfg_fail_at(c, v, path, "more than %d values", s->max_items);
     for (int i = 0; i < a.n; i++) out[i] = (int)a.v[i];
     *n = a.n;
     qsort(out, (size_t)a.n, sizeof *out, cmp_int);
@@ -518,8 +508,8 @@ static xf_status parse_int_list(const ctx *c, yaml_node_t *v, const char *path,
 static xf_status parse_layers(const ctx *c, yaml_node_t *v, const char *path,
                               xf_study_config *cfg) {
     cfg->n_layers = 0;
-    if (v->type == YAML_SCALAR_NODE && strcmp(scalar(v), "all") == 0) return XF_OK;
-    if (v->type == YAML_SCALAR_NODE && strcmp(scalar(v), "last") == 0) {
+    if (v->type == YAML_SCALAR_NODE && strcmp(cfg_scalar(v), "all") == 0) return XF_OK;
+    if (v->type == YAML_SCALAR_NODE && strcmp(cfg_scalar(v), "last") == 0) {
         cfg->layers[cfg->n_layers++] = -1;
         return XF_OK;
     }
@@ -528,8 +518,8 @@ static xf_status parse_layers(const ctx *c, yaml_node_t *v, const char *path,
     xf_status st = parse_int_list(c, v, path, s, cfg->layers, &cfg->n_layers);
     if (st && v->type == YAML_SCALAR_NODE) {
         char got[64];
-        describe(v, got, sizeof got);
-        return fail_at(c, v, path, "expected all, last, or tap indices in [%.0f, %.0f], got %s",
+        cfg_describe(v, got, sizeof got);
+        return cfg_fail_at(c, v, path, "expected all, last, or tap indices in [%.0f, %.0f], got %s",
                        s->lo, s->hi, got);
     }
     return st;
@@ -557,7 +547,7 @@ static xf_status downstream_key(const ctx *c, int index, const char *path, yaml_
         return parse_layers(c, v, path, cfg);
     default:
         /* Probe settings apply to every trial; a list here is not a grid. */
-        if ((st = parse_value(c, v, path, probe_setting(downstream_keys[index]), &x))) return st;
+        if ((st = cfg_parse_value(c, v, path, probe_setting(downstream_keys[index]), &x))) return st;
         if (index == 2)
             cfg->draws = (int)x;
         else if (index == 3)
@@ -569,168 +559,6 @@ static xf_status downstream_key(const ctx *c, int index, const char *path, yaml_
 }
 
 /* ---- checkpoints ---- */
-
-static const char *const checkpoint_keys[] = {"path",   "arch",       "us_name",
-                                              "us_csv", "upstream",   "us_acc",
-                                              "image_size", "settings"};
-enum {
-    CK_PATH,
-    CK_ARCH,
-    CK_US_NAME,
-    CK_US_CSV,
-    CK_UPSTREAM,
-    CK_US_ACC,
-    CK_IMAGE_SIZE,
-    CK_SETTINGS,
-    N_CHECKPOINT_KEYS
-};
-
-/* settings: a mapping of model settings to scalars, kept as sorted
- * "key=value" texts for the importer (its table checks them) and the id. */
-static xf_status parse_settings(const ctx *c, const yaml_node_t *n, const char *key,
-                                xf_study_checkpoint *e) {
-    xf_status st = expect_kind(c, n, key, YAML_MAPPING_NODE, "a mapping of settings to values");
-    if (st) return st;
-    for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
-        yaml_node_t *k = yaml_document_get_node(c->doc, p->key);
-        yaml_node_t *v = yaml_document_get_node(c->doc, p->value);
-        if (e->n_settings == XF_STUDY_MAX_SETTINGS)
-            return fail_at(c, k, key, "more than %d settings", XF_STUDY_MAX_SETTINGS);
-        char name[XF_STUDY_SETTING_LEN], value[XF_STUDY_SETTING_LEN];
-        if ((st = parse_name_as(c, k, key, name, sizeof name, false)) ||
-            (st = parse_name(c, v, key, value, sizeof value)))
-            return st;
-        char *dst = e->settings[e->n_settings];
-        size_t nl = strlen(name), vl = strlen(value);
-        if (nl + vl + 2 > XF_STUDY_SETTING_LEN)
-            return fail_at(c, k, key, "'%s=%s' is longer than %d bytes", name, value,
-                           XF_STUDY_SETTING_LEN - 1);
-        memcpy(dst, name, nl);
-        dst[nl] = '=';
-        memcpy(dst + nl + 1, value, vl + 1);
-        for (int i = 0; i < e->n_settings; i++)
-            if (strncmp(e->settings[i], dst, strlen(name) + 1) == 0)
-                return fail_at(c, k, key, "%s is given twice", name);
-        e->n_settings++;
-    }
-    qsort(e->settings, (size_t)e->n_settings, sizeof e->settings[0], cmp_name);
-    return XF_OK;
-}
-
-/* A file path: any non-empty text that fits (it never enters an id). */
-static xf_status parse_path(const ctx *c, const yaml_node_t *n, const char *key, char *out,
-                            size_t size) {
-    xf_status st = expect_kind(c, n, key, YAML_SCALAR_NODE, "a file path");
-    if (st) return st;
-    size_t len = strlen(scalar(n));
-    if (len == 0 || len >= size)
-        return fail_at(c, n, key, "expected a file path of 1-%zu bytes, got %zu bytes", size - 1,
-                       len);
-    memcpy(out, scalar(n), len + 1);
-    return XF_OK;
-}
-
-static const xf_setting image_size_setting = {
-    .key = "image_size", .kind = XF_SETTING_INT, .lo = 8, .hi = 4096,
-    .help = "the resolution to probe at (default: the checkpoint's own)"};
-
-/* us_acc: measure, or a fraction in [0, 1]. */
-static xf_status parse_us_acc(const ctx *c, const yaml_node_t *n, const char *key,
-                              xf_study_checkpoint *e) {
-    if (n->type == YAML_SCALAR_NODE && strcmp(scalar(n), "measure") == 0) {
-        e->us_source = XF_US_ACC_MEASURE;
-        return XF_OK;
-    }
-    char *end = NULL;
-    double v = plain_scalar(n) ? strtod(scalar(n), &end) : NAN;
-    if (!end || end == scalar(n) || *end || !(v >= 0 && v <= 1)) {
-        char got[64];
-        describe(n, got, sizeof got);
-        return fail_at(c, n, key, "expected a US accuracy as a fraction in [0, 1] or 'measure', "
-                       "got %s%s", got, v > 1 && v <= 100 ? " (a percentage? divide by 100)" : "");
-    }
-    e->us_source = XF_US_ACC_GIVEN;
-    e->us_acc = v;
-    return XF_OK;
-}
-
-static xf_status checkpoint_key(const ctx *c, int index, const char *path, yaml_node_t *v,
-                                void *obj) {
-    xf_study_checkpoint *e = obj;
-    double x;
-    xf_status st;
-    switch (index) {
-    case CK_PATH: return parse_path(c, v, path, e->path, sizeof e->path);
-    case CK_ARCH: return parse_name(c, v, path, e->arch, sizeof e->arch);
-    case CK_US_NAME: return parse_name(c, v, path, e->us_name, sizeof e->us_name);
-    case CK_US_CSV: return parse_path(c, v, path, e->us_csv, sizeof e->us_csv);
-    case CK_UPSTREAM: return parse_name(c, v, path, e->upstream, sizeof e->upstream);
-    case CK_US_ACC: return parse_us_acc(c, v, path, e);
-    case CK_SETTINGS: return parse_settings(c, v, path, e);
-    default:
-        if ((st = parse_value(c, v, path, &image_size_setting, &x))) return st;
-        e->image_size = (int)x;
-        return XF_OK;
-    }
-}
-
-static xf_status parse_checkpoints(const ctx *c, yaml_node_t *n, xf_study_config *cfg) {
-    xf_status st =
-        expect_kind(c, n, "checkpoints", YAML_SEQUENCE_NODE, "a list of checkpoint mappings");
-    if (st) return st;
-    if (n->data.sequence.items.start == n->data.sequence.items.top)
-        return fail_at(c, n, "checkpoints", "expected at least one checkpoint, got an empty list");
-    for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top;
-         it++) {
-        yaml_node_t *item = yaml_document_get_node(c->doc, *it);
-        char section[32];
-        snprintf(section, sizeof section, "checkpoints[%d]", cfg->n_checkpoints);
-        if (cfg->n_checkpoints == XF_STUDY_MAX_CHECKPOINTS)
-            return fail_at(c, item, "checkpoints", "more than %d checkpoints",
-                           XF_STUDY_MAX_CHECKPOINTS);
-        xf_study_checkpoint *e = &cfg->checkpoints[cfg->n_checkpoints];
-        memset(e, 0, sizeof *e);
-        e->us_source = XF_US_ACC_CSV;
-        e->line = (int)item->start_mark.line + 1;
-        e->column = (int)item->start_mark.column + 1;
-        unsigned seen = 0;
-        if ((st = walk_mapping(c, item, section, checkpoint_keys, N_CHECKPOINT_KEYS,
-                               checkpoint_key, e, &seen)))
-            return st;
-        if (!(seen & (1u << CK_PATH))) return missing(c, item, section, "path");
-        if (e->us_source != XF_US_ACC_CSV && (seen & (1u << CK_US_NAME | 1u << CK_US_CSV)))
-            return fail_at(c, item, section, "us_name and us_csv are for a US accuracy read "
-                           "from a results table; this entry gives us_acc");
-        if (e->us_source == XF_US_ACC_CSV && !e->us_name[0] && !e->arch[0])
-            return fail_at(c, item, section, "no us_acc, and no us_name or arch to look up in "
-                           "a results table (us_csv)");
-        cfg->n_checkpoints++;
-    }
-    return XF_OK;
-}
-
-/* Defaults an entry takes from the study, checked once the whole file is
- * read (the study's keys may come after `checkpoints`). */
-static xf_status finish_checkpoints(const ctx *c, xf_study_config *cfg) {
-    for (int i = 0; i < cfg->n_checkpoints; i++) {
-        xf_study_checkpoint *e = &cfg->checkpoints[i];
-        if (!e->upstream[0]) {
-            if (cfg->n_upstream != 1)
-                return xf_fail(XF_EINVAL, "%s:%d:%d: checkpoints[%d]: give the checkpoint its "
-                               "upstream (the US task its US accuracy is measured on)%s",
-                               c->origin, e->line, e->column, i,
-                               cfg->n_upstream > 1 ? "; the study lists several" : "");
-            snprintf(e->upstream, sizeof e->upstream, "%s", cfg->upstream[0]);
-        }
-        if (e->us_source == XF_US_ACC_CSV && !e->us_csv[0] && !cfg->us_csv[0])
-            return xf_fail(XF_EINVAL, "%s:%d:%d: checkpoints[%d]: no us_acc, and no us_csv "
-                           "(a results table such as timm's results-imagenet.csv) to read it "
-                           "from", c->origin, e->line, e->column, i);
-    }
-    return XF_OK;
-}
-
-/* ---- the file ---- */
 
 static const char *const top_keys[] = {"name",   "upstream",   "model",       "models",
                                        "train",  "search",     "downstream",  "checkpoints",
@@ -754,32 +582,32 @@ static xf_status top_key(const ctx *c, int index, const char *path, yaml_node_t 
     xf_status st;
     switch (index) {
     case TOP_NAME:
-        return parse_name_as(c, v, path, cfg->name, sizeof cfg->name, false);
+        return cfg_parse_name_as(c, v, path, cfg->name, sizeof cfg->name, false);
     case TOP_UPSTREAM:
         return parse_names(c, v, path, &cfg->upstream[0][0], sizeof cfg->upstream[0],
                            XF_STUDY_MAX_VALUES, &cfg->n_upstream);
     case TOP_MODEL:
-        if (cfg->n_models) return fail_at(c, v, path, "give model or models, not both");
+        if (cfg->n_models) return cfg_fail_at(c, v, path, "give model or models, not both");
         return parse_model(c, v, "model", cfg);
     case TOP_MODELS:
-        if (cfg->n_models) return fail_at(c, v, path, "give model or models, not both");
+        if (cfg->n_models) return cfg_fail_at(c, v, path, "give model or models, not both");
         return parse_models(c, v, cfg);
     case TOP_TRAIN:
         return parse_train(c, v, "train", &cfg->train);
     case TOP_SEARCH:
         return parse_search(c, v, cfg);
     case TOP_DOWNSTREAM:
-        if ((st = walk_mapping(c, v, "downstream", downstream_keys, 6, downstream_key, cfg,
+        if ((st = cfg_walk_mapping(c, v, "downstream", downstream_keys, 6, downstream_key, cfg,
                                &seen)))
             return st;
-        if (!(seen & 1u)) return missing(c, v, "downstream", "tasks");
+        if (!(seen & 1u)) return cfg_missing(c, v, "downstream", "tasks");
         return XF_OK;
     case TOP_CHECKPOINTS:
-        return parse_checkpoints(c, v, cfg);
+        return cfg_parse_checkpoints(c, v, cfg);
     case TOP_US_CSV:
         cfg->us_csv_line = (int)v->start_mark.line + 1;
         cfg->us_csv_column = (int)v->start_mark.column + 1;
-        return parse_path(c, v, path, cfg->us_csv, sizeof cfg->us_csv);
+        return cfg_parse_path(c, v, path, cfg->us_csv, sizeof cfg->us_csv);
     }
     return XF_OK;
 }
@@ -879,18 +707,18 @@ xf_status xf_study_config_parse(const char *text, size_t len, const char *origin
     if (!root) {
         st = xf_fail(XF_EINVAL, "%s: empty study file; expected keys name, upstream, models, "
                                 "train, downstream", origin);
-    } else if (!(st = walk_mapping(&c, root, "", top_keys, N_TOP_KEYS, top_key, cfg, &seen))) {
+    } else if (!(st = cfg_walk_mapping(&c, root, "", top_keys, N_TOP_KEYS, top_key, cfg, &seen))) {
         bool models = seen & (1u << TOP_MODEL | 1u << TOP_MODELS);
         if (!(seen & (1u << TOP_NAME)))
-            st = missing(&c, root, "", "name");
+            st = cfg_missing(&c, root, "", "name");
         else if (models && !(seen & (1u << TOP_UPSTREAM)))
-            st = missing(&c, root, "", "upstream");
+            st = cfg_missing(&c, root, "", "upstream");
         else if (!models && !cfg->n_checkpoints)
-            st = missing(&c, root, "", "models");
+            st = cfg_missing(&c, root, "", "models");
         else if (!(seen & (1u << TOP_DOWNSTREAM)))
-            st = missing(&c, root, "", "downstream");
+            st = cfg_missing(&c, root, "", "downstream");
         else
-            st = finish_checkpoints(&c, cfg);
+            st = cfg_finish_checkpoints(&c, cfg);
     }
     snprintf(cfg->origin, sizeof cfg->origin, "%s", origin);
     yaml_document_delete(&doc);
