@@ -105,7 +105,7 @@ Test(report, panel_renders_png_of_requested_size, .fini = release_cairo_caches) 
     xf_set_fit *fits;
     cr_assert_eq(xf_set_fits_compute(&set, 1, &fits), XF_OK, "%s", xf_error_message());
     xf_panel panel = {"digits, 10-shot", pts, 32, fits[0].hull, fits[0].n_hull, &fits[0].fit,
-                      0,                 0,   0};
+                      0,                 0,   0,  &fits[0].frontier};
     const int sizes[2][2] = {{XF_PLOT_WIDTH, XF_PLOT_HEIGHT}, {360, 270}};
     for (int i = 0; i < 2; i++) {
         unsigned char *png;
@@ -123,6 +123,9 @@ Test(report, panel_renders_png_of_requested_size, .fini = release_cairo_caches) 
             cr_assert_gt(count_colour(png, size, 0xD55E00), 300);
             cr_assert_gt(count_colour(png, size, over_white(0x0072B2, 0.8)), 50);
             cr_assert_gt(count_colour(png, size, over_white(0xCC79A7, 0.8)), 50);
+            /* and the stochastic frontier (dark purple, dotted) */
+            cr_assert_eq(fits[0].frontier.status, XF_SATFIT_OK);
+            cr_assert_gt(count_colour(png, size, 0x5E2B97), 30);
         }
         free(png);
     }
@@ -148,11 +151,17 @@ Test(report, panel_renders_png_of_requested_size, .fini = release_cairo_caches) 
     cr_assert_eq(xf_plot_panel_png(&panel, 720, 540, &png, &size), XF_OK);
     cr_assert_eq(count_colour(png, size, 0xD55E00), 0);
     free(png);
+    /* nor a frontier colour when the frontier is undetermined */
+    xf_sfrontier no_frontier = {.status = XF_SATFIT_UNDERDETERMINED};
+    panel.frontier = &no_frontier;
+    cr_assert_eq(xf_plot_panel_png(&panel, 720, 540, &png, &size), XF_OK);
+    cr_assert_eq(count_colour(png, size, 0x5E2B97), 0);
+    free(png);
     xf_set_fits_free(fits, 1);
 }
 
 Test(report, panel_without_points_and_bad_size, .fini = release_cairo_caches) {
-    xf_panel panel = {"empty", NULL, 0, NULL, 0, NULL, 0, 0, 0};
+    xf_panel panel = {"empty", NULL, 0, NULL, 0, NULL, 0, 0, 0, NULL};
     unsigned char *png;
     size_t size;
     cr_assert_eq(xf_plot_panel_png(&panel, 400, 300, &png, &size), XF_OK, "%s",

@@ -86,7 +86,7 @@ static xf_status figure(xf_sbuf *b, const xf_point_set *set, const xf_set_fit *f
     char title[160];
     xf_report_set_title(title, sizeof title, set->us_task, set->ds_task, set->shots, several_us);
     xf_panel panel = {title, set->points, set->n_points, fit->hull, fit->n_hull, &fit->fit,
-                      0,     0,           0};
+                      0,     0,           0,              &fit->frontier};
     unsigned char *png;
     size_t size;
     xf_status st = xf_plot_panel_png(&panel, XF_PLOT_WIDTH, XF_PLOT_HEIGHT, &png, &size);

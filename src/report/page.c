@@ -110,7 +110,7 @@ static xf_status ds_vs_us(out_ctx *o, const xf_study_results *r) {
                                            set->n_points,      r->fits[i].hull,
                                            r->fits[i].n_hull,  &r->fits[i].fit,
                                            lg,                 r->error_bars,
-                                           set->ds_test_size};
+                                           set->ds_test_size,  &r->fits[i].frontier};
                     n++;
                 }
                 if (n == 0) continue;

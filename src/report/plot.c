@@ -23,6 +23,8 @@ typedef struct {
 static const rgb family_colours[] = {HEX(0x0072B2), HEX(0xE69F00), HEX(0x009E73),
                                      HEX(0xCC79A7), HEX(0x56B4E9), HEX(0xF0E442)};
 static const rgb fit_colour = HEX(0xD55E00);
+/* outside the palette, so the frontier is not read as a family */
+static const rgb frontier_colour = HEX(0x5E2B97);
 static const char *const known_families[] = {"vit", "mixer", "resnet", "mlp"};
 enum { N_COLOURS = 6, MAX_LEGEND_FAMILIES = 12, CURVE_SAMPLES = 240 };
 
@@ -181,12 +183,14 @@ static int family_colour(const char *family, const char **unknown, int *n_unknow
 
 typedef struct {
     const char *label;
-    int kind; /* 0 point, 1 hull, 2 fit, 3 saturation */
+    int kind; /* 0 point, 1 hull, 2 fit, 3 saturation, 4 frontier */
     rgb colour;
 } legend_entry;
 
 static int fit_drawn(const xf_satfit *fit);
 static double fit_acc(const xf_satfit *fit, double acc_us);
+static int frontier_drawn(const xf_sfrontier *fr);
+static double frontier_acc(const xf_sfrontier *fr, double acc_us);
 
 /* How much of the figure a box at (bx, by) would hide: the points under it
  * and the samples of the fitted curve it covers. */
@@ -200,6 +204,11 @@ static int covered(const void *ctx, const frame *f, double bx, double by, double
         for (int i = 0; i <= 60; i++) {
             double x = untv(f, f->xlo + (f->xhi - f->xlo) * i / 60);
             n += INSIDE(px(f, x), py(f, fit_acc(p->fit, x)));
+        }
+    if (frontier_drawn(p->frontier))
+        for (int i = 0; i <= 60; i++) {
+            double x = untv(f, f->xlo + (f->xhi - f->xlo) * i / 60);
+            n += INSIDE(px(f, x), py(f, frontier_acc(p->frontier, x)));
         }
 #undef INSIDE
     return n;
@@ -230,11 +239,11 @@ static void draw_legend(const frame *f, const xf_panel *p, const legend_entry *e
     cairo_stroke(cr);
     for (int i = 0; i < n; i++) {
         double cy = by + pad + line * (i + 0.5), kx = bx + pad;
-        cairo_set_line_width(cr, (e[i].kind == 2 ? 2.2 : 1.6) * f->s);
+        cairo_set_line_width(cr, (e[i].kind == 2 || e[i].kind == 4 ? 2.2 : 1.6) * f->s);
         set_rgb(cr, e[i].colour, 1);
-        if (e[i].kind == 3) {
-            double dash[] = {6 * f->s, 4 * f->s};
-            cairo_set_dash(cr, dash, 2, 0);
+        if (e[i].kind == 3 || e[i].kind == 4) {
+            double dash[] = {6 * f->s, 4 * f->s}, dot[] = {2 * f->s, 3 * f->s};
+            cairo_set_dash(cr, e[i].kind == 3 ? dash : dot, 2, 0);
         }
         if (e[i].kind > 0) {
             cairo_move_to(cr, kx, cy);
@@ -263,6 +272,33 @@ static double fit_acc(const xf_satfit *fit, double acc_us) {
     return 1 - xf_satfit_predict(fit, 1 - fmin(1, fmax(0, acc_us)));
 }
 
+static int frontier_drawn(const xf_sfrontier *fr) {
+    return fr && fr->status != XF_SATFIT_UNDERDETERMINED && isfinite(fr->k) &&
+           isfinite(fr->alpha) && isfinite(fr->e_ir);
+}
+
+static double frontier_acc(const xf_sfrontier *fr, double acc_us) {
+    return 1 - (fr->k * pow(1 - fmin(1, fmax(0, acc_us)), fr->alpha) + fr->e_ir);
+}
+
+/* Widens [*ymin, *ymax] to the samples of a curve that lie within 10% of
+ * the span beyond it: the curve is seen where the data are, and a steep
+ * end does not squash the points. */
+static void include_curve(const frame *f, double (*acc)(const void *, double), const void *law,
+                          double *ymin, double *ymax) {
+    double span = *ymax - *ymin, lo = *ymin, hi = *ymax;
+    for (int i = 0; i <= CURVE_SAMPLES; i++) {
+        double y = tv(f, acc(law, untv(f, f->xlo + (f->xhi - f->xlo) * i / CURVE_SAMPLES)));
+        if (y >= lo - 0.1 * span && y <= hi + 0.1 * span) {
+            *ymin = fmin(*ymin, y);
+            *ymax = fmax(*ymax, y);
+        }
+    }
+}
+
+static double fit_law(const void *law, double acc_us) { return fit_acc(law, acc_us); }
+static double frontier_law(const void *law, double acc_us) { return frontier_acc(law, acc_us); }
+
 static void set_ranges(frame *f, const xf_panel *p) {
     double xmin = INFINITY, xmax = -INFINITY, ymin = INFINITY, ymax = -INFINITY;
     for (int i = 0; i < p->n_points; i++) {
@@ -284,15 +320,9 @@ static void set_ranges(frame *f, const xf_panel *p) {
             ymax = fmax(ymax, tv(f, sat));
             ymin = fmin(ymin, tv(f, sat));
         }
-        double span = ymax - ymin;
-        for (int i = 0; i <= CURVE_SAMPLES; i++) {
-            double y = tv(f, fit_acc(p->fit, untv(f, f->xlo + (f->xhi - f->xlo) * i / CURVE_SAMPLES)));
-            if (y >= ymin - 0.1 * span && y <= ymax + 0.1 * span) {
-                ymin = fmin(ymin, y);
-                ymax = fmax(ymax, y);
-            }
-        }
+        include_curve(f, fit_law, p->fit, &ymin, &ymax);
     }
+    if (frontier_drawn(p->frontier)) include_curve(f, frontier_law, p->frontier, &ymin, &ymax);
     axis_range(ymin, ymax, &f->ylo, &f->yhi);
 }
 
@@ -314,7 +344,7 @@ static void draw(frame *f, const xf_panel *p, double top) {
     cairo_save(cr);
     cairo_rectangle(cr, f->x0, f->y0, f->w, f->h);
     cairo_clip(cr);
-    legend_entry legend[MAX_LEGEND_FAMILIES + 3];
+    legend_entry legend[MAX_LEGEND_FAMILIES + 4];
     int n_legend = 0;
     const char *unknown[MAX_LEGEND_FAMILIES];
     int n_unknown = 0;
@@ -359,6 +389,19 @@ static void draw(frame *f, const xf_panel *p, double top) {
         }
         cairo_stroke(cr);
     }
+    if (frontier_drawn(p->frontier)) {
+        double dot[] = {2 * f->s, 3 * f->s};
+        set_rgb(cr, frontier_colour, 1);
+        cairo_set_line_width(cr, 2.4 * f->s);
+        cairo_set_dash(cr, dot, 2, 0);
+        for (int i = 0; i <= CURVE_SAMPLES; i++) {
+            double x = untv(f, f->xlo + (f->xhi - f->xlo) * i / CURVE_SAMPLES);
+            if (i == 0) cairo_move_to(cr, px(f, x), py(f, frontier_acc(p->frontier, x)));
+            else cairo_line_to(cr, px(f, x), py(f, frontier_acc(p->frontier, x)));
+        }
+        cairo_stroke(cr);
+        cairo_set_dash(cr, NULL, 0, 0);
+    }
     cairo_set_source_rgb(cr, 0, 0, 0);
     cairo_set_line_width(cr, 1.6 * f->s);
     for (int i = 0; i < p->n_hull; i++) {
@@ -374,10 +417,10 @@ static void draw(frame *f, const xf_panel *p, double top) {
     }
     cairo_restore(cr);
 
-    char fit_label[96], sat_label[64];
+    char fit_label[96], sat_label[64], frontier_label[96];
     legend[n_legend++] = (legend_entry){"upper hull", 1, {0, 0, 0}};
     if (fit_drawn(p->fit)) {
-        snprintf(fit_label, sizeof fit_label, "fit: k=%.3g, \xce\xb1=%.3g, e_IR=%.3g", p->fit->k,
+        snprintf(fit_label, sizeof fit_label, "hull fit: k=%.3g, \xce\xb1=%.3g, e_IR=%.3g", p->fit->k,
                  p->fit->alpha, p->fit->e_ir);
         snprintf(sat_label, sizeof sat_label, "saturation 1\xe2\x88\x92" "e_IR = %.3f",
                  xf_satfit_saturation(p->fit));
@@ -385,6 +428,15 @@ static void draw(frame *f, const xf_panel *p, double top) {
         legend[n_legend++] = (legend_entry){sat_label, 3, fit_colour};
     } else {
         legend[n_legend++] = (legend_entry){"no fit: fewer than 3 hull points", 2, {0.6, 0.6, 0.6}};
+    }
+    if (frontier_drawn(p->frontier)) {
+        const xf_sfrontier *fr = p->frontier;
+        if (fr->have_ci)
+            snprintf(frontier_label, sizeof frontier_label,
+                     "frontier (ML): e_IR=%.3g [%.3g, %.3g]", fr->e_ir, fr->ci[2][0], fr->ci[2][1]);
+        else
+            snprintf(frontier_label, sizeof frontier_label, "frontier (ML): e_IR=%.3g", fr->e_ir);
+        legend[n_legend++] = (legend_entry){frontier_label, 4, frontier_colour};
     }
     draw_legend(f, p, legend, n_legend);
 }

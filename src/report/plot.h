@@ -1,6 +1,6 @@
 /* One figure panel: DS accuracy against US accuracy for one (DS task, shots)
  * pair, the models coloured by family, the upper hull, the fitted saturation
- * curve and its asymptote, rendered with cairo to PNG, SVG or PDF bytes in
+ * curve and its asymptote, the stochastic frontier, rendered with cairo to PNG, SVG or PDF bytes in
  * memory; grids of panels; and the charts of report/charts.h. */
 #ifndef XF_PLOT_H
 #define XF_PLOT_H
@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "analysis/satfit.h"
+#include "analysis/sfrontier.h"
 #include "core/status.h"
 #include "study/store.h"
 
@@ -26,6 +27,9 @@ typedef struct {
      * point's draws and this test-set size) as a bar; accuracy axes only. */
     int error_bars;
     int ds_test_size;
+    /* NULL, or underdetermined: not drawn. The stochastic frontier's
+     * curve, labelled with its e_IR interval. */
+    const xf_sfrontier *frontier;
 } xf_panel;
 
 typedef enum { XF_FIG_PNG, XF_FIG_SVG, XF_FIG_PDF } xf_fig_format;
