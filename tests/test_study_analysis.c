@@ -304,6 +304,24 @@ static void check_diversity(const xf_study_results *r) {
                 cr_assert_float_eq(d->ds_at[q],
                                    law_acc(d->us_at[q] * d->us_best, set_eir[s] + 0.1 * u), 1e-5);
             }
+            /* the frontier's reading comes from the set's own frontier fit;
+             * usB's 4 models leave it undetermined */
+            const xf_sfrontier *fr = NULL;
+            for (int j = 0; j < r->n_sets; j++)
+                if (r->sets[j].shots == d->shots && !strcmp(r->sets[j].ds_task, d->ds_task) &&
+                    !strcmp(r->sets[j].us_task, d->us_task))
+                    fr = &r->fits[j].frontier;
+            cr_assert_not_null(fr);
+            for (int q = 0; q < 3; q++) {
+                if (u) {
+                    cr_assert(isnan(d->frontier_ds_at[q]));
+                    continue;
+                }
+                cr_assert_eq(fr->status == XF_SATFIT_UNDERDETERMINED, 0);
+                double e_us = 1 - d->us_at[q] * d->us_best;
+                cr_assert_float_eq(d->frontier_ds_at[q],
+                                   1 - (fr->k * pow(e_us, fr->alpha) + fr->e_ir), 1e-12);
+            }
             cr_assert_lt(d->us_at[0], d->us_at[2]);
         }
 }

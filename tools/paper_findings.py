@@ -85,13 +85,14 @@ def hull_vs_all(r, us):
 
 
 def diversity(r):
-    print("\n== 3. DS accuracy on each US task's hull at matched difficulty"
+    print("\n== 3. DS accuracy at matched difficulty, hull fit and frontier of each US task"
           " (US accuracy / the US task's best)")
     for d in r["diversity"]:
-        print("%-18s %2d %-34s n %3d best US %.3f US/best %s DS %s" % (
+        print("%-18s %2d %-34s n %3d best US %.3f US/best %s DS hull fit %s frontier %s" % (
             d["ds_task"], d["shots"], d["us_task"], d["n_points"], d["us_best"] or float("nan"),
             ["%.3f" % x for x in d["us_frac_of_best_at"]],
-            [None if x is None else round(x, 3) for x in d["ds_acc_at"]]))
+            [None if x is None else round(x, 3) for x in d["ds_acc_at"]],
+            [None if x is None else round(x, 3) for x in d["frontier_ds_acc_at"]]))
 
 
 def knobs(r, us):

@@ -52,6 +52,8 @@ xf_status xf_study_analyse(const char *dir, const xf_fit_options *opts, xf_study
     if (st == XF_OK) st = xf_sweep_analyse(&r->table, "head_wd", &r->wd, &r->n_wd, &r->wd_groups);
     if (st == XF_OK) st = xf_sweep_analyse(&r->table, "head_lr", &r->lr, &r->n_lr, &r->lr_groups);
     if (st == XF_OK) st = xf_diversity_analyse(&r->table, &r->diversity, &r->n_diversity);
+    if (st == XF_OK)
+        xf_diversity_read_frontiers(r->diversity, r->n_diversity, r->sets, r->fits, r->n_sets);
     for (int i = 0; i < r->table.n_trials; i++) {
         r->cpu_seconds += r->table.trials[i].seconds;
         r->train_flops += r->table.trials[i].train_flops;

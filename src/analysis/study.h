@@ -147,11 +147,19 @@ typedef struct {
     double us_at[3];    /* matched difficulty: US accuracy / us_best at 25/50/75% of
                          * the overlap of the US tasks' ranges of that ratio */
     double ds_at[3];    /* the fit's DS accuracy there (NaN: no fit/overlap) */
+    /* the stochastic frontier's DS accuracy there, from the set's own fit
+     * (xf_diversity_read_frontiers; NaN: underdetermined or no overlap) */
+    double frontier_ds_at[3];
 } xf_diversity_row;
 
 /* Rows for every (ds_task, shots, us_task) when the study has >= 2 US
  * tasks; none otherwise. */
 xf_status xf_diversity_analyse(const xf_study_table *t, xf_diversity_row **rows, int *n);
+
+/* Fills each row's frontier_ds_at from the frontier of the set (us_task,
+ * ds_task, shots) among sets/fits. */
+void xf_diversity_read_frontiers(xf_diversity_row *rows, int n, const xf_point_set *sets,
+                                 const xf_set_fit *fits, int n_sets);
 
 /* ---- everything, for `xfer fit DIR` and `xfer report DIR` ---- */
 

@@ -180,6 +180,7 @@ xf_status xf_diversity_analyse(const xf_study_table *t, xf_diversity_row **rows,
         for (int u = 0; st == XF_OK && u < n_us; u++) {
             xf_diversity_row *r = &out[n_rows + u];
             for (int q = 0; q < 3; q++) {
+                r->frontier_ds_at[q] = NAN;
                 r->us_at[q] = hi >= lo ? lo + (hi - lo) * (q + 1) / 4.0 : NAN;
                 r->ds_at[q] = hi >= lo && r->fit.status != XF_SATFIT_UNDERDETERMINED
                                   ? 1 - xf_satfit_predict(&r->fit, 1 - r->us_at[q] * r->us_best)
@@ -195,4 +196,21 @@ xf_status xf_diversity_analyse(const xf_study_table *t, xf_diversity_row **rows,
     *rows = out;
     *n = n_rows;
     return XF_OK;
+}
+
+void xf_diversity_read_frontiers(xf_diversity_row *rows, int n, const xf_point_set *sets,
+                                 const xf_set_fit *fits, int n_sets) {
+    for (int i = 0; i < n; i++) {
+        xf_diversity_row *r = &rows[i];
+        const xf_sfrontier *fr = NULL;
+        for (int j = 0; j < n_sets && !fr; j++)
+            if (sets[j].shots == r->shots && strcmp(sets[j].ds_task, r->ds_task) == 0 &&
+                strcmp(sets[j].us_task, r->us_task) == 0)
+                fr = &fits[j].frontier;
+        for (int q = 0; q < 3; q++)
+            r->frontier_ds_at[q] =
+                fr && fr->status != XF_SATFIT_UNDERDETERMINED && !isnan(r->us_at[q])
+                    ? 1 - (fr->k * pow(1 - r->us_at[q] * r->us_best, fr->alpha) + fr->e_ir)
+                    : NAN;
+    }
 }

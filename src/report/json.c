@@ -205,6 +205,8 @@ cJSON *xf_results_json(const xf_study_results *r) {
         cJSON_AddItemToObject(o, "us_best", num(d->us_best));
         cJSON_AddItemToObject(o, "us_frac_of_best_at", cJSON_CreateDoubleArray(d->us_at, 3));
         cJSON_AddItemToObject(o, "ds_acc_at", cJSON_CreateDoubleArray(d->ds_at, 3));
+        cJSON *fr = cJSON_AddArrayToObject(o, "frontier_ds_acc_at");
+        for (int q = 0; q < 3; q++) cJSON_AddItemToArray(fr, num(d->frontier_ds_at[q]));
     }
     cJSON *cost = cJSON_AddObjectToObject(root, "cost");
     cJSON_AddNumberToObject(cost, "trials", r->n_trials);

@@ -447,8 +447,8 @@ static void diversity_section(xf_sbuf *b, const xf_study_results *r) {
         return;
     }
     xf_sbuf_puts(b, "<table>\n<tr><th>DS task</th><th>shots</th><th>US task</th><th>models</th>"
-                    "<th>best US acc</th><th>DS acc at US acc / best q1</th><th>at median</th>"
-                    "<th>at q3</th></tr>\n");
+                    "<th>best US acc</th><th>DS acc at US acc / best q1: hull fit, frontier"
+                    "</th><th>at median</th><th>at q3</th></tr>\n");
     for (int i = 0; i < r->n_diversity; i++) {
         const xf_diversity_row *d = &r->diversity[i];
         xf_sbuf_puts(b, "<tr><td>");
@@ -458,16 +458,19 @@ static void diversity_section(xf_sbuf *b, const xf_study_results *r) {
         xf_sbuf_printf(b, "</td><td>%d</td>", d->n_points);
         xf_report_cell(b, "%.4f", d->us_best);
         for (int q = 0; q < 3; q++) {
-            char fmt[64];
-            snprintf(fmt, sizeof fmt, "%%.4f (at %.3f)", d->us_at[q]);
-            xf_report_cell(b, fmt, d->ds_at[q]);
+            char hull[32] = "&ndash;", frontier[32] = "&ndash;";
+            if (!isnan(d->ds_at[q])) snprintf(hull, sizeof hull, "%.4f", d->ds_at[q]);
+            if (!isnan(d->frontier_ds_at[q]))
+                snprintf(frontier, sizeof frontier, "%.4f", d->frontier_ds_at[q]);
+            xf_sbuf_printf(b, "<td>%s, %s (at %.3f)</td>", hull, frontier, d->us_at[q]);
         }
         xf_sbuf_puts(b, "</tr>\n");
     }
     xf_sbuf_puts(b, "</table>\n<p class=\"note\">Difficulty matched: each US task's accuracies are "
                     "divided by its best model's (raw accuracies on different test sets do not "
-                    "compare); DS accuracy is read from that US task's hull fit at the same "
-                    "fractions.</p>\n");
+                    "compare); DS accuracy is read at the same fractions from that US task's hull fit "
+                    "and from its stochastic frontier (the best expected accuracy, probe noise "
+                    "taken out).</p>\n");
 }
 
 static void csv_value(xf_sbuf *b, double v) {
