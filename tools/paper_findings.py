@@ -58,9 +58,13 @@ def fits(r, us):
             print("%-18s %2d all      : %s" % ("", f["shots"], fit_text(f["all"])))
             fr = f["frontier"]
             if fr["status"] != "underdetermined":
-                lo, hi = fr["ci95"]["e_ir"]
-                print("%-18s %2d frontier : e_IR %.3g [%.3g, %.3g] sigma_u %.3g" % (
-                    "", f["shots"], fr["e_ir"], lo, hi, fr["sigma_u"]))
+                ci = fr["ci95"]
+                print("%-18s %2d frontier : k %.3g [%.3g, %.3g]  alpha %.3g [%.3g, %.3g]"
+                      "  e_IR %.3g [%.3g, %.3g]  sigma_u %.3g  (median point SE %.3g)" % (
+                          "", f["shots"], fr["k"], ci["k"][0], ci["k"][1] or float("inf"),
+                          fr["alpha"], ci["alpha"][0], ci["alpha"][1], fr["e_ir"],
+                          ci["e_ir"][0], ci["e_ir"][1], fr["sigma_u"],
+                          statistics.median(p["ds_se"] for p in f["points"])))
             d = f["decline"]
             if d["hull_points_after_peak"]:
                 print("%-18s %2d decline  : peak US %.3f, DS drop %.3f after it" % (
@@ -143,6 +147,18 @@ def sweeps(r):
                     print("%-18s %2d " % (task, shots) +
                           "  ".join("%g: US %.3f DS %.3f" % x for x in row) +
                           ("  (test-set SE up to %.3f)" % se[task] if task in se else ""))
+                if len(row) >= 2 and task in se:
+                    # the two ends of the sweep; the SE of a difference of two
+                    # accuracies on the same test set, taken as independent
+                    # (an upper bound: the same images make them correlated)
+                    lo, hi = row[0], row[-1]
+                    seeds = [d for (t, s, v), xs in mean.items() if t == task and s == shots
+                             for d in [max(x for _, x in xs) - min(x for _, x in xs)]]
+                    diff_se = (2 * se[task] ** 2) ** 0.5
+                    print("%-18s %2d %g -> %g: DS %+.3f, %.1f SE (SE of the difference %.3f);"
+                          " largest seed spread %.3f" % (
+                              task, shots, lo[0], hi[0], hi[2] - lo[2],
+                              abs(hi[2] - lo[2]) / diff_se, diff_se, max(seeds)))
 
 
 def top_models(db, us):
