@@ -65,6 +65,12 @@ def fits(r, us):
                           fr["alpha"], ci["alpha"][0], ci["alpha"][1], fr["e_ir"],
                           ci["e_ir"][0], ci["e_ir"][1], fr["sigma_u"],
                           statistics.median(p["ds_se"] for p in f["points"])))
+                best = max(p["us_acc"] for p in f["points"])
+
+                def acc(us_acc):
+                    return 1 - (fr["k"] * (1 - us_acc) ** fr["alpha"] + fr["e_ir"])
+                print("%-18s %2d frontier DS at US 0.62 %.3f, at the best model's US %.3f %.3f,"
+                      " at US 1 %.3f" % ("", f["shots"], acc(0.62), best, acc(best), acc(1.0)))
             d = f["decline"]
             if d["hull_points_after_peak"]:
                 print("%-18s %2d decline  : peak US %.3f, DS drop %.3f after it" % (
