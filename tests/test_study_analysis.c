@@ -253,7 +253,13 @@ static void check_layers(const xf_study_results *r) {
     /* e_IR (0.30, 0.25, 0.10, 0.05, 0.40, 0.35, 0.20, 0.15) against best
      * depth (1, 1, 0.5, 0.5) twice: mid-ranks (6, 5, 2, 1, 8, 7, 4, 3) and
      * (6.5, 6.5, 2.5, 2.5) twice give 32 / sqrt(42 * 32) = 4 / sqrt(21) */
-    cr_assert_float_eq(r->layer_rho, 4 / sqrt(21), 1e-12);
+    cr_assert_float_eq(r->layer_rho[0], 4 / sqrt(21), 1e-12);
+    /* usB's four models leave its frontiers undetermined; usA's rank the
+     * sets' e_IR as the hull fits do, (4, 3, 2, 1) against best depth (3.5,
+     * 3.5, 1.5, 1.5): 4 / sqrt(5 * 4) */
+    for (int i = 0; i < N_US * N_SETS; i++)
+        cr_assert_eq(isnan(r->layers[i].frontier_e_ir), i >= N_SETS, "set %d", i);
+    cr_assert_float_eq(r->layer_rho[1], 4 / sqrt(20), 1e-12);
 }
 
 /* The sweep points in probe order: by trial id, task, shots. */
@@ -505,7 +511,7 @@ Test(study_analysis, one_us_task_and_no_sweeps) {
     cr_assert_eq(r.n_wd + r.wd_groups + r.n_lr + r.lr_groups + r.n_diversity, 0);
     /* one tap per model: no layer curves, and no depth to correlate */
     cr_assert_eq(r.layers[0].n_curves, 0);
-    cr_assert(isnan(r.layers[0].best_depth) && isnan(r.layer_rho));
+    cr_assert(isnan(r.layers[0].best_depth) && isnan(r.layer_rho[0]) && isnan(r.layer_rho[1]));
     /* no flops recorded: no data size or epochs to test (as for the
      * checkpoints of a zoo study); params and family enter, but they do
      * not vary, and no resolution is recorded: nothing is testable */
@@ -559,10 +565,11 @@ Test(study_analysis, layer_curves_keep_every_tap_of_deep_models) {
         snprintf(fit[i].ds_task, sizeof fit[i].ds_task, "dsX");
         fit[i].shots = 5;
         fit[i].fit.status = XF_SATFIT_UNDERDETERMINED;
+        fit[i].frontier.status = XF_SATFIT_UNDERDETERMINED;
     }
     xf_layer_row *rows;
-    double rho;
-    cr_assert_eq(xf_layers_analyse(&t, fit, 2, &rows, &rho), XF_OK);
+    double rho[2];
+    cr_assert_eq(xf_layers_analyse(&t, fit, 2, &rows, rho), XF_OK);
     cr_assert_eq(rows[0].n_curves, 3);
     cr_assert_str_eq(rows[1].us_task, "usB");
     cr_assert_eq(rows[1].n_curves, 0);
@@ -577,7 +584,8 @@ Test(study_analysis, layer_curves_keep_every_tap_of_deep_models) {
         cr_assert_float_eq(cv->acc[19], 0.3 + 0.02 * 19 + 0.01 * order[c], 1e-12);
     }
     cr_assert_float_eq(rows[0].best_depth, 1.0, 1e-12);
-    cr_assert(isnan(rows[0].e_ir) && isnan(rho));
+    cr_assert(isnan(rows[0].e_ir) && isnan(rows[0].frontier_e_ir));
+    cr_assert(isnan(rho[0]) && isnan(rho[1]));
     free(rows);
     xf_study_table_free(&t);
     remove_temp_dir(dir);

@@ -2,19 +2,23 @@
 """The numbers docs/FINDINGS.md quotes, from a finished paper-mini study.
 
 Reads DIR/report/results.json (written by `xfer report DIR`) and
-DIR/study.db, and prints, for the study's main US task, per finding:
-the hull and all-points fits with intervals and validation errors (1, 2),
-DS accuracy at matched US accuracy per US task (3), how often each knob
-adds information (4), the best layer per DS task (5), and the head
-weight-decay / learning-rate sweeps averaged over seeds (6).
+DIR/study.db, and prints, per finding: for the main US task (--us) the
+hull, all-points and stochastic-frontier fits, the frontier's intervals and
+its DS accuracy at the top of the US range, and the decline after the
+hull's peak (1), both least-squares fits' errors on the same held-out hull
+(2); for every US task DS accuracy at matched difficulty (3), the knob
+tests (4), the best layer per DS task with the Spearman correlations (5);
+and the head weight-decay / learning-rate sweeps averaged over seeds, each
+end-to-end change in test-set and seed standard errors (6).
 
     tools/paper_findings.py runs/paper-mini [--us fashion-mnist]
     tools/paper_findings.py --audit docs/paper-mini/intervals.csv
 
---audit reads an intervals.csv written before the statistics were revised
-(hull bootstrap intervals, validation on different points) and prints what
-docs/FINDINGS.md says about it: on how many held-out hull points each hull
-prediction error rests, and which underdetermined fits still had intervals.
+--audit reads an intervals.csv (the committed docs/paper-mini/ one, or any
+report's) and prints on how many held-out hull points each hull prediction
+error rests and any underdetermined fit that has an interval (there should
+be none; the table written before the statistics were revised had five).
+Give --us for a study's other US task.
 
 Standard library only.
 """
@@ -105,9 +109,15 @@ def diversity(r):
             [None if x is None else round(x, 3) for x in d["frontier_ds_acc_at"]]))
 
 
-def knobs(r, us):
+def knobs(r):
     print("\n== 4. knobs that add information beyond US accuracy"
           " (%d tests in the report, Holm-adjusted)" % r["knob_tests"])
+    for us in dict.fromkeys(k["us_task"] for k in r["knobs"]):
+        print("US task %s:" % us)
+        knob_counts(r, us)
+
+
+def knob_counts(r, us):
     count = defaultdict(lambda: [0, 0])
     for k in r["knobs"]:
         if k["us_task"] != us:
@@ -127,8 +137,14 @@ def knobs(r, us):
 
 def layers(r):
     print("\n== 5. relative depth of the best layer (mean over the 5 best models)")
-    rho = r["layers"]["spearman_e_ir_vs_best_depth"]
-    print("Spearman(e_IR, best depth) = %s" % ("-" if rho is None else "%.3f" % rho))
+    for name, key in (("the frontier", "spearman_frontier_e_ir_vs_best_depth"),
+                      ("the hull fit", "spearman_e_ir_vs_best_depth")):
+        rho = r["layers"][key]
+        n = sum(s["best_depth"] is not None and
+                s["frontier_e_ir" if "frontier" in key else "e_ir"] is not None
+                for s in r["layers"]["sets"])
+        print("Spearman(e_IR of %s, best depth) = %s over %d sets" % (
+            name, "-" if rho is None else "%.3f" % rho, n))
     for s in r["layers"]["sets"]:
         if s["shots"] in (1, 25):
             print("%-34s %-18s %2d best depth %.2f" % (s["us_task"], s["ds_task"], s["shots"],
@@ -154,17 +170,25 @@ def sweeps(r):
                           "  ".join("%g: US %.3f DS %.3f" % x for x in row) +
                           ("  (test-set SE up to %.3f)" % se[task] if task in se else ""))
                 if len(row) >= 2 and task in se:
-                    # the two ends of the sweep; the SE of a difference of two
-                    # accuracies on the same test set, taken as independent
-                    # (an upper bound: the same images make them correlated)
+                    # The two ends of the sweep, against two errors: the test
+                    # set's (a difference of two accuracies on the same
+                    # images taken as independent, an upper bound) and the
+                    # seeds' (the sd between seeds pooled over the sweep's
+                    # values, which holds training and draw randomness).
                     lo, hi = row[0], row[-1]
-                    seeds = [d for (t, s, v), xs in mean.items() if t == task and s == shots
-                             for d in [max(x for _, x in xs) - min(x for _, x in xs)]]
+                    groups = [[d for _, d in xs] for (t, s, v), xs in mean.items()
+                              if t == task and s == shots]
+                    dof = sum(len(g) - 1 for g in groups)
+                    ss = sum((d - statistics.mean(g)) ** 2 for g in groups for d in g)
+                    n_lo = len(mean[(task, shots, lo[0])])
+                    n_hi = len(mean[(task, shots, hi[0])])
+                    seed_se = (ss / dof * (1 / n_lo + 1 / n_hi)) ** 0.5 if dof else float("nan")
                     diff_se = (2 * se[task] ** 2) ** 0.5
-                    print("%-18s %2d %g -> %g: DS %+.3f, %.1f SE (SE of the difference %.3f);"
-                          " largest seed spread %.3f" % (
-                              task, shots, lo[0], hi[0], hi[2] - lo[2],
-                              abs(hi[2] - lo[2]) / diff_se, diff_se, max(seeds)))
+                    diff = hi[2] - lo[2]
+                    print("%-18s %2d %g -> %g: DS %+.3f; %.1f test-set SE (%.3f), %.1f seed SE"
+                          " (%.3f, %d df)" % (task, shots, lo[0], hi[0], diff,
+                                              abs(diff) / diff_se, diff_se,
+                                              abs(diff) / seed_se, seed_se, dof))
 
 
 def top_models(db, us):
@@ -205,7 +229,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("dir", nargs="?", help="the study's folder (runs/paper-mini)")
     ap.add_argument("--us", default="fashion-mnist", help="the main US task")
-    ap.add_argument("--audit", metavar="INTERVALS_CSV", help="audit an old intervals.csv")
+    ap.add_argument("--audit", metavar="INTERVALS_CSV", help="audit an intervals.csv")
     a = ap.parse_args()
     if a.audit:
         audit(a.audit, a.us)
@@ -218,7 +242,7 @@ def main():
     fits(r, a.us)
     hull_vs_all(r, a.us)
     diversity(r)
-    knobs(r, a.us)
+    knobs(r)
     layers(r)
     sweeps(r)
     db = sqlite3.connect("file:%s/study.db?mode=ro" % a.dir, uri=True)

@@ -48,7 +48,7 @@ xf_status xf_study_analyse(const char *dir, const xf_fit_options *opts, xf_study
     if (st == XF_OK)
         st = xf_knobs_analyse(&r->table, r->sets, r->n_sets, &r->knobs, &r->n_knob_rows,
                               &r->n_knob_tests);
-    if (st == XF_OK) st = xf_layers_analyse(&r->table, r->fits, r->n_sets, &r->layers, &r->layer_rho);
+    if (st == XF_OK) st = xf_layers_analyse(&r->table, r->fits, r->n_sets, &r->layers, r->layer_rho);
     if (st == XF_OK) st = xf_sweep_analyse(&r->table, "head_wd", &r->wd, &r->n_wd, &r->wd_groups);
     if (st == XF_OK) st = xf_sweep_analyse(&r->table, "head_lr", &r->lr, &r->n_lr, &r->lr_groups);
     if (st == XF_OK) st = xf_diversity_analyse(&r->table, &r->diversity, &r->n_diversity);

@@ -37,6 +37,8 @@ static xf_status one_set(const xf_study_table *t, const xf_set_fit *fit, xf_laye
     snprintf(row->ds_task, sizeof row->ds_task, "%s", fit->ds_task);
     row->shots = fit->shots;
     row->e_ir = fit->fit.status == XF_SATFIT_UNDERDETERMINED ? NAN : fit->fit.e_ir;
+    row->frontier_e_ir =
+        fit->frontier.status == XF_SATFIT_UNDERDETERMINED ? NAN : fit->frontier.e_ir;
     row->best_depth = NAN;
     /* trials of the US task with >= 2 taps probed on this (DS task, shots):
      * probes are ordered by trial, so each trial's run is contiguous */
@@ -84,9 +86,23 @@ static xf_status one_set(const xf_study_table *t, const xf_set_fit *fit, xf_laye
     return XF_OK;
 }
 
+/* Spearman correlation between each row's e_IR (the hull fit's, or the
+ * frontier's) and its best depth, over the rows that have both. */
+static double depth_correlation(const xf_layer_row *rows, int n, int frontier, double *x) {
+    int m = 0;
+    for (int s = 0; s < n; s++) {
+        double e_ir = frontier ? rows[s].frontier_e_ir : rows[s].e_ir;
+        if (!isnan(e_ir) && !isnan(rows[s].best_depth)) {
+            x[m] = e_ir;
+            x[n + m++] = rows[s].best_depth;
+        }
+    }
+    return xf_spearman(x, x + n, m);
+}
+
 xf_status xf_layers_analyse(const xf_study_table *t, const xf_set_fit *fits, int n_sets,
-                            xf_layer_row **rows, double *rho) {
-    *rho = NAN;
+                            xf_layer_row **rows, double rho[2]) {
+    rho[0] = rho[1] = NAN;
     *rows = xf_calloc(n_sets > 0 ? (size_t)n_sets : 1, sizeof **rows);
     double *x = xf_malloc(2 * (size_t)(n_sets > 0 ? n_sets : 1) * sizeof *x);
     if (!*rows || !x) {
@@ -95,7 +111,6 @@ xf_status xf_layers_analyse(const xf_study_table *t, const xf_set_fit *fits, int
         *rows = NULL;
         return XF_ENOMEM;
     }
-    int m = 0;
     for (int s = 0; s < n_sets; s++) {
         xf_status st = one_set(t, &fits[s], &(*rows)[s]);
         if (st != XF_OK) {
@@ -104,12 +119,8 @@ xf_status xf_layers_analyse(const xf_study_table *t, const xf_set_fit *fits, int
             *rows = NULL;
             return st;
         }
-        if (!isnan((*rows)[s].e_ir) && !isnan((*rows)[s].best_depth)) {
-            x[m] = (*rows)[s].e_ir;
-            x[n_sets + m++] = (*rows)[s].best_depth;
-        }
     }
-    *rho = xf_spearman(x, x + n_sets, m);
+    for (int f = 0; f < 2; f++) rho[f] = depth_correlation(*rows, n_sets, f, x);
     free(x);
     return XF_OK;
 }

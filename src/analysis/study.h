@@ -109,13 +109,15 @@ typedef struct {
     xf_layer_curve curve[XF_LAYERS_TOP]; /* the best models with >= 2 taps */
     double best_depth;                   /* mean relative depth of the best layer */
     double e_ir;                         /* of the set's hull fit (NaN if none) */
+    double frontier_e_ir;                /* of the set's frontier (NaN if none) */
 } xf_layer_row;
 
 /* One row per set (same order), from the trials of the set's US task; the
- * Spearman correlation across sets between e_IR and best_depth goes to *rho
- * (NaN with fewer than 3). */
+ * Spearman correlation across sets between e_IR and best_depth goes to
+ * rho[0] with the hull fit's e_IR, rho[1] with the frontier's (NaN with
+ * fewer than 3 sets). */
 xf_status xf_layers_analyse(const xf_study_table *t, const xf_set_fit *fits, int n_sets,
-                            xf_layer_row **rows, double *rho);
+                            xf_layer_row **rows, double rho[2]);
 
 /* ---- sweeps of one train knob (head_wd, head_lr) ---- */
 
@@ -171,7 +173,7 @@ typedef struct {
     xf_knob_row *knobs; /* n_knob_rows rows, one per (US task, DS task) */
     int n_knob_rows, n_knob_tests;
     xf_layer_row *layers; /* n_sets rows */
-    double layer_rho;
+    double layer_rho[2]; /* xf_layers_analyse's: hull fit's e_IR, frontier's */
     xf_sweep_point *wd, *lr;
     int n_wd, wd_groups, n_lr, lr_groups;
     xf_diversity_row *diversity;

@@ -168,7 +168,8 @@ cJSON *xf_results_json(const xf_study_results *r) {
         }
     }
     cJSON *layers = cJSON_AddObjectToObject(root, "layers");
-    cJSON_AddItemToObject(layers, "spearman_e_ir_vs_best_depth", num(r->layer_rho));
+    cJSON_AddItemToObject(layers, "spearman_e_ir_vs_best_depth", num(r->layer_rho[0]));
+    cJSON_AddItemToObject(layers, "spearman_frontier_e_ir_vs_best_depth", num(r->layer_rho[1]));
     cJSON *rows = cJSON_AddArrayToObject(layers, "sets");
     for (int i = 0; i < r->n_sets; i++) {
         const xf_layer_row *l = &r->layers[i];
@@ -179,6 +180,7 @@ cJSON *xf_results_json(const xf_study_results *r) {
         cJSON_AddNumberToObject(o, "shots", l->shots);
         cJSON_AddItemToObject(o, "best_depth", num(l->best_depth));
         cJSON_AddItemToObject(o, "e_ir", num(l->e_ir));
+        cJSON_AddItemToObject(o, "frontier_e_ir", num(l->frontier_e_ir));
         cJSON *models = cJSON_AddArrayToObject(o, "models");
         for (int c = 0; c < l->n_curves; c++) {
             const xf_layer_curve *cv = &l->curve[c];

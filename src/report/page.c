@@ -605,9 +605,10 @@ xf_status xf_report_study_write(const char *dir, const char *study, const xf_stu
         xf_sbuf_puts(&page, "<h2>Layers</h2>\n");
         st = layers(&o, r);
         xf_sbuf_printf(&page, "<p>Spearman correlation across the fitted sets between e<sub>IR"
-                              "</sub> and the mean relative depth of the best layer: %.3f "
+                              "</sub> and the mean relative depth of the best layer: %.3f with "
+                              "the frontier's e<sub>IR</sub>, %.3f with the hull fit's "
                               "(negative: tasks that saturate early peak at lower layers).</p>\n",
-                       r->layer_rho);
+                       r->layer_rho[1], r->layer_rho[0]);
     }
     if (st == XF_OK) {
         xf_sbuf_puts(&page, "<h2>Head weight decay and learning rate</h2>\n");

@@ -433,9 +433,9 @@ static void draw(frame *f, const xf_panel *p, double top) {
         const xf_sfrontier *fr = p->frontier;
         if (fr->have_ci)
             snprintf(frontier_label, sizeof frontier_label,
-                     "frontier (ML): e_IR=%.3g [%.3g, %.3g]", fr->e_ir, fr->ci[2][0], fr->ci[2][1]);
+                     "frontier (ML): e_IR=%.3f [%.3f, %.3f]", fr->e_ir, fr->ci[2][0], fr->ci[2][1]);
         else
-            snprintf(frontier_label, sizeof frontier_label, "frontier (ML): e_IR=%.3g", fr->e_ir);
+            snprintf(frontier_label, sizeof frontier_label, "frontier (ML): e_IR=%.3f", fr->e_ir);
         legend[n_legend++] = (legend_entry){frontier_label, 4, frontier_colour};
     }
     draw_legend(f, p, legend, n_legend);
