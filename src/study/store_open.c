@@ -69,6 +69,24 @@ static int open_probe(const char *name, int flags, sqlite3 **db) {
     return rc;
 }
 
+/* WAL lets a report read while a study writes; NORMAL sync is still
+ * crash-safe in WAL mode (a crash loses only the last commits, never
+ * corrupts). Two processes opening a new store at once can each hold the
+ * shared lock while asking for the exclusive one the switch to WAL needs;
+ * SQLite then answers SQLITE_BUSY at once, without the busy handler, rather
+ * than deadlock, so the switch is retried here for as long as a busy
+ * handler would wait. */
+static int set_wal(sqlite3 *db) {
+    int rc = sqlite3_busy_timeout(db, BUSY_MS);
+    for (int waited_ms = 0; rc == SQLITE_OK || (rc & 0xff) == SQLITE_BUSY; waited_ms += 5) {
+        rc = sqlite3_exec(db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL);
+        if ((rc & 0xff) != SQLITE_BUSY || waited_ms >= BUSY_MS) break;
+        sqlite3_sleep(5);
+    }
+    if (rc == SQLITE_OK) rc = sqlite3_exec(db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
+    return rc;
+}
+
 static xf_status open_write(const char *path, sqlite3 **db) {
     char why[512];
     int rc = sqlite3_open_v2(path, db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
@@ -82,12 +100,7 @@ static xf_status open_write(const char *path, sqlite3 **db) {
         why_not_writable(path, why, sizeof why);
         return read_only_fail(path, why[0] ? why : "opened read-only");
     }
-    /* WAL lets a report read while a study writes; NORMAL sync is still
-     * crash-safe in WAL mode (a crash loses only the last commits, never
-     * corrupts). */
-    if (sqlite3_busy_timeout(*db, BUSY_MS) != SQLITE_OK ||
-        sqlite3_exec(*db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", NULL, NULL,
-                     NULL) != SQLITE_OK) {
+    if (set_wal(*db) != SQLITE_OK) {
         why_not_writable(path, why, sizeof why);
         return why[0] ? read_only_fail(path, why) : db_fail(*db, path, "cannot set WAL mode");
     }
