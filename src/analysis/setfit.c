@@ -1,12 +1,16 @@
 #include "analysis/setfit.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "analysis/hull.h"
 #include "core/mem.h"
+#include "core/progress.h"
+
+enum { PROGRESS_MIN_SETS = 16 };
 
 xf_fit_options xf_fit_options_default(void) {
     return (xf_fit_options){0, 1, XF_HOLDOUT_QUANTILE_DEFAULT, 1, 0, 0};
@@ -70,13 +74,21 @@ xf_status xf_set_fits_compute_opts(const xf_point_set *sets, int n_sets,
     *fits = NULL;
     xf_set_fit *out = xf_calloc(n_sets > 0 ? (size_t)n_sets : 1, sizeof *out);
     if (!out) return XF_ENOMEM;
+    /* a profile-likelihood frontier takes a fraction of a second per set:
+     * a study of many sets takes long enough to show how far it is */
+    xf_progress progress;
+    bool show = n_sets >= PROGRESS_MIN_SETS;
+    if (show) xf_progress_init(&progress, "fitting", "sets", (size_t)n_sets);
     for (int s = 0; s < n_sets; s++) {
         xf_status st = fit_one(&sets[s], opts, opts->seed + 1000003ull * (uint64_t)s, &out[s]);
         if (st != XF_OK) {
+            if (show) xf_progress_finish(&progress, "failed");
             xf_set_fits_free(out, n_sets);
             return st;
         }
+        if (show) xf_progress_add(&progress, 1, NULL);
     }
+    if (show) xf_progress_finish(&progress, NULL);
     *fits = out;
     return XF_OK;
 }
