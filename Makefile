@@ -107,9 +107,10 @@ demo-run: $(BUILD)/xfer
 	$(BUILD)/xfer report runs/quick
 	@echo "report: runs/quick/report/index.html"
 
-# The reference study of docs/FINDINGS.md (about 2 hours on 2 cores;
-# resumable: run it again after an interruption). Its figures and tables
-# are copied into docs/paper-mini/, where they are committed.
+# The reference study of docs/FINDINGS.md (2 to 3 hours on 2 idle cores;
+# resumable: run it again after an interruption). Its figures, tables and
+# the numbers docs/FINDINGS.md quotes (findings.txt) are copied into
+# docs/paper-mini/, where they are committed.
 JOBS ?= $(shell nproc)
 paper-mini: deps
 	$(MAKE) paper-mini-run
@@ -119,6 +120,7 @@ paper-mini-run: $(BUILD)/xfer
 	$(BUILD)/xfer report runs/paper-mini
 	rm -rf docs/paper-mini && mkdir -p docs/paper-mini
 	cp runs/paper-mini/report/*.csv runs/paper-mini/report/figures/*.png docs/paper-mini/
+	python3 tools/paper_findings.py runs/paper-mini > docs/paper-mini/findings.txt
 	@echo "report: runs/paper-mini/report/index.html; figures and tables: docs/paper-mini/"
 
 bench: tools-deps
