@@ -138,11 +138,11 @@ Test(stats, nested_ftests_find_a_planted_column_only) {
     double sse_f, sse_r;
     int rank_f, rank_r;
     xf_ftest t;
-    cr_assert_eq(xf_ols_sse(x, N, 4, NULL, y, &sse_f, &rank_f), XF_OK);
+    cr_assert_eq(xf_ols_sse(x, N, 4, NULL, y, NULL, &sse_f, &rank_f), XF_OK);
     cr_assert_eq(rank_f, 3);
     const int keep[3][4] = {{1, 0, 1, 1}, {1, 1, 0, 1}, {1, 1, 1, 0}};
     for (int k = 0; k < 3; k++) {
-        cr_assert_eq(xf_ols_sse(x, N, 4, keep[k], y, &sse_r, &rank_r), XF_OK);
+        cr_assert_eq(xf_ols_sse(x, N, 4, keep[k], y, NULL, &sse_r, &rank_r), XF_OK);
         xf_ftest_nested(sse_r, rank_r, sse_f, rank_f, N, 0, &t);
         if (k == 0)
             cr_assert(t.testable && t.p < 1e-10 && t.partial_r2 > 0.5, "p %g", t.p);
@@ -151,6 +151,15 @@ Test(stats, nested_ftests_find_a_planted_column_only) {
         else
             cr_assert(!t.testable && t.df_num == 0);
     }
+    /* the coefficients come back in X's units, NaN for a column left out */
+    double exact[N], coef[4];
+    for (int i = 0; i < N; i++) exact[i] = 0.2 + 0.5 * x[i * 4 + 1] - 0.7 * x[i * 4 + 2];
+    cr_assert_eq(xf_ols_sse(x, N, 4, keep[2], exact, coef, &sse_f, &rank_f), XF_OK);
+    cr_assert_float_eq(coef[0], 0.2, 1e-10);
+    cr_assert_float_eq(coef[1], 0.5, 1e-10);
+    cr_assert_float_eq(coef[2], -0.7, 1e-10);
+    cr_assert(isnan(coef[3]));
+    cr_assert_lt(sse_f, 1e-18);
     /* (10 - 8) / 1 over 8 / 16: F = 4 on (1, 16), p = P(|t_16| > 2) */
     xf_ftest_nested(10, 2, 8, 3, 20, 1, &t);
     cr_assert_eq(t.df_num, 1);
@@ -202,6 +211,11 @@ Test(stats, knob_tests_nested_on_the_curve) {
     const xf_ftest *e = &row.knob[XF_KNOB_EPOCHS];
     cr_assert(e->testable && e->p < 1e-6 && e->partial_r2 > 0.3, "epochs p %g pr2 %g", e->p,
               e->partial_r2);
+    /* the planted 0.03 log(epochs) is 0.0208 DS accuracy per doubling; the
+     * family's dummies have no direction */
+    cr_assert_float_eq(row.per_doubling[XF_KNOB_EPOCHS], 0.03 * log(2.0), 0.004, "%g",
+                       row.per_doubling[XF_KNOB_EPOCHS]);
+    cr_assert(isnan(row.per_doubling[XF_KNOB_FAMILY]));
     /* curve (3 parameters) + one column */
     cr_assert_eq(e->df_num, 1);
     cr_assert_eq(e->df_den, N - 4);

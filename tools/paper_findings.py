@@ -127,9 +127,11 @@ def knob_counts(r, us):
                 count[name][1] += v["testable"]
                 if v.get("adds_information"):
                     count[name][0] += 1
-                    print("  %s (%d shot counts pooled): %s (p %.2g, Holm %.2g, partial R2 %.3f)"
+                    per2 = v.get("ds_acc_per_doubling")
+                    print("  %s (%d shot counts pooled): %s (p %.2g, Holm %.2g, partial R2 %.3f%s)"
                           % (k["ds_task"], k["shot_counts_pooled"], name, v["p"], v["p_holm"],
-                             v["partial_r2"]))
+                             v["partial_r2"],
+                             "" if per2 is None else ", DS acc %+.4f per doubling" % per2))
     for name, (hits, testable) in count.items():
         print("%-22s adds information for %d of %d DS tasks where testable" % (
             name, hits, testable))

@@ -28,8 +28,9 @@ typedef struct {
 } design;
 
 /* SSE and numerical rank of y on [1, e^alpha] (with_knob = 0) or on
- * [1, e^alpha, knob columns]. */
-static xf_status sse_at(design *d, double alpha, int with_knob, double *sse, int *rank) {
+ * [1, e^alpha, knob columns]; coef (NULL, or 2 + q long) the coefficients. */
+static xf_status sse_at(design *d, double alpha, int with_knob, double *coef, double *sse,
+                        int *rank) {
     int p = 2 + (with_knob ? d->q : 0);
     for (int i = 0; i < d->n; i++) {
         double *r = d->x + (size_t)i * p;
@@ -37,7 +38,7 @@ static xf_status sse_at(design *d, double alpha, int with_knob, double *sse, int
         r[1] = pow(d->e_us[i], alpha);
         for (int j = 2; j < p; j++) r[j] = d->knob[(size_t)i * d->q + j - 2];
     }
-    return xf_ols_sse(d->x, d->n, p, NULL, d->y, sse, rank);
+    return xf_ols_sse(d->x, d->n, p, NULL, d->y, coef, sse, rank);
 }
 
 static double grid_alpha(int i) {
@@ -47,14 +48,14 @@ static double grid_alpha(int i) {
 
 /* The least SSE over alpha in [XF_SATFIT_ALPHA_MIN, XF_SATFIT_ALPHA_MAX]:
  * a log grid, then golden-section search (in log alpha) between the best
- * grid point's neighbours. */
-static xf_status profile_sse(design *d, int with_knob, double *sse, int *rank) {
+ * grid point's neighbours. *alpha receives where it is reached. */
+static xf_status profile_sse(design *d, int with_knob, double *sse, int *rank, double *alpha) {
     int best = 0, r;
     double f_best = INFINITY, f;
     for (int i = 0; i < ALPHA_GRID; i++) {
-        xf_status st = sse_at(d, grid_alpha(i), with_knob, &f, &r);
+        xf_status st = sse_at(d, grid_alpha(i), with_knob, NULL, &f, &r);
         if (st != XF_OK) return st;
-        if (f < f_best) f_best = f, best = i, *rank = r;
+        if (f < f_best) f_best = f, best = i, *rank = r, *alpha = grid_alpha(i);
     }
     double a = log(grid_alpha(best > 0 ? best - 1 : 0));
     double b = log(grid_alpha(best < ALPHA_GRID - 1 ? best + 1 : best));
@@ -62,25 +63,33 @@ static xf_status profile_sse(design *d, int with_knob, double *sse, int *rank) {
     for (int it = 0; it < GOLDEN_ITER && b - a > 1e-9; it++) {
         double m1 = b - g * (b - a), m2 = a + g * (b - a), f1, f2;
         int r1, r2;
-        xf_status st = sse_at(d, exp(m1), with_knob, &f1, &r1);
-        if (st == XF_OK) st = sse_at(d, exp(m2), with_knob, &f2, &r2);
+        xf_status st = sse_at(d, exp(m1), with_knob, NULL, &f1, &r1);
+        if (st == XF_OK) st = sse_at(d, exp(m2), with_knob, NULL, &f2, &r2);
         if (st != XF_OK) return st;
         if (f1 < f2) b = m2;
         else a = m1;
-        if (fmin(f1, f2) < f_best) f_best = fmin(f1, f2), *rank = f1 < f2 ? r1 : r2;
+        if (fmin(f1, f2) < f_best)
+            f_best = fmin(f1, f2), *rank = f1 < f2 ? r1 : r2, *alpha = exp(f1 < f2 ? m1 : m2);
     }
     *sse = f_best;
     return XF_OK;
 }
 
 /* The nested test of one knob's q columns; alpha is the third fitted
- * parameter of both models. */
-static xf_status nested(design *d, xf_ftest *t) {
-    double sse0, sse1;
+ * parameter of both models. per_doubling (NULL for the family's dummies)
+ * receives, for a knob whose one column is a log, the full model's change
+ * in DS accuracy per doubling of the knob at equal US accuracy. */
+static xf_status nested(design *d, xf_ftest *t, double *per_doubling) {
+    double sse0, sse1, alpha0 = NAN, alpha1 = NAN, coef[3];
     int r0 = 0, r1 = 0;
-    xf_status st = profile_sse(d, 0, &sse0, &r0);
-    if (st == XF_OK) st = profile_sse(d, 1, &sse1, &r1);
+    xf_status st = profile_sse(d, 0, &sse0, &r0, &alpha0);
+    if (st == XF_OK) st = profile_sse(d, 1, &sse1, &r1, &alpha1);
     if (st == XF_OK) xf_ftest_nested(sse0, r0, sse1, r1, d->n, 1, t);
+    if (st == XF_OK && per_doubling && d->q == 1 && t->testable) {
+        st = sse_at(d, alpha1, 1, coef, &sse1, &r1);
+        /* the knob's column is log(knob) and y is DS error */
+        *per_doubling = -coef[2] * log(2.0);
+    }
     return st;
 }
 
@@ -103,6 +112,7 @@ xf_status xf_knobs_test(const double *us_acc, const double *ds_acc, const xf_kno
     for (int k = 0; k < XF_N_KNOBS; k++) {
         row->knob[k] = (xf_ftest){0, 0, NAN, NAN, NAN, NAN, 0};
         row->informative[k] = 0;
+        row->per_doubling[k] = NAN;
     }
     int levels = 0;
     for (int i = 0; i < n; i++)
@@ -145,7 +155,7 @@ xf_status xf_knobs_test(const double *us_acc, const double *ds_acc, const xf_kno
                 for (int j = 0; j < d.q; j++) knob[(size_t)i * d.q + j] = code[i] == j + 1;
         }
         if (used == 0) continue;
-        st = nested(&d, &row->knob[k]);
+        st = nested(&d, &row->knob[k], k == XF_KNOB_FAMILY ? NULL : &row->per_doubling[k]);
     }
     free(buf);
     free(code);

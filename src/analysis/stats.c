@@ -12,10 +12,11 @@
  * knob that others reproduce to 1e-9 counts as no new direction. */
 #define RANK_TOL 1e-9
 
-xf_status xf_ols_sse(const double *x, int n, int p, const int *keep, const double *y, double *sse,
-                     int *rank) {
+xf_status xf_ols_sse(const double *x, int n, int p, const int *keep, const double *y, double *coef,
+                     double *sse, int *rank) {
     int q = 0;
     for (int j = 0; j < p; j++) q += !keep || keep[j];
+    for (int j = 0; coef && j < p; j++) coef[j] = NAN;
     *sse = 0;
     *rank = 0;
     for (int i = 0; i < n; i++) *sse += y[i] * y[i];
@@ -48,6 +49,13 @@ xf_status xf_ols_sse(const double *x, int n, int p, const int *keep, const doubl
     }
     *sse = chisq;
     *rank = (int)r;
+    /* the columns were scaled to unit norm: undo it */
+    for (int j = 0, col = 0; coef && j < p; j++) {
+        if (keep && !keep[j]) continue;
+        double norm = 0;
+        for (int i = 0; i < n; i++) norm += x[(size_t)i * p + j] * x[(size_t)i * p + j];
+        coef[j] = gsl_vector_get(c, (size_t)col++) / (norm > 0 ? sqrt(norm) : 1);
+    }
 done:
     gsl_matrix_free(m);
     gsl_vector_free(v);

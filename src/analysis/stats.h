@@ -23,9 +23,11 @@ void xf_ftest_nested(double sse_r, int rank_r, double sse_f, int rank_f, int n, 
                      xf_ftest *t);
 
 /* Residual sum of squares and numerical rank of the least-squares fit of y
- * on the columns of X (n x p, row-major) with keep[j] set (keep NULL: all). */
-xf_status xf_ols_sse(const double *x, int n, int p, const int *keep, const double *y, double *sse,
-                     int *rank);
+ * on the columns of X (n x p, row-major) with keep[j] set (keep NULL: all);
+ * coef (NULL, or p long) receives each kept column's coefficient in X's
+ * units and NaN for the others. */
+xf_status xf_ols_sse(const double *x, int n, int p, const int *keep, const double *y, double *coef,
+                     double *sse, int *rank);
 
 /* Holm's step-down adjustment of n p-values (NaN ones are skipped and stay
  * NaN): the i-th smallest of the m finite ones is multiplied by m - i

@@ -59,6 +59,11 @@ typedef struct {
     int n;        /* models in the test */
     xf_ftest knob[XF_N_KNOBS];
     int informative[XF_N_KNOBS];
+    /* The direction and size of a log knob's effect: the change in DS
+     * accuracy per doubling of the knob at equal US accuracy, in the model
+     * with the knob (NaN for family, whose levels have no order, and for an
+     * untestable knob). */
+    double per_doubling[XF_N_KNOBS];
 } xf_knob_row;
 
 /* The knobs of n models, each array n long: params, data, epochs and

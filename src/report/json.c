@@ -165,6 +165,7 @@ cJSON *xf_results_json(const xf_study_results *r) {
             cJSON_AddNumberToObject(t, "df_num", k->knob[j].df_num);
             cJSON_AddNumberToObject(t, "df_den", k->knob[j].df_den);
             cJSON_AddBoolToObject(t, "adds_information", k->informative[j]);
+            cJSON_AddItemToObject(t, "ds_acc_per_doubling", num(k->per_doubling[j]));
         }
     }
     cJSON *layers = cJSON_AddObjectToObject(root, "layers");

@@ -407,7 +407,8 @@ static void knobs_section(xf_sbuf *b, const xf_study_results *r, int several_us)
     xf_sbuf_printf(b, "<table>\n<tr>%s<th>DS task</th><th>shot counts pooled</th><th>models</th>",
                    several_us ? "<th>US task</th>" : "");
     for (int k = 0; k < XF_N_KNOBS; k++)
-        xf_sbuf_printf(b, "<th>%s: partial R&sup2; / p / p<sub>Holm</sub></th>", xf_knob_name(k));
+        xf_sbuf_printf(b, "<th>%s: partial R&sup2; / p / p<sub>Holm</sub>%s</th>", xf_knob_name(k),
+                       k == XF_KNOB_FAMILY ? "" : " / DS acc per 2&times;");
     xf_sbuf_puts(b, "</tr>\n");
     for (int i = 0; i < r->n_knob_rows; i++) {
         const xf_knob_row *k = &r->knobs[i];
@@ -423,10 +424,15 @@ static void knobs_section(xf_sbuf *b, const xf_study_results *r, int several_us)
         for (int j = 0; j < XF_N_KNOBS; j++) {
             if (!k->knob[j].testable)
                 xf_sbuf_puts(b, "<td>not testable</td>");
-            else
+            else if (isnan(k->per_doubling[j]))
                 xf_sbuf_printf(b, "<td>%s%.3f / %.2g / %.2g%s</td>",
                                k->informative[j] ? "<b>" : "", k->knob[j].partial_r2,
                                k->knob[j].p, k->knob[j].p_holm, k->informative[j] ? "</b>" : "");
+            else
+                xf_sbuf_printf(b, "<td>%s%.3f / %.2g / %.2g / %+.3f%s</td>",
+                               k->informative[j] ? "<b>" : "", k->knob[j].partial_r2,
+                               k->knob[j].p, k->knob[j].p_holm, k->per_doubling[j],
+                               k->informative[j] ? "</b>" : "");
         }
         xf_sbuf_puts(b, "</tr>\n");
     }
@@ -436,8 +442,9 @@ static void knobs_section(xf_sbuf *b, const xf_study_results *r, int several_us)
                       "count all fitted parameters. Shot counts are pooled (each model's mean DS "
                       "accuracy over them): they probe the same models, so per-shot tests would "
                       "not be independent. A knob adds information (bold) when its Holm-adjusted "
-                      "p &lt; %g and its partial R&sup2; &ge; %g. Not testable: constant in the "
-                      "study.</p>\n",
+                      "p &lt; %g and its partial R&sup2; &ge; %g. The fourth number of a log knob "
+                      "is its direction and size: the change in DS accuracy per doubling of the "
+                      "knob at equal US accuracy. Not testable: constant in the study.</p>\n",
                    XF_KNOB_P, XF_KNOB_R2);
 }
 
@@ -507,7 +514,7 @@ static void intervals_csv(xf_sbuf *b, const xf_study_results *r) {
 
 static void knobs_csv(xf_sbuf *b, const xf_study_results *r) {
     xf_sbuf_puts(b, "us_task,ds_task,shot_counts_pooled,n,knob,testable,partial_r2,f,p,p_holm,"
-                    "df_num,df_den,adds_information\n");
+                    "df_num,df_den,adds_information,ds_acc_per_doubling\n");
     for (int i = 0; i < r->n_knob_rows; i++)
         for (int k = 0; k < XF_N_KNOBS; k++) {
             const xf_knob_row *w = &r->knobs[i];
@@ -518,7 +525,9 @@ static void knobs_csv(xf_sbuf *b, const xf_study_results *r) {
             csv_value(b, t->f);
             csv_value(b, t->p);
             csv_value(b, t->p_holm);
-            xf_sbuf_printf(b, ",%d,%d,%d\n", t->df_num, t->df_den, w->informative[k]);
+            xf_sbuf_printf(b, ",%d,%d,%d", t->df_num, t->df_den, w->informative[k]);
+            csv_value(b, w->per_doubling[k]);
+            xf_sbuf_puts(b, "\n");
         }
 }
 
