@@ -10,13 +10,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/mem.h"
 #include "data/registry.h"
 #include "models/model.h"
 #include "study/config.h"
+#include "study/hash_cache.h"
 #include "study/plan.h"
 #include "study/store.h"
 #include "support.h"
@@ -561,4 +564,111 @@ Test(zoo_study, the_example_and_its_table_agree) {
     cr_assert_float_eq(csv.top1[b16], 0.84534, 1e-12);
     xf_us_csv_free(&csv);
     free(cfg);
+}
+
+/* Waits until files written so far have settled for the hash cache. */
+static void settle(void) {
+    struct timespec t = {XF_HASH_CACHE_SETTLE_S, 200 * 1000 * 1000};
+    nanosleep(&t, NULL);
+}
+
+/* The hash cache: a hash is remembered by the file's identity and used
+ * while the file is unchanged; a changed file, a line that does not parse
+ * and a cache that is off all fall back to reading the file. */
+Test(zoo_study, hash_cache_remembers_unchanged_files_only) {
+    char *dir = test_tmpdir();
+    char cache_path[700], file[700];
+    snprintf(cache_path, sizeof cache_path, "%s/cache/hashes", dir);
+    snprintf(file, sizeof file, "%s/weights.bin", dir);
+    setenv("XFER_HASH_CACHE", cache_path, 1);
+    cr_assert_eq(test_write_file(file, "abc", 3), 0);
+    struct stat sb;
+    cr_assert_eq(stat(file, &sb), 0);
+    xf_hash_cache cache;
+    char got[17];
+    xf_hash_cache_load(&cache);
+    cr_assert_not(xf_hash_cache_get(&cache, &sb, got));
+    /* a file changed a moment ago is not remembered yet */
+    xf_hash_cache_put(&cache, file, &sb, "0123456789abcdef");
+    cr_assert_eq(cache.n, 0);
+    settle();
+    xf_hash_cache_put(&cache, file, &sb, "0123456789abcdef");
+    cr_assert_eq(cache.n, 1);
+    xf_hash_cache_close(&cache); /* makes the folder and writes the file */
+
+    /* a line of another format is skipped, the others still read */
+    FILE *f = fopen(cache_path, "a");
+    cr_assert_not_null(f);
+    fputs("not a cache line\n", f);
+    fclose(f);
+    xf_hash_cache_load(&cache);
+    cr_assert_eq(cache.n, 1);
+    cr_assert(xf_hash_cache_get(&cache, &sb, got));
+    cr_assert_str_eq(got, "0123456789abcdef");
+    xf_hash_cache_close(&cache);
+
+    /* changed content: the identity (size, change time) no longer matches */
+    cr_assert_eq(test_write_file(file, "abcd", 4), 0);
+    cr_assert_eq(stat(file, &sb), 0);
+    xf_hash_cache_load(&cache);
+    cr_assert_not(xf_hash_cache_get(&cache, &sb, got));
+    xf_hash_cache_close(&cache);
+
+    setenv("XFER_HASH_CACHE", "off", 1);
+    xf_hash_cache_load(&cache);
+    cr_assert_eq(cache.n, 0);
+    xf_hash_cache_put(&cache, file, &sb, "0123456789abcdef");
+    cr_assert_eq(cache.n, 0);
+    xf_hash_cache_close(&cache);
+    char cmd[1600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    test_system(cmd);
+    free(dir);
+}
+
+/* Planning a zoo study fills the cache, and planning it again takes the
+ * hashes from it (shown by a planted hash that the plan then uses); a
+ * file written since is read again. */
+Test(zoo_study, planning_again_takes_hashes_from_the_cache, .timeout = 60) {
+    need_digits();
+    char *dir = test_tmpdir();
+    write_zoo(dir);
+    char path[1024], cache_path[1024], ckpt[1024];
+    snprintf(path, sizeof path, "%s/zoo.yaml", dir);
+    snprintf(cache_path, sizeof cache_path, "%s/hashes", dir);
+    snprintf(ckpt, sizeof ckpt, "%s/ckpt/mlp-16.safetensors", dir);
+    setenv("XFER_HASH_CACHE", cache_path, 1);
+    settle();
+    const char *study = "name: zoo\nupstream: digits-8x8\n"
+                        "downstream: {tasks: [digits-8x8], shots: 1, draws: 1, test_limit: 50}\n"
+                        "checkpoints:\n  - {path: ckpt/mlp-16.safetensors, us_acc: 0.5}\n";
+    cr_assert_eq(test_write_file(path, study, strlen(study)), 0);
+    xf_study_config *cfg = xf_malloc(sizeof *cfg);
+    cr_assert_eq(xf_study_config_load(path, cfg), XF_OK, "%s", xf_error_message());
+    char read_hash[17];
+    memcpy(read_hash, cfg->checkpoints[0].content, 17);
+    cr_assert_eq(strlen(read_hash), 16);
+
+    struct stat sb;
+    cr_assert_eq(stat(ckpt, &sb), 0);
+    xf_hash_cache cache;
+    char cached[17];
+    xf_hash_cache_load(&cache);
+    cr_assert(xf_hash_cache_get(&cache, &sb, cached), "planning left no entry");
+    cr_assert_str_eq(cached, read_hash);
+    xf_hash_cache_put(&cache, ckpt, &sb, "00000000000000aa"); /* planted */
+    xf_hash_cache_close(&cache);
+    cr_assert_eq(xf_study_config_load(path, cfg), XF_OK, "%s", xf_error_message());
+    cr_assert_str_eq(cfg->checkpoints[0].content, "00000000000000aa");
+
+    /* the same bytes written again: a new change time, so read again */
+    char cmd[4400];
+    snprintf(cmd, sizeof cmd, "cp '%s' '%s.tmp' && cat '%s.tmp' > '%s'", ckpt, ckpt, ckpt, ckpt);
+    cr_assert_eq(test_system(cmd), 0);
+    cr_assert_eq(xf_study_config_load(path, cfg), XF_OK, "%s", xf_error_message());
+    cr_assert_str_eq(cfg->checkpoints[0].content, read_hash);
+    free(cfg);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    test_system(cmd);
+    free(dir);
 }

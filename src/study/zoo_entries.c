@@ -13,6 +13,7 @@
 #include "core/path.h"
 #include "core/progress.h"
 #include "study/config.h"
+#include "study/hash_cache.h"
 #include "zoo/us_csv.h"
 
 /* An entry's errors start like the parser's: file:line:column: key. */
@@ -104,38 +105,58 @@ static xf_status table_for(table *tables, int *n_tables, const char *path, xf_us
 /* Reading every byte of a large zoo takes a while: show it. */
 enum { PROGRESS_MIN_BYTES = 256 << 20 };
 
-xf_status xf_study_config_resolve(xf_study_config *cfg, const char *base_dir) {
-    if (cfg->checkpoints_resolved || cfg->n_checkpoints == 0) return XF_OK;
+/* Each entry's path made usable from here and checked to be a regular
+ * file, and its content hash: remembered by the hash cache when the file
+ * is unchanged since it was last hashed (hash_cache.h), else read. */
+static xf_status hash_entries(xf_study_config *cfg, const char *base_dir) {
+    struct stat *sb = xf_malloc((size_t)cfg->n_checkpoints * sizeof *sb);
+    if (!sb) return XF_ENOMEM;
+    xf_hash_cache cache;
+    xf_hash_cache_load(&cache);
     xf_status st = XF_OK;
     size_t total = 0;
     for (int i = 0; i < cfg->n_checkpoints && !st; i++) {
         xf_study_checkpoint *e = &cfg->checkpoints[i];
         char path[XF_PATH_MAX];
-        struct stat sb;
-        if ((st = relative_to(base_dir, e->path, path, sizeof path)) ||
+        if (relative_to(base_dir, e->path, path, sizeof path) != XF_OK ||
             strlen(path) >= sizeof e->path)
-            return fail_entry(cfg, i, "path", "'%s' relative to '%s' is too long", e->path,
-                              base_dir);
-        if (stat(path, &sb) != 0)
-            return fail_entry(cfg, i, "path", "cannot read '%s': %s", path, strerror(errno));
-        if (!S_ISREG(sb.st_mode))
-            return fail_entry(cfg, i, "path", "'%s' is not a regular file", path);
+            st = fail_entry(cfg, i, "path", "'%s' relative to '%s' is too long", e->path,
+                            base_dir);
+        else if (stat(path, &sb[i]) != 0)
+            st = fail_entry(cfg, i, "path", "cannot read '%s': %s", path, strerror(errno));
+        else if (!S_ISREG(sb[i].st_mode))
+            st = fail_entry(cfg, i, "path", "'%s' is not a regular file", path);
+        if (st) break;
         memcpy(e->path, path, strlen(path) + 1); /* it fits: checked above */
-        total += (size_t)sb.st_size;
+        e->content[0] = 0;
+        if (!xf_hash_cache_get(&cache, &sb[i], e->content)) total += (size_t)sb[i].st_size;
     }
     xf_progress progress;
-    bool show = total >= PROGRESS_MIN_BYTES;
+    bool show = !st && total >= PROGRESS_MIN_BYTES;
     if (show) xf_progress_init(&progress, "hashing checkpoints", "B", total);
     for (int i = 0; i < cfg->n_checkpoints && !st; i++) {
         xf_study_checkpoint *e = &cfg->checkpoints[i];
-        if ((st = hash_file(e->path, show ? &progress : NULL, e->content))) break;
-        for (int j = 0; j < i; j++)
-            if (strcmp(cfg->checkpoints[j].content, e->content) == 0)
-                return fail_entry(cfg, i, "path", "'%s' has the same content as checkpoints[%d] "
-                                  "('%s', line %d): list a checkpoint once", e->path, j,
-                                  cfg->checkpoints[j].path, cfg->checkpoints[j].line);
+        if (e->content[0]) continue;
+        st = hash_file(e->path, show ? &progress : NULL, e->content);
+        if (!st) xf_hash_cache_put(&cache, e->path, &sb[i], e->content);
     }
     if (show) xf_progress_finish(&progress, NULL);
+    xf_hash_cache_close(&cache);
+    free(sb);
+    for (int i = 0; i < cfg->n_checkpoints && !st; i++)
+        for (int j = 0; j < i && !st; j++)
+            if (strcmp(cfg->checkpoints[j].content, cfg->checkpoints[i].content) == 0)
+                st = fail_entry(cfg, i, "path", "'%s' has the same content as checkpoints[%d] "
+                                "('%s', line %d): list a checkpoint once",
+                                cfg->checkpoints[i].path, j, cfg->checkpoints[j].path,
+                                cfg->checkpoints[j].line);
+    return st;
+}
+
+xf_status xf_study_config_resolve(xf_study_config *cfg, const char *base_dir) {
+    if (cfg->checkpoints_resolved || cfg->n_checkpoints == 0) return XF_OK;
+    xf_status st = hash_entries(cfg, base_dir);
+    if (st) return st;
     for (int i = 0; i < cfg->n_checkpoints && !st; i++)
         if (cfg->checkpoints[i].us_source == XF_US_ACC_MEASURE) st = check_measurable(cfg, i);
     if (st) return st;
