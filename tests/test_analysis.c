@@ -419,3 +419,76 @@ Test(analysis, fit_cli_reads_a_percent_csv) {
     cr_assert_neq(test_system(cmd), 0, "a percent file without --percent must fail");
     remove_tmp_csv(path);
 }
+
+/* Sets fitted on several threads get exactly the numbers of one thread
+ * (each set draws its bootstrap from its own seed), and a set that fails
+ * is reported as a serial run reports it. */
+Test(analysis, set_fits_do_not_depend_on_the_thread_count) {
+    enum { SETS = 18, POINTS = 24 };
+    xf_point pts[SETS][POINTS];
+    xf_point_set sets[SETS];
+    xf_rng rng;
+    xf_rng_seed(&rng, 5);
+    for (int s = 0; s < SETS; s++) {
+        for (int i = 0; i < POINTS; i++) {
+            double e_us = 0.08 + 0.6 * i / (POINTS - 1);
+            double e_ds = 0.3 * pow(e_us, 1.2) + 0.1 + 0.01 * s +
+                          fabs(0.03 * xf_rng_normal(&rng)); /* shortfall below the law */
+            pts[s][i] = (xf_point){.us_acc = 1 - e_us, .ds_acc = 1 - e_ds, .draws = 3,
+                                   .ds_draw_sd = 0.01};
+            snprintf(pts[s][i].trial_id, sizeof pts[s][i].trial_id, "t%d", i);
+        }
+        sets[s] = (xf_point_set){.shots = s + 1, .points = pts[s], .n_points = POINTS,
+                                 .ds_test_size = 1000};
+        snprintf(sets[s].ds_task, sizeof sets[s].ds_task, "ds%d", s);
+    }
+    xf_fit_options o = xf_fit_options_default();
+    o.bootstrap = 20;
+    xf_set_fit *fits[2];
+    for (int k = 0; k < 2; k++) {
+        o.threads = k ? 3 : 1;
+        cr_assert_eq(xf_set_fits_compute_opts(sets, SETS, &o, &fits[k]), XF_OK, "%s",
+                     xf_error_message());
+    }
+#define SAME(x) cr_assert(a->x == b->x || (isnan(a->x) && isnan(b->x)), "set %d: " #x, s)
+    for (int s = 0; s < SETS; s++) {
+        const xf_set_fit *a = &fits[0][s], *b = &fits[1][s];
+        SAME(fit.k);
+        SAME(fit.alpha);
+        SAME(fit.e_ir);
+        SAME(fit.sse);
+        SAME(fit_all.k);
+        SAME(fit_all.alpha);
+        SAME(fit_all.e_ir);
+        SAME(ci.e_ir[0]);
+        SAME(ci.e_ir[1]);
+        SAME(ci_all.k[0]);
+        SAME(ci_all.k[1]);
+        SAME(val.predict_rms);
+        SAME(val_all.predict_rms);
+        SAME(frontier.k);
+        SAME(frontier.alpha);
+        SAME(frontier.e_ir);
+        SAME(frontier.sigma_u);
+        SAME(frontier.ci[2][0]);
+        SAME(frontier.ci[2][1]);
+        SAME(frontier.loglik);
+        cr_assert_eq(a->n_hull, b->n_hull);
+        cr_assert_eq(memcmp(a->hull, b->hull, (size_t)a->n_hull * sizeof *a->hull), 0);
+    }
+#undef SAME
+    for (int k = 0; k < 2; k++) xf_set_fits_free(fits[k], SETS);
+
+    /* a NaN accuracy in set 7 fails the fit, named as with one thread */
+    pts[7][3].ds_acc = NAN;
+    char messages[2][XF_ERROR_CAPACITY];
+    for (int k = 0; k < 2; k++) {
+        o.threads = k ? 3 : 1;
+        xf_set_fit *none = NULL;
+        cr_assert_neq(xf_set_fits_compute_opts(sets, SETS, &o, &none), XF_OK);
+        cr_assert_null(none);
+        snprintf(messages[k], sizeof messages[k], "%s", xf_error_message());
+    }
+    cr_assert(strstr(messages[0], "ds7"), "%s", messages[0]);
+    cr_assert_str_eq(messages[1], messages[0]);
+}

@@ -1,19 +1,22 @@
 #include "analysis/setfit.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "analysis/hull.h"
 #include "core/mem.h"
+#include "core/pool.h"
 #include "core/progress.h"
 
 enum { PROGRESS_MIN_SETS = 16 };
 
 xf_fit_options xf_fit_options_default(void) {
-    return (xf_fit_options){0, 1, XF_HOLDOUT_QUANTILE_DEFAULT, 1, 0, 0};
+    return (xf_fit_options){0, 1, XF_HOLDOUT_QUANTILE_DEFAULT, 1, 0, 0, 0};
 }
 
 double xf_ds_se(double acc, int test_size, int draws, double draw_sd) {
@@ -69,27 +72,88 @@ static xf_status fit_one(const xf_point_set *set, const xf_fit_options *o, uint6
     return XF_OK;
 }
 
+/* The sets' fits shared out among threads: each takes the next set not
+ * yet taken, as their costs differ (intervals on many points take long). */
+typedef struct {
+    const xf_point_set *sets;
+    int n_sets;
+    const xf_fit_options *opts;
+    xf_set_fit *out;
+    xf_status *status; /* per set */
+    char (*error)[XF_ERROR_CAPACITY]; /* the message of a set that failed */
+    pthread_mutex_t lock;
+    int next;
+    bool failed;
+    bool show;
+    xf_progress progress;
+} fit_work;
+
+static void fit_worker(void *ctx, int worker, int workers) {
+    (void)worker;
+    (void)workers;
+    fit_work *w = ctx;
+    for (;;) {
+        pthread_mutex_lock(&w->lock);
+        int s = w->failed ? w->n_sets : w->next++;
+        pthread_mutex_unlock(&w->lock);
+        if (s >= w->n_sets) return;
+        xf_status st = fit_one(&w->sets[s], w->opts, w->opts->seed + 1000003ull * (uint64_t)s,
+                               &w->out[s]);
+        w->status[s] = st;
+        if (st != XF_OK) snprintf(w->error[s], sizeof w->error[s], "%s", xf_error_message());
+        pthread_mutex_lock(&w->lock);
+        w->failed |= st != XF_OK;
+        if (w->show) xf_progress_add(&w->progress, 1, NULL);
+        pthread_mutex_unlock(&w->lock);
+    }
+}
+
 xf_status xf_set_fits_compute_opts(const xf_point_set *sets, int n_sets,
                                    const xf_fit_options *opts, xf_set_fit **fits) {
     *fits = NULL;
-    xf_set_fit *out = xf_calloc(n_sets > 0 ? (size_t)n_sets : 1, sizeof *out);
-    if (!out) return XF_ENOMEM;
-    /* a profile-likelihood frontier takes a fraction of a second per set:
-     * a study of many sets takes long enough to show how far it is */
-    xf_progress progress;
-    bool show = n_sets >= PROGRESS_MIN_SETS;
-    if (show) xf_progress_init(&progress, "fitting", "sets", (size_t)n_sets);
-    for (int s = 0; s < n_sets; s++) {
-        xf_status st = fit_one(&sets[s], opts, opts->seed + 1000003ull * (uint64_t)s, &out[s]);
-        if (st != XF_OK) {
-            if (show) xf_progress_finish(&progress, "failed");
-            xf_set_fits_free(out, n_sets);
-            return st;
-        }
-        if (show) xf_progress_add(&progress, 1, NULL);
+    size_t m = n_sets > 0 ? (size_t)n_sets : 1;
+    fit_work w = {.sets = sets,
+                  .n_sets = n_sets,
+                  .opts = opts,
+                  .out = xf_calloc(m, sizeof *w.out),
+                  .status = xf_calloc(m, sizeof *w.status),
+                  .error = xf_calloc(m, sizeof *w.error)};
+    if (!w.out || !w.status || !w.error) {
+        free(w.out);
+        free(w.status);
+        free(w.error);
+        return XF_ENOMEM;
     }
-    if (show) xf_progress_finish(&progress, NULL);
-    *fits = out;
+    int threads = opts->threads > 0 ? opts->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    if (threads < 1) threads = 1;
+    if (threads > n_sets) threads = n_sets > 0 ? n_sets : 1;
+    pthread_mutex_init(&w.lock, NULL);
+    xf_pool pool;
+    xf_status st = threads > 1 ? xf_pool_init(&pool, threads) : XF_OK;
+    if (st == XF_OK) {
+        /* a profile-likelihood frontier takes a fraction of a second per
+         * set: a study of many sets takes long enough to show how far it is */
+        w.show = n_sets >= PROGRESS_MIN_SETS;
+        if (w.show) xf_progress_init(&w.progress, "fitting", "sets", (size_t)n_sets);
+        if (threads > 1) {
+            xf_pool_run(&pool, fit_worker, &w);
+            xf_pool_free(&pool);
+        } else {
+            fit_worker(&w, 0, 1);
+        }
+        /* the first set that failed, as a serial run would report it */
+        for (int s = 0; s < n_sets && st == XF_OK; s++)
+            if (w.status[s] != XF_OK) st = xf_fail(w.status[s], "%s", w.error[s]);
+        if (w.show) xf_progress_finish(&w.progress, st == XF_OK ? NULL : "failed");
+    }
+    pthread_mutex_destroy(&w.lock);
+    free(w.status);
+    free(w.error);
+    if (st != XF_OK) {
+        xf_set_fits_free(w.out, n_sets);
+        return st;
+    }
+    *fits = w.out;
     return XF_OK;
 }
 

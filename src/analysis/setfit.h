@@ -21,9 +21,13 @@ typedef struct {
     int intervals;   /* profile intervals of the stochastic frontier (default 1) */
     int rising_only; /* fit the hull only up to its highest DS accuracy (default 0) */
     int error_bars;  /* report: +-1.96 SE bars on the DS-vs-US figures (default 0) */
+    /* Threads fitting sets at once; 0 (default): one per online CPU. Each
+     * set's numbers are the same whatever the count. */
+    int threads;
 } xf_fit_options;
 
-/* No bootstrap, seed 1, quantile 0.7, frontier intervals, the whole hull. */
+/* No bootstrap, seed 1, quantile 0.7, frontier intervals, the whole hull,
+ * a thread per CPU. */
 xf_fit_options xf_fit_options_default(void);
 
 typedef struct {

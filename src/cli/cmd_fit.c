@@ -18,7 +18,7 @@
 
 static const cli_command command = {
     .name = "fit",
-    .usage = "xfer fit DIR [--json] [--bootstrap N] [--seed S] [--quantile Q] [--rising-only]\n"
+    .usage = "xfer fit DIR [--json] [--bootstrap N] [--seed S] [--quantile Q] [--rising-only] [-j N]\n"
              "       xfer fit FILE.csv --us COL --ds COL [--group COL] [--percent] [--json] "
              "[...]",
     .about = "Fits e_DS = k * e_US^alpha + e_IR (e = 1 - accuracy) to the whole upper hull of\n"
@@ -155,6 +155,9 @@ int cmd_fit(int argc, char **argv) {
          .help = "validation: fit on US accuracy up to this quantile (default 0.7)"},
         {.name = "--rising-only", .kind = CLI_FLAG, .dest = &rising_only,
          .help = "fit only the rising part of the hull, up to its highest DS accuracy"},
+        {.name = "-j", .value = "N", .kind = CLI_INT, .dest = &opts.threads, .lo = 1,
+         .hi = 1024, .help = "fit N sets at once (default: one per CPU; the numbers do not "
+                             "depend on it)"},
     };
     int rc = cli_parse(&command, options, (int)(sizeof options / sizeof options[0]), argc, argv,
                        &input, NULL);

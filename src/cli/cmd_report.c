@@ -16,7 +16,7 @@
 
 static const cli_command command = {
     .name = "report",
-    .usage = "xfer report DIR [--out OUT] [--error-bars]",
+    .usage = "xfer report DIR [--out OUT] [--error-bars] [-j N]",
     .about = "Writes DIR/report/index.html, one self-contained page (figures embedded) with\n"
              "the saturation fit of every (US task, DS task, shots) set of the study in\n"
              "DIR/study.db and a DS-vs-US accuracy figure for each, and DIR/report/fits.csv\n"
@@ -38,16 +38,20 @@ static void study_name(const char *dir, char *out, size_t cap) {
 int cmd_report(int argc, char **argv) {
     const char *dir = NULL, *out = NULL;
     bool error_bars = false;
+    xf_fit_options opts = xf_fit_options_default();
     cli_option options[] = {
         {.name = "--out", .value = "OUT", .kind = CLI_STRING, .dest = &out,
          .help = "write OUT/report/ instead of DIR/report/ (for a study on read-only media)"},
         {.name = "--error-bars", .kind = CLI_FLAG, .dest = &error_bars,
          .help = "draw each DS accuracy's +-1.96 standard error (test-set size and draws) on "
                  "the DS-vs-US figures"},
+        {.name = "-j", .value = "N", .kind = CLI_INT, .dest = &opts.threads, .lo = 1,
+         .hi = 1024, .help = "fit N sets at once (default: one per CPU; the numbers do not "
+                             "depend on it)"},
     };
-    int rc = cli_parse(&command, options, 2, argc, argv, &dir, NULL);
+    int rc = cli_parse(&command, options, (int)(sizeof options / sizeof options[0]), argc, argv,
+                       &dir, NULL);
     if (rc >= 0) return rc;
-    xf_fit_options opts = xf_fit_options_default();
     opts.error_bars = error_bars;
     xf_study_results r;
     xf_status st = xf_study_analyse(dir, &opts, &r);
