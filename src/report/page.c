@@ -125,7 +125,7 @@ static xf_status ds_vs_us(out_ctx *o, const xf_study_results *r) {
                 snprintf(caption, sizeof caption,
                          "DS against US %s, %d-shot%s, one panel per DS task: models by family, "
                          "upper hull (black), fit to the hull and its saturation line "
-                         "(vermillion)",
+                         "(vermillion), stochastic frontier with its e_IR interval (dotted purple)",
                          lg ? "error (log axes)" : "accuracy", shots[k], of_us);
                 st = emit(o, name, caption, 0, panels, n, n < 3 ? n : 3);
             }

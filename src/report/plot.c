@@ -14,8 +14,8 @@
 #include "report/sbuf.h"
 
 /* Okabe-Ito, the colour-blind-safe palette. Families take the first six;
- * black draws the hull and vermillion the fit, so neither is confused with
- * a family. */
+ * black draws the hull, vermillion the fit and a purple outside the palette
+ * the frontier, so none is confused with a family. */
 typedef struct {
     double r, g, b;
 } rgb;
@@ -23,7 +23,6 @@ typedef struct {
 static const rgb family_colours[] = {HEX(0x0072B2), HEX(0xE69F00), HEX(0x009E73),
                                      HEX(0xCC79A7), HEX(0x56B4E9), HEX(0xF0E442)};
 static const rgb fit_colour = HEX(0xD55E00);
-/* outside the palette, so the frontier is not read as a family */
 static const rgb frontier_colour = HEX(0x5E2B97);
 static const char *const known_families[] = {"vit", "mixer", "resnet", "mlp"};
 enum { N_COLOURS = 6, MAX_LEGEND_FAMILIES = 12, CURVE_SAMPLES = 240 };
