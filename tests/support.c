@@ -1,6 +1,7 @@
 #include "support.h"
 
 #include <criterion/criterion.h>
+#include <sqlite3.h>
 #include <gsl/gsl_errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -50,6 +51,36 @@ int test_write_file(const char *path, const void *data, size_t size) {
     if (!f) return -1;
     int ok = fwrite(data, 1, size, f) == size;
     return (fclose(f) == 0 && ok) ? 0 : -1;
+}
+
+void test_remove_dir(char *dir) {
+    char *cmd = xf_malloc(strlen(dir) + 16);
+    cr_assert_not_null(cmd);
+    sprintf(cmd, "rm -rf '%s'", dir);
+    test_system(cmd);
+    free(cmd);
+    free(dir);
+}
+
+int test_wait_exit(pid_t pid) {
+    int ws;
+    while (waitpid(pid, &ws, 0) < 0) {
+    }
+    return WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+}
+
+long long test_query(const char *db, const char *sql) {
+    sqlite3 *h;
+    long long v = -1;
+    if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
+        sqlite3_busy_timeout(h, 5000);
+        sqlite3_stmt *q;
+        if (sqlite3_prepare_v2(h, sql, -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW)
+            v = sqlite3_column_int64(q, 0);
+        sqlite3_finalize(q);
+    }
+    sqlite3_close(h);
+    return v;
 }
 
 char *test_tmp;

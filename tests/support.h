@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "core/rng.h"
 #include "core/status.h"
@@ -20,6 +21,14 @@ char *test_tmpdir(void);
 int test_system(const char *cmd);
 /* Writes bytes to a file; returns 0 on success. */
 int test_write_file(const char *path, const void *data, size_t size);
+/* Removes directory dir and all below it, then frees the string (from
+ * test_tmpdir). */
+void test_remove_dir(char *dir);
+/* Waits for child pid; its exit status, or 128 + the signal that ended it. */
+int test_wait_exit(pid_t pid);
+/* The first column of the first row of sql on the SQLite file db, opened
+ * read-only (waiting up to 5 s for a writer); -1 if there is none. */
+long long test_query(const char *db, const char *sql);
 
 /* A temporary directory per test: name test_tmp_make and test_tmp_remove
  * as a suite's .init and .fini; test_tmp is the directory in between. */

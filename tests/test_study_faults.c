@@ -49,27 +49,6 @@ static pid_t start_study(const char *fixture, const char *dir, const char *jobs,
     return start_study_with(NULL, fixture, dir, jobs, log);
 }
 
-static int wait_exit(pid_t pid) {
-    int ws;
-    while (waitpid(pid, &ws, 0) < 0) {
-    }
-    return WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
-}
-
-static long long query(const char *db, const char *sql) {
-    sqlite3 *h;
-    long long v = -1;
-    if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
-        sqlite3_busy_timeout(h, 5000);
-        sqlite3_stmt *q;
-        if (sqlite3_prepare_v2(h, sql, -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW)
-            v = sqlite3_column_int64(q, 0);
-        sqlite3_finalize(q);
-    }
-    sqlite3_close(h);
-    return v;
-}
-
 /* Waits until the store at db answers `sql` with at least `at_least` (sql
  * NULL: until the file exists), then kills the study's process group.
  * Returns the study's exit status: 128 + SIGKILL, or its own if it ended
@@ -78,11 +57,11 @@ static int kill_when(pid_t pid, const char *db, const char *sql, long long at_le
     for (;;) {
         int ws;
         if (waitpid(pid, &ws, WNOHANG) == pid) return WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
-        if (access(db, F_OK) == 0 && (!sql || query(db, sql) >= at_least)) break;
+        if (access(db, F_OK) == 0 && (!sql || test_query(db, sql) >= at_least)) break;
         usleep(1000); /* a poll, not a timing: only the event decides */
     }
     kill(-pid, SIGKILL);
-    return wait_exit(pid);
+    return test_wait_exit(pid);
 }
 
 /* The number in the run's first log line "N trials planned, K finished, ..."
@@ -105,17 +84,17 @@ static int finished_before(const char *log) {
 static void check_complete(const char *dir) {
     char db[600];
     snprintf(db, sizeof db, "%s/study.db", dir);
-    cr_assert_eq(query(db, "SELECT count(*) FROM trials WHERE status = 'finished'"), 8);
-    cr_assert_eq(query(db, "SELECT count(*) FROM trials"), 8);
-    cr_assert_eq(query(db, "SELECT count(DISTINCT id) FROM trials"), 8);
-    cr_assert_eq(query(db, "SELECT count(*) FROM probes"), 32);
-    cr_assert_eq(query(db, "SELECT count(*) FROM (SELECT DISTINCT trial_id, ds_task, layer, shots,"
+    cr_assert_eq(test_query(db, "SELECT count(*) FROM trials WHERE status = 'finished'"), 8);
+    cr_assert_eq(test_query(db, "SELECT count(*) FROM trials"), 8);
+    cr_assert_eq(test_query(db, "SELECT count(DISTINCT id) FROM trials"), 8);
+    cr_assert_eq(test_query(db, "SELECT count(*) FROM probes"), 32);
+    cr_assert_eq(test_query(db, "SELECT count(*) FROM (SELECT DISTINCT trial_id, ds_task, layer, shots,"
                            " draw FROM probes)"),
                  32);
-    cr_assert_eq(query(db, "SELECT count(*) FROM probes WHERE trial_id NOT IN"
+    cr_assert_eq(test_query(db, "SELECT count(*) FROM probes WHERE trial_id NOT IN"
                            " (SELECT id FROM trials)"),
                  0);
-    cr_assert_eq(query(db, "SELECT count(*) FROM claims"), 0);
+    cr_assert_eq(test_query(db, "SELECT count(*) FROM claims"), 0);
     sqlite3 *h;
     cr_assert_eq(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
     sqlite3_stmt *q;
@@ -124,13 +103,6 @@ static void check_complete(const char *dir) {
     cr_assert_str_eq((const char *)sqlite3_column_text(q, 0), "ok");
     sqlite3_finalize(q);
     sqlite3_close(h);
-}
-
-static void cleanup(char *dir) {
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    test_system(cmd);
-    free(dir);
 }
 
 /* A study folder in a new temporary directory: dir/s, its store, a log. */
@@ -155,9 +127,9 @@ Test(study_faults, kill_after_the_first_trial_then_resume, .timeout = 60) {
     snprintf(log2, sizeof log2, "%s/log2", dir);
     pid_t pid = start_study("digits_slow.yaml", out, "2", log);
     kill_when(pid, db, "SELECT count(*) FROM trials WHERE status = 'finished'", 1);
-    long long kept = query(db, "SELECT count(*) FROM trials WHERE status = 'finished'");
+    long long kept = test_query(db, "SELECT count(*) FROM trials WHERE status = 'finished'");
     cr_assert_geq(kept, 1, "no trial was stored");
-    cr_assert_eq(query(db, "SELECT count(*) FROM trials WHERE status != 'finished'"), 0);
+    cr_assert_eq(test_query(db, "SELECT count(*) FROM trials WHERE status != 'finished'"), 0);
 
     /* The re-run starts from exactly what the killed run stored. */
     char cmd[2000];
@@ -166,7 +138,7 @@ Test(study_faults, kill_after_the_first_trial_then_resume, .timeout = 60) {
     cr_assert_eq(test_system(cmd), 0);
     cr_assert_eq(finished_before(log2), kept);
     check_complete(out);
-    cleanup(dir);
+    test_remove_dir(dir);
 }
 
 Test(study_faults, killed_at_events_every_trial_finishes_once, .timeout = 90) {
@@ -196,14 +168,14 @@ Test(study_faults, killed_at_events_every_trial_finishes_once, .timeout = 90) {
         cr_assert(rc == 128 + SIGKILL || rc == 0, "event %zu: the study exited with %d", i, rc);
         /* Whatever was stored is finished: a kill fails no trial (-1: the
          * kill came before the tables). */
-        cr_assert_leq(query(db, "SELECT count(*) FROM trials WHERE status != 'finished'"), 0);
+        cr_assert_leq(test_query(db, "SELECT count(*) FROM trials WHERE status != 'finished'"), 0);
     }
-    cr_assert_eq(wait_exit(start_study("digits_slow.yaml", out, "2", log)), 0);
+    cr_assert_eq(test_wait_exit(start_study("digits_slow.yaml", out, "2", log)), 0);
     check_complete(out);
     /* A further run finds nothing to do. */
-    cr_assert_eq(wait_exit(start_study("digits_slow.yaml", out, "2", log)), 0);
+    cr_assert_eq(test_wait_exit(start_study("digits_slow.yaml", out, "2", log)), 0);
     check_complete(out);
-    cleanup(dir);
+    test_remove_dir(dir);
 }
 
 /* Two independent studies on one store split the trials through their
@@ -217,8 +189,8 @@ Test(study_faults, two_studies_share_one_store, .timeout = 60) {
     snprintf(log_b, sizeof log_b, "%s/b.log", dir);
     pid_t a = start_study("digits_slow.yaml", out, "1", log_a);
     pid_t b = start_study("digits_slow.yaml", out, "2", log_b);
-    cr_assert_eq(wait_exit(a), 0);
-    cr_assert_eq(wait_exit(b), 0);
+    cr_assert_eq(test_wait_exit(a), 0);
+    cr_assert_eq(test_wait_exit(b), 0);
     check_complete(out);
     int ran[2] = {-1, -1};
     const char *logs[2] = {log_a, log_b};
@@ -233,7 +205,7 @@ Test(study_faults, two_studies_share_one_store, .timeout = 60) {
         fclose(f);
     }
     cr_assert_eq(ran[0] + ran[1], 8, "ran %d + %d", ran[0], ran[1]);
-    cleanup(dir);
+    test_remove_dir(dir);
 }
 
 /* Eight processes open one new store at the same moment, twenty times:
@@ -276,7 +248,7 @@ Test(study_faults, a_new_store_opened_by_many_processes_at_once, .timeout = 60) 
                       "round %d: process %d could not open the new store", round, i);
         }
     }
-    cleanup(dir);
+    test_remove_dir(dir);
 }
 
 /* ---- a disk that fills under a running study ----
@@ -306,7 +278,7 @@ static void fill_then_rerun(const char *fault, const char *jobs, long long store
     need_digits();
     study_place at = new_place();
     char *dir = at.dir, *out = at.out, *db = at.db, *log = at.log, line[4096];
-    cr_assert_eq(wait_exit(start_study_with(fault, "digits_slow.yaml", out, jobs, log)), 1);
+    cr_assert_eq(test_wait_exit(start_study_with(fault, "digits_slow.yaml", out, jobs, log)), 1);
 
     last_error(log, line, sizeof line);
     cr_assert_not_null(strstr(line, needle), "%s", line);
@@ -319,15 +291,15 @@ static void fill_then_rerun(const char *fault, const char *jobs, long long store
     for (int i = 0; i < 16; i++)
         cr_assert(strchr("0123456789abcdef", id[i]), "no trial id after 'trial ': %s", line);
     snprintf(sql, sizeof sql, "SELECT count(*) FROM trials WHERE id = '%s'", id);
-    cr_assert_eq(query(db, sql), 0, "trial %s was recorded: %s", id, line);
-    cr_assert_eq(query(db, "SELECT count(*) FROM trials WHERE status = 'finished'"), stored);
-    cr_assert_eq(query(db, "SELECT count(*) FROM trials WHERE status != 'finished'"), 0);
-    cr_assert_eq(query(db, "SELECT count(*) FROM claims"), 0);
+    cr_assert_eq(test_query(db, sql), 0, "trial %s was recorded: %s", id, line);
+    cr_assert_eq(test_query(db, "SELECT count(*) FROM trials WHERE status = 'finished'"), stored);
+    cr_assert_eq(test_query(db, "SELECT count(*) FROM trials WHERE status != 'finished'"), 0);
+    cr_assert_eq(test_query(db, "SELECT count(*) FROM claims"), 0);
 
-    cr_assert_eq(wait_exit(start_study("digits_slow.yaml", out, jobs, log)), 0,
+    cr_assert_eq(test_wait_exit(start_study("digits_slow.yaml", out, jobs, log)), 0,
                  "the plain re-run failed");
     check_complete(out);
-    cleanup(dir);
+    test_remove_dir(dir);
 }
 
 /* Checkpoints fail after the first two of each process: in one process,

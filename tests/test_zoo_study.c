@@ -127,20 +127,6 @@ static void write_study(const char *dir, const char *folder) {
     cr_assert_eq(test_write_file(path, text, strlen(text)), 0);
 }
 
-static long long query(const char *db, const char *sql) {
-    sqlite3 *h;
-    long long v = -1;
-    if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
-        sqlite3_busy_timeout(h, 5000);
-        sqlite3_stmt *q;
-        if (sqlite3_prepare_v2(h, sql, -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW)
-            v = sqlite3_column_int64(q, 0);
-        sqlite3_finalize(q);
-    }
-    sqlite3_close(h);
-    return v;
-}
-
 /* `xfer -q ARGS >> log 2>&1` in its own process group. */
 static pid_t start_xfer(const char *log, const char *a1, const char *a2, const char *a3,
                         const char *a4) {
@@ -155,13 +141,6 @@ static pid_t start_xfer(const char *log, const char *a1, const char *a2, const c
     return pid;
 }
 
-static int wait_exit(pid_t pid) {
-    int ws;
-    while (waitpid(pid, &ws, 0) < 0) {
-    }
-    return WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
-}
-
 static char *slurp(const char *path) {
     unsigned char *data = NULL;
     size_t size = 0;
@@ -172,33 +151,33 @@ static char *slurp(const char *path) {
 /* Every checkpoint finished once, with the top1 of its row as a fraction
  * and its taps x 2 shots x 2 draws probe rows, nothing twice, no claims. */
 static void check_complete(const char *db, bool changed) {
-    cr_assert_eq(query(db, "SELECT count(*) FROM trials WHERE status = 'finished'"), N_ZOO);
-    cr_assert_eq(query(db, "SELECT count(*) FROM trials"), N_ZOO);
-    cr_assert_eq(query(db, "SELECT count(*) FROM probes"),
-                 query(db, "SELECT count(*) FROM (SELECT DISTINCT trial_id, ds_task, layer,"
+    cr_assert_eq(test_query(db, "SELECT count(*) FROM trials WHERE status = 'finished'"), N_ZOO);
+    cr_assert_eq(test_query(db, "SELECT count(*) FROM trials"), N_ZOO);
+    cr_assert_eq(test_query(db, "SELECT count(*) FROM probes"),
+                 test_query(db, "SELECT count(*) FROM (SELECT DISTINCT trial_id, ds_task, layer,"
                            " shots, draw FROM probes)"));
-    cr_assert_eq(query(db, "SELECT count(*) FROM probes p JOIN trials t ON t.id = p.trial_id"
+    cr_assert_eq(test_query(db, "SELECT count(*) FROM probes p JOIN trials t ON t.id = p.trial_id"
                            " WHERE p.n_layers * 4 != (SELECT count(*) FROM probes q"
                            " WHERE q.trial_id = p.trial_id)"),
                  0, "a trial lacks probe rows");
-    cr_assert_eq(query(db, "SELECT count(*) FROM claims"), 0);
-    cr_assert_eq(query(db, "SELECT count(DISTINCT family) FROM trials"), 4);
-    cr_assert_eq(query(db, "SELECT count(*) FROM trials WHERE family = 'vit'"), 2);
-    cr_assert_eq(query(db, "SELECT count(*) FROM trials WHERE family = 'resnet'"), 2);
+    cr_assert_eq(test_query(db, "SELECT count(*) FROM claims"), 0);
+    cr_assert_eq(test_query(db, "SELECT count(DISTINCT family) FROM trials"), 4);
+    cr_assert_eq(test_query(db, "SELECT count(*) FROM trials WHERE family = 'vit'"), 2);
+    cr_assert_eq(test_query(db, "SELECT count(*) FROM trials WHERE family = 'resnet'"), 2);
     for (int i = 0; i < N_ZOO; i++) {
         char sql[256];
         snprintf(sql, sizeof sql, "SELECT count(*) FROM trials WHERE resolution = %d",
                  zoo[i].resolution);
-        cr_assert_eq(query(db, sql), zoo[i].resolution == 32 ? 3 : 1, "%s", sql);
+        cr_assert_eq(test_query(db, sql), zoo[i].resolution == 32 ? 3 : 1, "%s", sql);
     }
-    cr_assert_eq(query(db, "SELECT count(*) FROM trials WHERE us_task = 'imagenet-1k'"), N_ZOO);
+    cr_assert_eq(test_query(db, "SELECT count(*) FROM trials WHERE us_task = 'imagenet-1k'"), N_ZOO);
     for (int i = 0; i < N_ZOO; i++) {
         char sql[256];
         double top1 = changed && i == 3 ? 80.0 : zoo[i].top1;
         snprintf(sql, sizeof sql,
                  "SELECT count(*) FROM trials WHERE abs(us_acc - %.6f) < 1e-12 AND params > 0",
                  top1 / 100);
-        cr_assert_eq(query(db, sql), 1, "%s", zoo[i].csv_name);
+        cr_assert_eq(test_query(db, sql), 1, "%s", zoo[i].csv_name);
     }
 }
 
@@ -223,17 +202,17 @@ Test(zoo_study, six_checkpoints_killed_resumed_moved_reported, .timeout = 120) {
             break;
         }
         if (access(db, F_OK) == 0 &&
-            query(db, "SELECT count(*) FROM trials WHERE status = 'finished'") >= 1)
+            test_query(db, "SELECT count(*) FROM trials WHERE status = 'finished'") >= 1)
             break;
         usleep(1000);
     }
     if (pid) {
         kill(-pid, SIGKILL);
-        wait_exit(pid);
+        test_wait_exit(pid);
     }
-    long long kept = query(db, "SELECT count(*) FROM trials");
+    long long kept = test_query(db, "SELECT count(*) FROM trials");
     cr_assert(pid && kept >= 1 && kept < N_ZOO, "the kill came after %lld trials", kept);
-    cr_assert_eq(query(db, "SELECT count(*) FROM trials WHERE status != 'finished'"), 0);
+    cr_assert_eq(test_query(db, "SELECT count(*) FROM trials WHERE status != 'finished'"), 0);
 
     /* ... and resumed with two workers: the rest run, nothing twice. */
     snprintf(cmd, sizeof cmd, "'%s' study '%s' --out '%s' -j 2 > '%s' 2>&1", test_xfer_bin(),
@@ -289,9 +268,7 @@ Test(zoo_study, six_checkpoints_killed_resumed_moved_reported, .timeout = 120) {
     cr_assert(strstr(text, "6 of the trials probe existing checkpoints (a zoo study)"));
     free(text);
 
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    test_system(cmd);
-    free(dir);
+    test_remove_dir(dir);
 }
 
 /* Loads a study written to dir/zoo.yaml and expects the error `needle`. */
@@ -365,9 +342,7 @@ Test(zoo_study, bad_entries_are_refused_at_plan_time_with_their_line) {
              "expected a percentage in [0, 100], got '181.2'", dir, dir);
     expect_refused(dir, yaml, msg);
 
-    snprintf(msg, sizeof msg, "rm -rf '%s'", dir);
-    test_system(msg);
-    free(dir);
+    test_remove_dir(dir);
 }
 
 /* A US accuracy given in the file, and one measured on the US task (the
@@ -410,12 +385,12 @@ Test(zoo_study, given_and_measured_us_accuracies_and_ids, .timeout = 60) {
     snprintf(cmd, sizeof cmd, "'%s' -q study '%s' --out '%s' > '%s' 2>&1", test_xfer_bin(), path,
              out, log);
     cr_assert_eq(test_system(cmd), 0, "%s", slurp(log));
-    cr_assert_eq(query(db, "SELECT count(*) FROM trials WHERE status = 'finished'"), 2);
-    cr_assert_eq(query(db, "SELECT count(*) FROM trials WHERE us_acc = 0.5 AND family = 'mlp'"),
+    cr_assert_eq(test_query(db, "SELECT count(*) FROM trials WHERE status = 'finished'"), 2);
+    cr_assert_eq(test_query(db, "SELECT count(*) FROM trials WHERE us_acc = 0.5 AND family = 'mlp'"),
                  1);
     /* The measured one: random weights on 10 classes score near chance
      * (the digits test set has 300 images), and the run says what it got. */
-    cr_assert_eq(query(db, "SELECT count(*) FROM trials WHERE family = 'resnet' AND"
+    cr_assert_eq(test_query(db, "SELECT count(*) FROM trials WHERE family = 'resnet' AND"
                            " us_acc BETWEEN 0.0 AND 0.35 AND us_acc * 300 = round(us_acc * 300)"),
                  1);
 
@@ -430,15 +405,13 @@ Test(zoo_study, given_and_measured_us_accuracies_and_ids, .timeout = 60) {
     }
     snprintf(cmd, sizeof cmd, "'%s' -q merge '%s' > '%s' 2>&1", test_xfer_bin(), arr, log);
     cr_assert_eq(test_system(cmd), 0, "%s", slurp(log));
-    cr_assert_eq(query(arr_db, "SELECT count(*) FROM trials WHERE status = 'finished'"), 2);
-    cr_assert_eq(query(arr_db, "SELECT count(*) FROM trials WHERE resolution IN (8, 16)"), 2);
-    cr_assert_eq(query(arr_db, "SELECT count(*) FROM probes"),
-                 query(db, "SELECT count(*) FROM probes"));
-    cr_assert_eq(query(arr_db, "SELECT sum(us_acc * 1000) FROM trials"),
-                 query(db, "SELECT sum(us_acc * 1000) FROM trials"));
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    test_system(cmd);
-    free(dir);
+    cr_assert_eq(test_query(arr_db, "SELECT count(*) FROM trials WHERE status = 'finished'"), 2);
+    cr_assert_eq(test_query(arr_db, "SELECT count(*) FROM trials WHERE resolution IN (8, 16)"), 2);
+    cr_assert_eq(test_query(arr_db, "SELECT count(*) FROM probes"),
+                 test_query(db, "SELECT count(*) FROM probes"));
+    cr_assert_eq(test_query(arr_db, "SELECT sum(us_acc * 1000) FROM trials"),
+                 test_query(db, "SELECT sum(us_acc * 1000) FROM trials"));
+    test_remove_dir(dir);
 }
 
 Test(zoo_study, results_table_reader) {
@@ -469,9 +442,7 @@ Test(zoo_study, results_table_reader) {
     cr_assert_neq(xf_us_csv_load(path, &csv), XF_OK);
     cr_assert(strstr(xf_error_message(), "line 1: no column named 'top1'"), "%s",
               xf_error_message());
-    snprintf(path, sizeof path, "rm -rf '%s'", dir);
-    test_system(path);
-    free(dir);
+    test_remove_dir(dir);
 }
 
 /* A store written before zoo studies has no resolution column: a writer
@@ -500,7 +471,7 @@ Test(zoo_study, stores_older_than_the_resolution_column) {
     cr_assert_eq(t.n_trials, 1);
     cr_assert(isnan(t.trials[0].resolution));
     xf_study_table_free(&t);
-    cr_assert_eq(query(db, "SELECT count(*) FROM pragma_table_info('trials')"
+    cr_assert_eq(test_query(db, "SELECT count(*) FROM pragma_table_info('trials')"
                            " WHERE name = 'resolution'"), 0);
 
     xf_store *store;
@@ -521,9 +492,7 @@ Test(zoo_study, stores_older_than_the_resolution_column) {
     cr_assert_float_eq(t.trials[1].resolution, 224, 0);
     cr_assert_float_eq(t.trials[1].us_acc, 0.7, 0);
     xf_study_table_free(&t);
-    snprintf(db, sizeof db, "rm -rf '%s'", dir);
-    test_system(db);
-    free(dir);
+    test_remove_dir(dir);
 }
 
 /* examples/zoo.yaml parses, and each of its checkpoints has its row in the
@@ -620,10 +589,7 @@ Test(zoo_study, hash_cache_remembers_unchanged_files_only) {
     xf_hash_cache_put(&cache, file, &sb, "0123456789abcdef");
     cr_assert_eq(cache.n, 0);
     xf_hash_cache_close(&cache);
-    char cmd[1600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    test_system(cmd);
-    free(dir);
+    test_remove_dir(dir);
 }
 
 /* Planning a zoo study fills the cache, and planning it again takes the
@@ -668,7 +634,5 @@ Test(zoo_study, planning_again_takes_hashes_from_the_cache, .timeout = 60) {
     cr_assert_eq(xf_study_config_load(path, cfg), XF_OK, "%s", xf_error_message());
     cr_assert_str_eq(cfg->checkpoints[0].content, read_hash);
     free(cfg);
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    test_system(cmd);
-    free(dir);
+    test_remove_dir(dir);
 }
