@@ -80,13 +80,16 @@ static xf_status profile_sse(design *d, int with_knob, double *sse, int *rank, d
  * receives, for a knob whose one column is a log, the full model's change
  * in DS accuracy per doubling of the knob at equal US accuracy. */
 static xf_status nested(design *d, xf_ftest *t, double *per_doubling) {
-    double sse0, sse1, alpha0 = NAN, alpha1 = NAN, coef[3];
+    double sse0, sse1, alpha0, alpha1;
     int r0 = 0, r1 = 0;
     xf_status st = profile_sse(d, 0, &sse0, &r0, &alpha0);
     if (st == XF_OK) st = profile_sse(d, 1, &sse1, &r1, &alpha1);
     if (st == XF_OK) xf_ftest_nested(sse0, r0, sse1, r1, d->n, 1, t);
     if (st == XF_OK && per_doubling && d->q == 1 && t->testable) {
-        st = sse_at(d, alpha1, 1, coef, &sse1, &r1);
+        /* the full model again at its alpha, for its coefficients */
+        double coef[3], sse;
+        int rank;
+        st = sse_at(d, alpha1, 1, coef, &sse, &rank);
         /* the knob's column is log(knob) and y is DS error */
         *per_doubling = -coef[2] * log(2.0);
     }

@@ -89,8 +89,6 @@ typedef struct {
 } fit_work;
 
 static void fit_worker(void *ctx, int worker, int workers) {
-    (void)worker;
-    (void)workers;
     fit_work *w = ctx;
     for (;;) {
         pthread_mutex_lock(&w->lock);

@@ -186,30 +186,49 @@ typedef struct {
     rgb colour;
 } legend_entry;
 
+/* A law's DS accuracy at a US accuracy: law is the xf_satfit of the hull
+ * fit or the xf_sfrontier of the frontier. */
+typedef double (*law_fn)(const void *law, double acc_us);
+
 static int fit_drawn(const xf_satfit *fit);
-static double fit_acc(const xf_satfit *fit, double acc_us);
+static double fit_acc(const void *fit, double acc_us);
 static int frontier_drawn(const xf_sfrontier *fr);
-static double frontier_acc(const xf_sfrontier *fr, double acc_us);
+static double frontier_acc(const void *frontier, double acc_us);
+
+/* The US accuracy of sample i of n + 1 evenly spaced across the x axis. */
+static double sample_x(const frame *f, int i, int n) {
+    return untv(f, f->xlo + (f->xhi - f->xlo) * i / n);
+}
+
+typedef struct {
+    double x, y, w, h;
+} box;
+
+static int in_box(const frame *f, box b, double x, double y) {
+    double m = 4 * f->s;
+    return x >= b.x - m && x <= b.x + b.w + m && y >= b.y - m && y <= b.y + b.h + m;
+}
+
+/* How many of 61 samples of a law's curve lie under box b. */
+static int curve_in_box(const frame *f, box b, law_fn acc, const void *law) {
+    int n = 0;
+    for (int i = 0; i <= 60; i++) {
+        double x = sample_x(f, i, 60);
+        n += in_box(f, b, px(f, x), py(f, acc(law, x)));
+    }
+    return n;
+}
 
 /* How much of the figure a box at (bx, by) would hide: the points under it
- * and the samples of the fitted curve it covers. */
+ * and the samples of the curves it covers. */
 static int covered(const void *ctx, const frame *f, double bx, double by, double bw, double bh) {
     const xf_panel *p = ctx;
+    box b = {bx, by, bw, bh};
     int n = 0;
-#define INSIDE(X, Y) ((X) >= bx - 4 * f->s && (X) <= bx + bw + 4 * f->s && (Y) >= by - 4 * f->s && (Y) <= by + bh + 4 * f->s)
     for (int i = 0; i < p->n_points; i++)
-        n += 2 * INSIDE(px(f, p->points[i].us_acc), py(f, p->points[i].ds_acc));
-    if (fit_drawn(p->fit))
-        for (int i = 0; i <= 60; i++) {
-            double x = untv(f, f->xlo + (f->xhi - f->xlo) * i / 60);
-            n += INSIDE(px(f, x), py(f, fit_acc(p->fit, x)));
-        }
-    if (frontier_drawn(p->frontier))
-        for (int i = 0; i <= 60; i++) {
-            double x = untv(f, f->xlo + (f->xhi - f->xlo) * i / 60);
-            n += INSIDE(px(f, x), py(f, frontier_acc(p->frontier, x)));
-        }
-#undef INSIDE
+        n += 2 * in_box(f, b, px(f, p->points[i].us_acc), py(f, p->points[i].ds_acc));
+    if (fit_drawn(p->fit)) n += curve_in_box(f, b, fit_acc, p->fit);
+    if (frontier_drawn(p->frontier)) n += curve_in_box(f, b, frontier_acc, p->frontier);
     return n;
 }
 
@@ -267,7 +286,7 @@ static int fit_drawn(const xf_satfit *fit) {
     return fit && fit->status != XF_SATFIT_UNDERDETERMINED;
 }
 
-static double fit_acc(const xf_satfit *fit, double acc_us) {
+static double fit_acc(const void *fit, double acc_us) {
     return 1 - xf_satfit_predict(fit, 1 - fmin(1, fmax(0, acc_us)));
 }
 
@@ -276,18 +295,19 @@ static int frontier_drawn(const xf_sfrontier *fr) {
            isfinite(fr->alpha) && isfinite(fr->e_ir);
 }
 
-static double frontier_acc(const xf_sfrontier *fr, double acc_us) {
+static double frontier_acc(const void *frontier, double acc_us) {
+    const xf_sfrontier *fr = frontier;
     return 1 - (fr->k * pow(1 - fmin(1, fmax(0, acc_us)), fr->alpha) + fr->e_ir);
 }
 
 /* Widens [*ymin, *ymax] to the samples of a curve that lie within 10% of
  * the span beyond it: the curve is seen where the data are, and a steep
  * end does not squash the points. */
-static void include_curve(const frame *f, double (*acc)(const void *, double), const void *law,
-                          double *ymin, double *ymax) {
+static void include_curve(const frame *f, law_fn acc, const void *law, double *ymin,
+                          double *ymax) {
     double span = *ymax - *ymin, lo = *ymin, hi = *ymax;
     for (int i = 0; i <= CURVE_SAMPLES; i++) {
-        double y = tv(f, acc(law, untv(f, f->xlo + (f->xhi - f->xlo) * i / CURVE_SAMPLES)));
+        double y = tv(f, acc(law, sample_x(f, i, CURVE_SAMPLES)));
         if (y >= lo - 0.1 * span && y <= hi + 0.1 * span) {
             *ymin = fmin(*ymin, y);
             *ymax = fmax(*ymax, y);
@@ -295,8 +315,14 @@ static void include_curve(const frame *f, double (*acc)(const void *, double), c
     }
 }
 
-static double fit_law(const void *law, double acc_us) { return fit_acc(law, acc_us); }
-static double frontier_law(const void *law, double acc_us) { return frontier_acc(law, acc_us); }
+/* Adds a law's curve across the frame to the current path. */
+static void curve_path(const frame *f, law_fn acc, const void *law) {
+    for (int i = 0; i <= CURVE_SAMPLES; i++) {
+        double x = sample_x(f, i, CURVE_SAMPLES);
+        if (i == 0) cairo_move_to(f->cr, px(f, x), py(f, acc(law, x)));
+        else cairo_line_to(f->cr, px(f, x), py(f, acc(law, x)));
+    }
+}
 
 static void set_ranges(frame *f, const xf_panel *p) {
     double xmin = INFINITY, xmax = -INFINITY, ymin = INFINITY, ymax = -INFINITY;
@@ -319,9 +345,9 @@ static void set_ranges(frame *f, const xf_panel *p) {
             ymax = fmax(ymax, tv(f, sat));
             ymin = fmin(ymin, tv(f, sat));
         }
-        include_curve(f, fit_law, p->fit, &ymin, &ymax);
+        include_curve(f, fit_acc, p->fit, &ymin, &ymax);
     }
-    if (frontier_drawn(p->frontier)) include_curve(f, frontier_law, p->frontier, &ymin, &ymax);
+    if (frontier_drawn(p->frontier)) include_curve(f, frontier_acc, p->frontier, &ymin, &ymax);
     axis_range(ymin, ymax, &f->ylo, &f->yhi);
 }
 
@@ -381,11 +407,7 @@ static void draw(frame *f, const xf_panel *p, double top) {
         cairo_stroke(cr);
         cairo_set_dash(cr, NULL, 0, 0);
         cairo_set_line_width(cr, 2.4 * f->s);
-        for (int i = 0; i <= CURVE_SAMPLES; i++) {
-            double x = untv(f, f->xlo + (f->xhi - f->xlo) * i / CURVE_SAMPLES);
-            if (i == 0) cairo_move_to(cr, px(f, x), py(f, fit_acc(p->fit, x)));
-            else cairo_line_to(cr, px(f, x), py(f, fit_acc(p->fit, x)));
-        }
+        curve_path(f, fit_acc, p->fit);
         cairo_stroke(cr);
     }
     if (frontier_drawn(p->frontier)) {
@@ -393,11 +415,7 @@ static void draw(frame *f, const xf_panel *p, double top) {
         set_rgb(cr, frontier_colour, 1);
         cairo_set_line_width(cr, 2.4 * f->s);
         cairo_set_dash(cr, dot, 2, 0);
-        for (int i = 0; i <= CURVE_SAMPLES; i++) {
-            double x = untv(f, f->xlo + (f->xhi - f->xlo) * i / CURVE_SAMPLES);
-            if (i == 0) cairo_move_to(cr, px(f, x), py(f, frontier_acc(p->frontier, x)));
-            else cairo_line_to(cr, px(f, x), py(f, frontier_acc(p->frontier, x)));
-        }
+        curve_path(f, frontier_acc, p->frontier);
         cairo_stroke(cr);
         cairo_set_dash(cr, NULL, 0, 0);
     }

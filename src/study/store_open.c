@@ -78,10 +78,13 @@ static int open_probe(const char *name, int flags, sqlite3 **db) {
  * handler would wait. */
 static int set_wal(sqlite3 *db) {
     int rc = sqlite3_busy_timeout(db, BUSY_MS);
-    for (int waited_ms = 0; rc == SQLITE_OK || (rc & 0xff) == SQLITE_BUSY; waited_ms += 5) {
-        rc = sqlite3_exec(db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL);
-        if ((rc & 0xff) != SQLITE_BUSY || waited_ms >= BUSY_MS) break;
+    if (rc != SQLITE_OK) return rc;
+    int waited_ms = 0;
+    while (((rc = sqlite3_exec(db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL)) & 0xff) ==
+               SQLITE_BUSY &&
+           waited_ms < BUSY_MS) {
         sqlite3_sleep(5);
+        waited_ms += 5;
     }
     if (rc == SQLITE_OK) rc = sqlite3_exec(db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
     return rc;
